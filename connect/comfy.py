@@ -1,0 +1,150 @@
+"""The one module that touches ComfyUI's internals (0.3.75's server, execution, nodes, folder_paths).
+
+Everything ComfyUI-specific the plugin relies on is here, checked once at setup so that a ComfyUI
+whose internals changed fails loudly at start instead of silently doing nothing.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .nodespec import NodeSpec
+
+log = logging.getLogger("comfyui-connect")
+
+# (prompt_id, status: {"status_str", "completed", "messages"}, history_result: {"outputs", "meta"})
+CompletionListener = Callable[[str, dict[str, Any], dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Validation:
+    ok: bool
+    error: dict[str, Any] | None
+    outputs: list[str]
+    node_errors: dict[str, Any]
+
+
+class ComfyAdapter:
+    def __init__(self, server: Any) -> None:
+        import execution
+        import folder_paths
+        import nodes
+
+        self.server = server
+        self._execution = execution
+        self._folder_paths = folder_paths
+        self._nodes = nodes
+        self._listeners: list[CompletionListener] = []
+        self._check_internals()
+
+    @classmethod
+    def from_running_server(cls) -> ComfyAdapter:
+        from server import PromptServer
+
+        if getattr(PromptServer, "instance", None) is None:
+            raise RuntimeError("ComfyUI-Connect must be imported by a running ComfyUI (PromptServer.instance is not set)")
+        return cls(PromptServer.instance)
+
+    def _check_internals(self) -> None:
+        queue = self.server.prompt_queue
+        params = list(inspect.signature(queue.task_done).parameters)
+        if params[:3] != ["item_id", "history_result", "status"]:
+            raise RuntimeError(f"ComfyUI-Connect: unsupported PromptQueue.task_done signature {params}")
+        if list(inspect.signature(self._execution.validate_prompt).parameters)[:2] != ["prompt_id", "prompt"]:
+            raise RuntimeError("ComfyUI-Connect: unsupported execution.validate_prompt signature")
+
+    # -- routes and paths -------------------------------------------------------------------
+    @property
+    def routes(self) -> Any:
+        return self.server.routes
+
+    @property
+    def loop(self) -> Any:
+        return self.server.loop
+
+    def user_dir(self) -> Path:
+        return Path(self._folder_paths.get_user_directory())
+
+    def input_dir(self) -> Path:
+        return Path(self._folder_paths.get_input_directory())
+
+    def directory_of(self, kind: str) -> Path | None:
+        found = self._folder_paths.get_directory_by_type(kind)
+        return Path(found) if found else None
+
+    # -- node definitions ---------------------------------------------------------------------
+    def node_info(self, class_type: str) -> dict[str, Any] | None:
+        """The same dictionary ComfyUI serves for this class at /object_info."""
+        from comfy_api.internal import _ComfyNodeInternal
+
+        cls = self._nodes.NODE_CLASS_MAPPINGS.get(class_type)
+        if cls is None:
+            return None
+        if issubclass(cls, _ComfyNodeInternal):
+            return dict(cls.GET_NODE_INFO_V1())
+        declared = cls.INPUT_TYPES()
+        return {
+            "input": declared,
+            "input_order": {key: list(value) for key, value in declared.items()},
+            "output": list(getattr(cls, "RETURN_TYPES", ())),
+            "output_node": bool(getattr(cls, "OUTPUT_NODE", False)),
+            "display_name": self._nodes.NODE_DISPLAY_NAME_MAPPINGS.get(class_type, class_type),
+            "description": getattr(cls, "DESCRIPTION", ""),
+        }
+
+    def node_spec(self, class_type: str) -> NodeSpec | None:
+        info = self.node_info(class_type)
+        return None if info is None else NodeSpec.from_object_info(class_type, info)
+
+    # -- the queue ------------------------------------------------------------------------------
+    async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
+        ok, error, outputs, node_errors = await self._execution.validate_prompt(prompt_id, prompt, None)
+        return Validation(bool(ok), error, list(outputs), dict(node_errors or {}))
+
+    def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None:
+        number = self.server.number
+        self.server.number += 1
+        # Exactly ComfyUI's 6-tuple: anything else kills the worker thread without a word.
+        self.server.prompt_queue.put((number, prompt_id, prompt, extra_data, outputs, {}))
+
+    def cancel(self, prompt_id: str) -> None:
+        queue = self.server.prompt_queue
+        if queue.delete_queue_item(lambda item: item[1] == prompt_id):
+            return
+        running, _ = queue.get_current_queue_volatile()
+        if any(item[1] == prompt_id for item in running):
+            self._nodes.interrupt_processing()
+
+    def new_prompt_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def on_complete(self, listener: CompletionListener) -> None:
+        """Call `listener` on the worker thread after each prompt, with its outputs and status."""
+        if not self._listeners:
+            self._wrap_task_done()
+        self._listeners.append(listener)
+
+    def _wrap_task_done(self) -> None:
+        queue = self.server.prompt_queue
+        original = queue.task_done
+
+        def task_done(item_id: int, history_result: dict[str, Any], status: Any, process_item: Any = None) -> None:
+            with queue.mutex:
+                item = queue.currently_running.get(item_id)
+            original(item_id, history_result, status, process_item=process_item)
+            if item is None:
+                return
+            status_dict = dict(status._asdict()) if status is not None else {"status_str": "error", "completed": False, "messages": []}
+            for listener in self._listeners:
+                try:
+                    listener(item[1], status_dict, history_result)
+                except Exception:  # a listener bug must never kill ComfyUI's worker thread
+                    log.exception("ComfyUI-Connect: completion listener failed")
+
+        queue.task_done = task_done

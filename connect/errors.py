@@ -1,0 +1,110 @@
+"""One error model for every response the plugin sends.
+
+    ConnectError (status 500, "internal_error")
+    ├── BadRequest (400)
+    │   ├── InvalidJSON            body is not JSON / not an object
+    │   ├── InvalidName            workflow name outside the allow-list
+    │   ├── InvalidWorkflow        a saved prompt that is not an API-format ComfyUI prompt
+    │   ├── AnnotationError        a `$`/`#`/`!` title that cannot be parsed or conflicts
+    │   ├── PayloadError           run payload names an unknown group/input or a bad value
+    │   ├── BypassError            a bypassed node whose consumers cannot be rewired
+    │   └── InputFileError         a file input that cannot be decoded, fetched or stored
+    ├── NotFound (404)
+    ├── PayloadTooLarge (413)
+    ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
+    ├── PromptInvalid (422)        ComfyUI's own validation rejected the patched prompt
+    ├── ExecutionFailed (500)      a node raised while the prompt ran
+    ├── WorkflowCorrupt (500)      a stored file that is not a valid saved workflow
+    └── RunTimeout (504)
+
+Every one renders as ``{"error": {"type": ..., "message": ..., "details": ...}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConnectError(Exception):
+    status = 500
+    type = "internal_error"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.type, self.message, self.details)
+
+
+def error_body(type_: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"type": type_, "message": message, "details": details}}
+
+
+class BadRequest(ConnectError):
+    status = 400
+    type = "bad_request"
+
+
+class InvalidJSON(BadRequest):
+    type = "invalid_json"
+
+
+class InvalidName(BadRequest):
+    type = "invalid_name"
+
+
+class InvalidWorkflow(BadRequest):
+    type = "invalid_workflow"
+
+
+class AnnotationError(BadRequest):
+    type = "invalid_annotation"
+
+
+class PayloadError(BadRequest):
+    type = "invalid_payload"
+
+
+class BypassError(BadRequest):
+    type = "bypass_failed"
+
+
+class InputFileError(BadRequest):
+    type = "invalid_input_file"
+
+
+class NotFound(ConnectError):
+    status = 404
+    type = "not_found"
+
+
+class PayloadTooLarge(ConnectError):
+    status = 413
+    type = "payload_too_large"
+
+
+class RunInterrupted(ConnectError):
+    status = 409
+    type = "interrupted"
+
+
+class PromptInvalid(ConnectError):
+    status = 422
+    type = "prompt_invalid"
+
+
+class ExecutionFailed(ConnectError):
+    status = 500
+    type = "execution_failed"
+
+
+class WorkflowCorrupt(ConnectError):
+    status = 500
+    type = "workflow_corrupt"
+
+
+class RunTimeout(ConnectError):
+    status = 504
+    type = "timeout"

@@ -1,0 +1,168 @@
+"""Turn file objects from a run payload into files in ComfyUI's input folder.
+
+    {"type": "file", "content": "<base64 or data: URI>", "name": "in.png"}
+    {"type": "file", "url": "https://host/in.png"}
+
+The stored name is derived from the content's SHA-256 (``connect-<hash>.<ext>``): two requests never
+collide, the same content is stored once, and no caller-given name ever becomes a path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import io
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from .errors import InputFileError, PayloadTooLarge
+from .netguard import BlockedAddress, check_literal_host, connector
+
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_DATA_URI = re.compile(r"data:[^,]{0,200};base64,", re.IGNORECASE)
+_MAX_REDIRECTS = 5
+# Decoding big base64 strings takes milliseconds: do it off the event loop past this size.
+_INLINE_DECODE_LIMIT = 256 * 1024
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    max_bytes: int = 50 * 1024 * 1024
+    url_timeout: float = 30.0
+    allow_private_urls: bool = False
+
+
+class InputFiles:
+    def __init__(self, input_dir: Path, limits: FileLimits) -> None:
+        self.input_dir = input_dir
+        self.limits = limits
+        self._session: aiohttp.ClientSession | None = None
+
+    async def resolve(self, path: str, spec: Mapping[str, Any]) -> str:
+        content, url = spec.get("content"), spec.get("url")
+        if (content is None) == (url is None):
+            raise InputFileError(f"'{path}': a file object needs exactly one of 'content' (base64) or 'url'", {"path": path})
+        if content is not None:
+            data = await self._decode(path, content)
+            hint = spec.get("name")
+        else:
+            data = await self._download(path, url)
+            hint = spec.get("name") or URL(str(url)).name
+        return await asyncio.to_thread(self._store, data, hint if isinstance(hint, str) else None)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def _decode(self, path: str, content: Any) -> bytes:
+        if not isinstance(content, str):
+            raise InputFileError(f"'{path}.content' must be a base64 string", {"path": path})
+        text = _DATA_URI.sub("", content[:256], count=1) + content[256:] if content[:5].lower() == "data:" else content
+        if len(text) * 3 // 4 > self.limits.max_bytes + 3:
+            raise PayloadTooLarge(f"'{path}': file is larger than the {self.limits.max_bytes} byte limit", {"path": path})
+        try:
+            if len(text) > _INLINE_DECODE_LIMIT:
+                return await asyncio.to_thread(_b64decode, text)
+            return _b64decode(text)
+        except (binascii.Error, ValueError) as exc:
+            raise InputFileError(f"'{path}.content' is not valid base64: {exc}", {"path": path}) from exc
+
+    async def _download(self, path: str, url: Any) -> bytes:
+        if not isinstance(url, str):
+            raise InputFileError(f"'{path}.url' must be a string", {"path": path})
+        target = URL(url)
+        try:
+            for _ in range(_MAX_REDIRECTS + 1):
+                if target.scheme not in ("http", "https") or not target.host:
+                    raise InputFileError(
+                        f"'{path}.url': only absolute http and https URLs are fetched, not {str(target)!r}", {"path": path}
+                    )
+                if not self.limits.allow_private_urls:
+                    check_literal_host(target.host)
+                async with self._client().get(target, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                        target = target.join(URL(response.headers["Location"]))
+                        continue
+                    if response.status != 200:
+                        raise InputFileError(
+                            f"'{path}.url': fetching {url} answered HTTP {response.status}", {"path": path, "status": response.status}
+                        )
+                    return await self._read_limited(path, response)
+            raise InputFileError(f"'{path}.url': more than {_MAX_REDIRECTS} redirects", {"path": path})
+        except BlockedAddress as exc:
+            raise _blocked(path, exc) from exc
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, BlockedAddress):
+                raise _blocked(path, exc.os_error) from exc
+            raise InputFileError(f"'{path}.url': cannot connect to {target.host}: {exc.os_error}", {"path": path}) from exc
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise InputFileError(f"'{path}.url': fetching {url} failed: {exc!r}", {"path": path}) from exc
+
+    async def _read_limited(self, path: str, response: aiohttp.ClientResponse) -> bytes:
+        limit = self.limits.max_bytes
+        if response.content_length is not None and response.content_length > limit:
+            raise PayloadTooLarge(f"'{path}.url': the file is {response.content_length} bytes, over the {limit} byte limit", {"path": path})
+        chunks, size = [], 0
+        async for chunk in response.content.iter_chunked(64 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"'{path}.url': the file is over the {limit} byte limit", {"path": path})
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            timeout = aiohttp.ClientTimeout(total=self.limits.url_timeout)
+            self._session = aiohttp.ClientSession(connector=connector(self.limits.allow_private_urls), timeout=timeout)
+        return self._session
+
+    def _store(self, data: bytes, hint: str | None) -> str:
+        digest = hashlib.sha256(data).hexdigest()[:32]
+        name = f"connect-{digest}{_suffix(hint, data)}"
+        path = self.input_dir / name
+        if not path.exists():
+            self.input_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.input_dir, prefix=".connect-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        return name
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.b64decode("".join(text.split()), validate=True)
+
+
+def _blocked(path: str, exc: OSError) -> InputFileError:
+    return InputFileError(
+        f"'{path}.url' is refused: {exc}. Set CONNECT_ALLOW_PRIVATE_URLS=1 to allow local addresses.",
+        {"path": path, "reason": "ssrf"},
+    )
+
+
+def _suffix(hint: str | None, data: bytes) -> str:
+    if hint:
+        suffix = PurePosixPath(hint.replace("\\", "/")).suffix
+        if _SUFFIX.fullmatch(suffix):
+            return suffix.lower()
+    return _sniff(data)
+
+
+def _sniff(data: bytes) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return "." + (image.format or "bin").lower().replace("jpeg", "jpg")
+    except (UnidentifiedImageError, OSError):
+        return ".bin"

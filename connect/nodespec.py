@@ -1,0 +1,70 @@
+"""What a node class declares: its inputs (names, types, options) and its output types.
+
+Built from the same data ComfyUI serves at ``/object_info`` (``input``, ``input_order``,
+``output``, ``output_node``), so pure modules can reason about types without importing ComfyUI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ANY_TYPE = "*"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    type: str  # "INT", "IMAGE", ... or "COMBO" for a list of choices
+    options: Mapping[str, Any] = field(default_factory=dict)
+    required: bool = True
+    choices: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    class_type: str
+    inputs: tuple[InputSpec, ...] = ()
+    outputs: tuple[str, ...] = ()
+    output_node: bool = False
+
+    def input(self, name: str) -> InputSpec | None:
+        return next((spec for spec in self.inputs if spec.name == name), None)
+
+    @classmethod
+    def from_object_info(cls, class_type: str, info: Mapping[str, Any]) -> NodeSpec:
+        declared = info.get("input", {})
+        order = info.get("input_order", {})
+        inputs: list[InputSpec] = []
+        for section in ("required", "optional"):
+            entries = declared.get(section) or {}
+            for name in order.get(section) or list(entries):
+                if name in entries:
+                    inputs.append(_input_spec(name, entries[name], section == "required"))
+        outputs = tuple(_type_name(t) for t in info.get("output", ()))
+        return cls(class_type, tuple(inputs), outputs, bool(info.get("output_node", False)))
+
+
+def _input_spec(name: str, entry: Any, required: bool) -> InputSpec:
+    raw_type = entry[0] if isinstance(entry, (list, tuple)) and entry else entry
+    options = entry[1] if isinstance(entry, (list, tuple)) and len(entry) > 1 and isinstance(entry[1], dict) else {}
+    if isinstance(raw_type, (list, tuple)):
+        return InputSpec(name, "COMBO", options, required, tuple(raw_type))
+    if raw_type == "COMBO" and isinstance(options.get("options"), (list, tuple)):
+        return InputSpec(name, "COMBO", options, required, tuple(options["options"]))
+    return InputSpec(name, _type_name(raw_type), options, required)
+
+
+def _type_name(raw: Any) -> str:
+    return raw if isinstance(raw, str) else "COMBO"
+
+
+def types_match(produced: str, wanted: str) -> bool:
+    """ComfyUI's rule for links: equal names, '*' on either side, or a comma list that shares one."""
+    if ANY_TYPE in (produced, wanted) or produced == wanted:
+        return True
+    return bool(set(produced.split(",")) & set(wanted.split(",")))
+
+
+SpecLookup = Callable[[str], "NodeSpec | None"]

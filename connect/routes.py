@@ -1,0 +1,170 @@
+"""HTTP handlers, registered as ``/connect/...`` (ComfyUI also serves each at ``/api/connect/...``).
+
+Domain errors become JSON error responses here, at one boundary (``_json_errors``), nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .app import Connect
+from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
+from .outputs import FileRef, collect, resolve_path
+from .store import SavedWorkflow
+
+log = logging.getLogger("comfyui-connect")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ComfyUI-Connect API</title>
+<link rel="icon" href="connect/docs/favicon-32x32.png"><link rel="stylesheet" href="connect/docs/swagger-ui.css">
+</head><body><div id="swagger-ui"></div>
+<script src="connect/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "connect/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  tryItOutEnabled: true, displayRequestDuration: true});</script>
+</body></html>"""
+
+
+def register(routes: web.RouteTableDef, connect: Connect) -> list[tuple[str, str]]:
+    """Add every route; returns (method, path) pairs so tests can check the document covers them."""
+    table: list[tuple[str, str, Handler]] = [
+        ("GET", "/connect", lambda r: _docs_page(r)),
+        ("GET", "/connect/openapi.json", lambda r: _openapi(r, connect)),
+        ("GET", "/connect/docs/{asset}", lambda r: _docs_asset(r, connect)),
+        ("GET", "/connect/workflows", lambda r: _list(r, connect)),
+        ("GET", "/connect/workflows/{name:.+}", lambda r: _describe(r, connect)),
+        ("PUT", "/connect/workflows/{name:.+}", lambda r: _save(r, connect)),
+        ("DELETE", "/connect/workflows/{name:.+}", lambda r: _delete(r, connect)),
+        ("POST", "/connect/workflows/{name:.+}", lambda r: _run(r, connect)),
+    ]
+    for method, path, handler in table:
+        routes.route(method, path)(_json_errors(handler))
+    return [(method, path) for method, path, _ in table]
+
+
+def _json_errors(handler: Handler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ConnectError as exc:
+            return web.json_response(exc.body(), status=exc.status)
+        except web.HTTPRequestEntityTooLarge as exc:
+            return web.json_response(error_body(PayloadTooLarge.type, f"request body too large: {exc.text}", None), status=413)
+        except Exception as exc:
+            log.exception("ComfyUI-Connect: unexpected error on %s %s", request.method, request.path)
+            return web.json_response(error_body("internal_error", f"unexpected {type(exc).__name__}: {exc}", None), status=500)
+
+    return wrapped
+
+
+async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raise InvalidJSON("the request body is empty; a JSON object was expected")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
+
+
+# -- docs ------------------------------------------------------------------------------------------
+async def _docs_page(request: web.Request) -> web.StreamResponse:
+    return web.Response(text=_DOCS_HTML, content_type="text/html")
+
+
+async def _docs_asset(request: web.Request, connect: Connect) -> web.StreamResponse:
+    asset = request.match_info["asset"]
+    if asset not in DOCS_ASSETS:
+        raise NotFound(f"no documentation asset {asset!r}")
+    return web.FileResponse(connect.docs_assets / asset, headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def _openapi(request: web.Request, connect: Connect) -> web.StreamResponse:
+    body = json.dumps(connect.openapi_document()).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+# -- management ------------------------------------------------------------------------------------
+def describe(saved: SavedWorkflow) -> dict[str, Any]:
+    endpoint = saved.endpoint
+    return {
+        "name": saved.name,
+        "saved_at": saved.saved_at,
+        "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
+        "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
+        "bypassable": list(endpoint.groups),
+        "bypassed": list(endpoint.bypassed),
+        "cached": list(endpoint.cached),
+    }
+
+
+async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
+    good, bad = await asyncio.to_thread(connect.store.load_all)
+    return web.json_response({"workflows": [describe(s) for s in good], "errors": {n: e.body() for n, e in bad.items()}})
+
+
+async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.json_response(describe(connect.store.load(request.match_info["name"])))
+
+
+async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
+    name = request.match_info["name"]
+    connect.store.path_for(name)  # reject a bad name before reading the body
+    body = await _read_json(request)
+    if not isinstance(body, dict) or "prompt" not in body:
+        raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
+    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"))
+    connect.workflows_changed()
+    return web.json_response(describe(saved), status=201 if created else 200)
+
+
+async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
+    await asyncio.to_thread(connect.store.delete, request.match_info["name"])
+    connect.workflows_changed()
+    return web.Response(status=204)
+
+
+# -- run -------------------------------------------------------------------------------------------
+async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
+    saved = connect.store.load(request.match_info["name"])
+    payload = await _read_json(request, empty={})
+    timeout = _timeout(request, connect.settings.run_timeout)
+    result, endpoint_outputs = await connect.run(saved, payload, timeout)
+    body = await asyncio.to_thread(_encode_outputs, collect(endpoint_outputs, result.outputs), connect.directory_of)
+    return web.Response(body=body, content_type="application/json", headers={"X-Connect-Prompt-Id": result.prompt_id})
+
+
+def _timeout(request: web.Request, limit: float) -> float:
+    raw = request.query.get("timeout")
+    if raw is None:
+        return limit
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= limit:
+        raise BadRequest(f"query parameter 'timeout' must be a number of seconds in (0, {limit:g}], not {raw!r}", {"path": "timeout"})
+    return value
+
+
+def _encode_outputs(files: dict[str, list[FileRef]], directory_of: Callable[[str], Path | None]) -> bytes:
+    encoded = {
+        name: [base64.b64encode(resolve_path(directory_of, ref).read_bytes()).decode("ascii") for ref in refs]
+        for name, refs in files.items()
+    }
+    return json.dumps(encoded).encode()

@@ -1,0 +1,124 @@
+"""Start a real ComfyUI with this plugin in its own base directory, and wait until it serves.
+
+Used by `scripts/serve` (the README's main command), the end-to-end tests and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PLUGIN_DIR_NAME = "ComfyUI-Connect"
+
+
+def comfyui_dir() -> Path:
+    return Path(os.environ.get("COMFYUI_DIR") or REPO / ".comfyui")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare_base(base: Path, plugins: dict[str, Path] | None = None) -> Path:
+    """A ComfyUI base directory with the plugin (and any extra node packs) linked in."""
+    nodes = base / "custom_nodes"
+    nodes.mkdir(parents=True, exist_ok=True)
+    for name, source in {PLUGIN_DIR_NAME: REPO, **(plugins or {})}.items():
+        link = nodes / name
+        if not link.exists():
+            link.symlink_to(source, target_is_directory=True)
+    settings = base / "user" / "default" / "comfy.settings.json"
+    if not settings.exists():
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        # A fresh user directory otherwise opens a full-screen templates dialog in the UI.
+        settings.write_text(json.dumps({"Comfy.TutorialCompleted": True}))
+    for sub in ("input", "output", "temp", "models"):
+        (base / sub).mkdir(exist_ok=True)
+    return base
+
+
+@dataclass
+class ComfyServer:
+    base: Path
+    port: int = field(default_factory=free_port)
+    env: dict[str, str] = field(default_factory=dict)
+    extra_args: list[str] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.base / "comfyui.log"
+
+    def start(self, timeout: float = 120.0) -> ComfyServer:
+        cmd = [
+            sys.executable,
+            str(comfyui_dir() / "main.py"),
+            "--cpu",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--base-directory",
+            str(self.base),
+            "--disable-api-nodes",
+            "--disable-auto-launch",
+            # ComfyUI's default database lives in its own folder; keep each server's in its base.
+            "--database-url",
+            f"sqlite:///{self.base / 'user' / 'comfyui.db'}",
+            *self.extra_args,
+        ]
+        log = self.log_path.open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self.process = subprocess.Popen(cmd, cwd=comfyui_dir(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"ComfyUI exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/system_stats", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"ComfyUI did not answer within {timeout:g} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(15)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(15)
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
