@@ -84,11 +84,13 @@ def parse_endpoint(prompt: Any) -> Endpoint:
         except TitleError as exc:
             problems.append(_problem(node_id, node, str(exc)))
     groups = _collect_groups(prompt, parsed, problems)
+    # Every `$` name, also those whose group has problems of its own (and so is not in `groups`).
+    input_names = {note.name for notes in parsed.values() for note in notes.inputs}
     outputs: dict[str, list[str]] = {}
     for node_id, notes in parsed.items():
         for name in notes.outputs:
             outputs.setdefault(name, []).append(node_id)
-            if name in groups:
+            if name in input_names:
                 problems.append(_problem(node_id, prompt[node_id], f"'{name}' is used both as an input ($) and an output (#)"))
     if problems:
         first = problems[0]
