@@ -112,7 +112,7 @@ def _problem(node_id: str, node: Mapping[str, Any], problem: str) -> dict[str, s
 def _collect_groups(prompt: Prompt, parsed: Mapping[str, Annotations], problems: list[dict[str, str]]) -> dict[str, InputGroup]:
     members: dict[str, list[tuple[str, InputAnnotation]]] = {}
     for node_id, notes in parsed.items():
-        for note in notes.inputs:
+        for note in dict.fromkeys(notes.inputs):  # "$a [$a]" names its node once
             members.setdefault(note.name, []).append((node_id, note))
     groups = {}
     for name, entries in members.items():

@@ -99,6 +99,12 @@ def test_group_over_different_classes_targets_each_input_where_it_exists() -> No
     assert group.inputs["width"] == 512
 
 
+def test_same_annotation_twice_in_one_title_counts_the_node_once() -> None:
+    group = parse_endpoint(txt2img(n6="$prompt [$prompt]")).groups["prompt"]
+    assert group.node_ids == ("6",)
+    assert group.targets["text"] == ("6",)
+
+
 def test_outputs_with_the_same_name_collect_their_nodes_in_prompt_order() -> None:
     prompt = txt2img(n9="Save #images")
     prompt["12"] = node("PreviewImage", "Preview #images", images=["8", 0])
