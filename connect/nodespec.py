@@ -64,7 +64,8 @@ def types_match(produced: str, wanted: str) -> bool:
     """ComfyUI's rule for links: equal names, '*' on either side, or a comma list that shares one."""
     if ANY_TYPE in (produced, wanted) or produced == wanted:
         return True
-    return bool(set(produced.split(",")) & set(wanted.split(",")))
+    # Spaces around the commas are allowed, as in ComfyUI's validate_node_input ("STRING, INT").
+    return bool({t.strip() for t in produced.split(",")} & {t.strip() for t in wanted.split(",")})
 
 
 SpecLookup = Callable[[str], "NodeSpec | None"]
