@@ -117,7 +117,7 @@ def _read(path: Path, name: str) -> SavedWorkflow:
         if not isinstance(document, dict) or "prompt" not in document:
             raise ValueError("not an object with a 'prompt'")
         endpoint = parse_endpoint(document["prompt"])
-    except (ValueError, UnicodeDecodeError, ConnectError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
     return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")))

@@ -234,6 +234,16 @@ def test_corrupt_file_fixed_on_disk_loads_again(store: WorkflowStore, root: Path
     assert store.load("a").endpoint.prompt == prompt()
 
 
+def test_unreadable_entry_only_breaks_its_own_name(store: WorkflowStore, root: Path) -> None:
+    store.save("good", prompt())
+    (root / "odd.json").mkdir()  # a folder named like a workflow file
+    good, bad = store.load_all()
+    assert [w.name for w in good] == ["good"]
+    assert list(bad) == ["odd"]
+    assert isinstance(bad["odd"], WorkflowCorrupt)
+    assert "Is a directory" in bad["odd"].message
+
+
 # -- symlinks --------------------------------------------------------------------------------------
 def test_symlinked_folder_inside_the_store_is_refused(store: WorkflowStore, root: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
