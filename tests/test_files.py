@@ -240,7 +240,7 @@ def test_base64_within_the_limit_is_accepted(input_dir: Path, size: int) -> None
     assert (input_dir / name).stat().st_size == size
 
 
-@pytest.mark.parametrize("size", [13, 1000])
+@pytest.mark.parametrize("size", [11, 12, 13, 1000])
 def test_base64_over_the_limit_is_413(input_dir: Path, size: int) -> None:
     error = refused(input_dir, {"type": "file", "content": b64(b"x" * size)}, FileLimits(max_bytes=10))
     assert isinstance(error, PayloadTooLarge)
