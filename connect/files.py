@@ -82,7 +82,7 @@ class InputFiles:
     async def _download(self, path: str, url: Any) -> bytes:
         if not isinstance(url, str):
             raise InputFileError(f"'{path}.url' must be a string", {"path": path})
-        target = URL(url)
+        target = _parse_url(path, url)
         try:
             for _ in range(_MAX_REDIRECTS + 1):
                 if target.scheme not in ("http", "https") or not target.host:
@@ -93,7 +93,7 @@ class InputFiles:
                     check_literal_host(target.host)
                 async with self._client().get(target, allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                        target = target.join(URL(response.headers["Location"]))
+                        target = target.join(_parse_url(path, response.headers["Location"]))
                         continue
                     if response.status != 200:
                         raise InputFileError(
@@ -139,6 +139,14 @@ class InputFiles:
                 handle.write(data)
             os.replace(tmp, path)
         return name
+
+
+def _parse_url(path: str, text: str) -> URL:
+    # yarl raises ValueError on e.g. "http://[::1" or a port over 65535, in the payload or a Location header.
+    try:
+        return URL(text)
+    except ValueError as exc:
+        raise InputFileError(f"'{path}.url': {text!r} is not a valid URL: {exc}", {"path": path}) from exc
 
 
 def _b64decode(text: str) -> bytes:

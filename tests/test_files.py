@@ -368,6 +368,21 @@ def test_only_http_and_https_urls_are_fetched(input_dir: Path, url: str) -> None
     assert "only absolute http and https URLs are fetched" in error.message
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://[::1", id="unclosed-ipv6"),
+        pytest.param("http://example.com:99999/x.png", id="port-out-of-range"),
+        pytest.param("{server}/bad-location", id="bad-redirect-location"),
+    ],
+)
+def test_malformed_url_is_400(input_dir: Path, url: str) -> None:
+    error = refused(input_dir, {"type": "file", "url": url})
+    assert isinstance(error, InputFileError)
+    assert error.status == 400
+    assert "'load.image.url'" in error.message
+
+
 def test_http_error_status_is_400(input_dir: Path) -> None:
     error = refused(input_dir, {"type": "file", "url": "{server}/missing.png"})
     assert isinstance(error, InputFileError)
