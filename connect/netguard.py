@@ -27,12 +27,30 @@ def is_public(address: str) -> bool:
 
 
 def check_literal_host(host: str) -> None:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
+    bare = host.strip("[]")
+    address = _numeric_address(bare)
+    if address is None and not _looks_numeric(bare):
         return  # a name: the resolver checks what it resolves to
-    if not is_public(host.strip("[]")):
+    if address is None or not is_public(address):
         raise BlockedAddress(f"{host} is not a public address")
+
+
+def _numeric_address(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.split("%", 1)[0]))
+    except ValueError:
+        pass
+    try:
+        # What the C library also reads as IPv4 and ipaddress refuses: 127.1, 2130706433, 0177.0.0.1, 0x7f.1.
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _looks_numeric(host: str) -> bool:
+    # aiohttp connects to such hosts without asking the resolver (helpers.is_ip_address), so a form
+    # we cannot read must be refused here rather than left to GuardedResolver.
+    return ":" in host or host.replace(".", "").isdigit()
 
 
 class GuardedResolver(AbstractResolver):

@@ -278,6 +278,8 @@ def test_redirect_is_followed(input_dir: Path) -> None:
         pytest.param("[::1]", id="ipv6-loopback"),
         pytest.param("[::ffff:127.0.0.1]", id="ipv4-mapped"),
         pytest.param("0.0.0.0", id="unspecified"),
+        pytest.param("127.1", id="short-form"),
+        pytest.param("2130706433", id="decimal-form"),
         pytest.param("169.254.169.254", id="cloud-metadata"),
         pytest.param("10.0.0.1", id="private"),
     ],

@@ -55,6 +55,13 @@ def test_is_public(address: str, public: bool) -> None:
         pytest.param("::1", id="bare-v6"),
         pytest.param("[::ffff:127.0.0.1]", id="mapped"),
         pytest.param("[fe80::1%25eth0]", id="scoped-url-form"),
+        pytest.param("127.1", id="short-form"),
+        pytest.param("2130706433", id="decimal"),
+        pytest.param("0177.0.0.1", id="octal"),
+        pytest.param("0x7f.1", id="hex-parts"),
+        pytest.param("10.1", id="short-private"),
+        pytest.param("999.1.1.1", id="numeric-but-not-an-address"),
+        pytest.param("[::ffff:127.1]", id="v6-unreadable"),
     ],
 )
 def test_check_literal_host_refuses(host: str) -> None:
