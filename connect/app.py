@@ -59,7 +59,7 @@ class Connect:
         now = time.monotonic()
         if now - stamp > _KEEPALIVE_TTL:
             good, _ = self.store.load_all()
-            nodes = keepalive_nodes(good, lambda c: self.spec(c) is not None)
+            nodes = keepalive_nodes(good, self.spec)
             self._keepalive = (now, nodes)
         return nodes
 

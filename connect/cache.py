@@ -9,8 +9,9 @@ use, and a model loaded by workflow A survives a run of workflow B.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
+from .nodespec import NodeSpec, SpecLookup
 from .store import SavedWorkflow
 from .workflow import Prompt, is_link
 
@@ -30,12 +31,13 @@ def ancestors(prompt: Prompt, node_ids: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
-def keepalive_nodes(workflows: Iterable[SavedWorkflow], known_class: Callable[[str], bool]) -> Prompt:
+def keepalive_nodes(workflows: Iterable[SavedWorkflow], specs: SpecLookup) -> Prompt:
     kept: Prompt = {}
     for index, saved in enumerate(sorted(workflows, key=lambda w: w.name)):
         prompt = saved.endpoint.prompt
-        wanted = ancestors(prompt, saved.endpoint.cached)
-        if not wanted or not all(known_class(prompt[n]["class_type"]) for n in wanted):
+        roots = [n for n in saved.endpoint.cached if _keepable(specs(prompt[n]["class_type"]))]
+        wanted = ancestors(prompt, roots)
+        if not wanted or not all(_keepable(specs(prompt[n]["class_type"])) for n in wanted):
             continue
         rename = {node_id: f"{PREFIX}-{index}-{node_id}" for node_id in wanted}
         for node_id in wanted:
@@ -43,3 +45,9 @@ def keepalive_nodes(workflows: Iterable[SavedWorkflow], known_class: Callable[[s
             node["inputs"] = {k: [rename[str(v[0])], v[1]] if is_link(v) else v for k, v in node.get("inputs", {}).items()}
             kept[rename[node_id]] = node
     return kept
+
+
+def _keepable(spec: NodeSpec | None) -> bool:
+    # ComfyUI runs every output node of a prompt: a kept copy of one (`#out !cache`, a mistake) would
+    # run with every call of every workflow, with all its ancestors.
+    return spec is not None and not spec.output_node

@@ -101,6 +101,24 @@ def test_keepalive_never_changes_the_saved_prompts() -> None:
     assert workflow.endpoint.prompt == before
 
 
+def test_nodes_of_unknown_classes_are_left_out() -> None:
+    # ComfyUI refuses a whole prompt that names a class it does not have.
+    prompt = txt2img(lora_title="!cache")
+    prompt["10"]["class_type"] = "NotInstalledLora"
+    assert list(keepalive_nodes([saved("a", prompt)], SPECS.get)) == [f"{PREFIX}-0-4"]
+    prompt["4"]["class_type"] = "NotInstalledLoader"  # now an ancestor of every cached node is unknown
+    assert keepalive_nodes([saved("a", prompt)], SPECS.get) == {}
+
+
+def test_output_nodes_are_never_kept_alive() -> None:
+    # ComfyUI runs every output node of a prompt: a kept copy of one would run with every call.
+    prompt = txt2img(loader_title="")
+    prompt["9"]["_meta"]["title"] = "#out !cache"
+    assert keepalive_nodes([saved("a", prompt)], SPECS.get) == {}
+    prompt["4"]["_meta"]["title"] = "!cache"
+    assert list(keepalive_nodes([saved("a", prompt)], SPECS.get)) == [f"{PREFIX}-0-4"]
+
+
 def test_no_cache_nodes_no_keepalive() -> None:
     assert keepalive_nodes([saved("a", txt2img(loader_title=""))], SPECS.get) == {}
     assert keepalive_nodes([], SPECS.get) == {}
