@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connect.errors import ExecutionFailed
+from connect.outputs import FileRef, collect, file_refs, resolve_path
+
+
+def image(filename: str, subfolder: str = "", type_: str = "output") -> dict[str, str]:
+    return {"filename": filename, "subfolder": subfolder, "type": type_}
+
+
+def test_file_refs_of_save_image() -> None:
+    ui = {"images": [image("ComfyUI_00001_.png"), image("ComfyUI_00002_.png", "sub")]}
+    assert file_refs(ui) == [FileRef("ComfyUI_00001_.png", "", "output"), FileRef("ComfyUI_00002_.png", "sub", "output")]
+
+
+def test_file_refs_of_preview_image_keep_its_type() -> None:
+    assert file_refs({"images": [image("p_00001_.png", type_="temp")]}) == [FileRef("p_00001_.png", "", "temp")]
+
+
+def test_file_refs_skip_what_is_not_a_file() -> None:
+    ui: dict[str, Any] = {
+        "text": ["hello"],
+        "animated": [False],
+        "images": [{"filename": 3}, {"subfolder": "x"}, "x.png", image("ok.png")],
+        "meta": {"filename": "not-a-list.png"},
+    }
+    assert file_refs(ui) == [FileRef("ok.png", "", "output")]
+
+
+def test_file_refs_default_subfolder_and_type() -> None:
+    assert file_refs({"gifs": [{"filename": "a.webp", "subfolder": None}]}) == [FileRef("a.webp", "", "output")]
+
+
+def test_file_refs_keep_batch_order_across_keys() -> None:
+    ui = {"images": [image("1.png"), image("2.png")], "audio": [image("3.flac")]}
+    assert [ref.filename for ref in file_refs(ui)] == ["1.png", "2.png", "3.flac"]
+
+
+def test_collect_orders_by_node_then_batch() -> None:
+    outputs = {"images": ("12", "9"), "preview": ("11",), "skipped": ("13",)}
+    produced = {
+        "9": {"images": [image("b1.png"), image("b2.png")]},
+        "12": {"images": [image("a1.png")]},
+        "11": {"images": [image("p.png", type_="temp")]},
+        "99": {"images": [image("other.png")]},
+    }
+    result = collect(outputs, produced)
+    assert {name: [ref.filename for ref in refs] for name, refs in result.items()} == {
+        "images": ["a1.png", "b1.png", "b2.png"],
+        "preview": ["p.png"],
+        "skipped": [],
+    }
+
+
+def test_collect_treats_a_none_output_as_empty() -> None:
+    assert collect({"out": ("9",)}, {"9": None}) == {"out": []}
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> dict[str, Path]:
+    found = {kind: tmp_path / kind for kind in ("output", "temp", "input")}
+    for path in found.values():
+        path.mkdir()
+    (found["output"] / "sub").mkdir()
+    return found
+
+
+def test_resolve_path_inside_the_folder(folders: dict[str, Path]) -> None:
+    assert resolve_path(folders.get, FileRef("a.png", "", "output")) == (folders["output"] / "a.png").resolve()
+    assert resolve_path(folders.get, FileRef("a.png", "sub", "output")) == (folders["output"] / "sub" / "a.png").resolve()
+    assert resolve_path(folders.get, FileRef("p.png", "", "temp")) == (folders["temp"] / "p.png").resolve()
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        pytest.param(FileRef("../input/secret.png", "", "output"), id="filename-parent"),
+        pytest.param(FileRef("secret.png", "../input", "output"), id="subfolder-parent"),
+        pytest.param(FileRef("passwd", "/etc", "output"), id="absolute-subfolder"),
+        pytest.param(FileRef("/etc/passwd", "", "output"), id="absolute-filename"),
+        pytest.param(FileRef("", "", "output"), id="the-folder-itself"),
+        pytest.param(FileRef("..", "sub", "output"), id="dotdot-filename"),
+    ],
+)
+def test_resolve_path_refuses_escapes(folders: dict[str, Path], ref: FileRef) -> None:
+    with pytest.raises(ExecutionFailed, match="points outside ComfyUI's output folder"):
+        resolve_path(folders.get, ref)
+
+
+def test_resolve_path_refuses_a_symlink_out_of_the_folder(folders: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "secret.png").write_bytes(b"x")
+    (folders["output"] / "link.png").symlink_to(tmp_path / "secret.png")
+    with pytest.raises(ExecutionFailed, match="points outside"):
+        resolve_path(folders.get, FileRef("link.png", "", "output"))
+
+
+def test_resolve_path_refuses_an_unknown_type(folders: dict[str, Path]) -> None:
+    with pytest.raises(ExecutionFailed, match="unknown type 'models'") as info:
+        resolve_path(folders.get, FileRef("a.png", "", "models"))
+    assert info.value.status == 500
