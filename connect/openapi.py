@@ -38,9 +38,10 @@ def build_document(workflows: list[SavedWorkflow], specs: SpecLookup, broken: Ma
         f"{PREFIX}/workflows": {"get": _list_workflows()},
         f"{PREFIX}/workflows/{{name}}": _management_ops(None),
     }
+    suffixes = _operation_suffixes([saved.name for saved in workflows])
     for saved in workflows:
-        item = _management_ops(saved.name)
-        item["post"] = _run_operation(saved, specs)
+        item = _management_ops(saved.name, suffixes[saved.name])
+        item["post"] = _run_operation(saved, specs, suffixes[saved.name])
         paths[f"{PREFIX}/workflows/{saved.name}"] = item
     description = "Saved ComfyUI workflows served as HTTP endpoints. Run one with `POST /api/connect/workflows/<name>`."
     if broken:
@@ -53,15 +54,33 @@ def build_document(workflows: list[SavedWorkflow], specs: SpecLookup, broken: Ma
     }
 
 
+def _operation_suffixes(names: list[str]) -> dict[str, str]:
+    """Workflow name -> the identifier its operation ids end with, unique: "a_b" -> "a_b", "a-b" -> "a_b_2"."""
+    found: dict[str, str] = {}
+    taken: set[str] = set()
+    # Names that are identifiers already keep theirs; the others take the next free one.
+    for name in sorted(names, key=lambda n: (_identifier(n) != n, n)):
+        suffix, number = _identifier(name), 2
+        while suffix in taken:
+            suffix, number = f"{_identifier(name)}_{number}", number + 1
+        taken.add(suffix)
+        found[name] = suffix
+    return found
+
+
+def _identifier(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
 # -- per-workflow run operation -------------------------------------------------------------------
-def _run_operation(saved: SavedWorkflow, specs: SpecLookup) -> dict[str, Any]:
+def _run_operation(saved: SavedWorkflow, specs: SpecLookup, op_suffix: str) -> dict[str, Any]:
     endpoint = saved.endpoint
     properties = {name: group_schema(endpoint, group, specs) for name, group in endpoint.groups.items()}
     example = {name: dict(group.inputs) for name, group in endpoint.groups.items() if group.inputs}
     body_schema = {"type": "object", "properties": properties, "additionalProperties": False}
     outputs = {name: {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}} for name in endpoint.outputs}
     return {
-        "operationId": "run_" + re.sub(r"[^A-Za-z0-9_]", "_", saved.name),
+        "operationId": "run_" + op_suffix,
         "summary": f"Run workflow {saved.name}",
         "tags": ["workflows"],
         "requestBody": {"required": False, "content": {"application/json": {"schema": body_schema, "example": example}}},
@@ -139,9 +158,9 @@ def _json_kind(value: Any) -> str:
 
 
 # -- management routes ---------------------------------------------------------------------------
-def _management_ops(name: str | None) -> dict[str, Any]:
+def _management_ops(name: str | None, op_suffix: str = "") -> dict[str, Any]:
     params = [] if name else [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": f"^{NAME_RULE}$"}}]
-    suffix = "" if name is None else "_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+    suffix = "" if name is None else "_" + op_suffix
     return {
         "get": {
             "operationId": "describe_workflow" + suffix,

@@ -219,6 +219,14 @@ def test_document_without_workflows_is_valid() -> None:
     assert set(doc["paths"]) == {PREFIX, f"{PREFIX}/openapi.json", f"{PREFIX}/workflows", f"{PREFIX}/workflows/{{name}}"}
 
 
+def test_names_that_differ_only_in_punctuation_get_distinct_operation_ids() -> None:
+    doc = document(saved("a-b", txt2img_prompt()), saved("a_b", txt2img_prompt()), saved("a/b", txt2img_prompt()))
+    validate(doc)
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids))
+    assert doc["paths"][f"{PREFIX}/workflows/a_b"]["post"]["operationId"] == "run_a_b"  # an identifier keeps its name
+
+
 def test_integer_inputs_carry_min_max_and_the_saved_default() -> None:
     sampler = body_schema(document(), "txt2img")["properties"]["sampler"]
     inputs, bypass = sampler["oneOf"]
