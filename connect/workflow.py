@@ -95,7 +95,7 @@ def parse_endpoint(prompt: Any) -> Endpoint:
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise AnnotationError(f"node {first['node_id']} ({first['title']!r}): {first['problem']}{more}", problems)
+        raise AnnotationError(f"node {first['node_id']} ({first['title']!r}): {first['problem']}{more}", {"problems": problems})
     return Endpoint(
         prompt=prompt,
         groups=groups,

@@ -44,7 +44,7 @@ def problems_of(prompt: dict[str, Any]) -> list[dict[str, str]]:
     with pytest.raises(AnnotationError) as info:
         parse_endpoint(prompt)
     assert info.value.status == 400
-    problems: list[dict[str, str]] = info.value.details
+    problems: list[dict[str, str]] = info.value.details["problems"]
     return problems
 
 
