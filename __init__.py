@@ -7,8 +7,6 @@ package, tooling), it does nothing.
 
 import sys
 
-from .connect.app import setup
-
 NODE_CLASS_MAPPINGS: dict[str, type] = {}
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
 WEB_DIRECTORY = "./web/js"
@@ -20,6 +18,10 @@ def _inside_comfyui() -> bool:
 
 
 if _inside_comfyui():
+    # Imported here only: pytest imports this file with no parent package when the checkout's folder
+    # name is not an identifier (e.g. "ComfyUI-Connect"), and a relative import would fail there.
+    from .connect.app import setup
+
     setup()
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
