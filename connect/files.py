@@ -90,11 +90,13 @@ class InputFiles:
         if len(text) * 3 // 4 > self.limits.max_bytes + 3:
             raise PayloadTooLarge(f"'{path}': file is larger than the {self.limits.max_bytes} byte limit", {"path": path})
         try:
-            if len(text) > _INLINE_DECODE_LIMIT:
-                return await asyncio.to_thread(_b64decode, text)
-            return _b64decode(text)
+            data = await asyncio.to_thread(_b64decode, text) if len(text) > _INLINE_DECODE_LIMIT else _b64decode(text)
         except (binascii.Error, ValueError) as exc:
             raise InputFileError(f"'{path}.content' is not valid base64: {exc}", {"path": path}) from exc
+        # The estimate above lets up to 3 bytes over through; the decoded size is exact.
+        if len(data) > self.limits.max_bytes:
+            raise PayloadTooLarge(f"'{path}': file is larger than the {self.limits.max_bytes} byte limit", {"path": path})
+        return data
 
     async def _download(self, path: str, url: Any) -> bytes:
         if not isinstance(url, str):
