@@ -139,6 +139,8 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
     )
     comfy.on_complete(metrics.prompt_finished)
     comfy.add_middleware(gate.middleware())
+    if keys.enabled and not settings.protect_all:
+        log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
     swept = connect.store.sweep() + connect.files.sweep()
     if swept:
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)

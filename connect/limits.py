@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -78,19 +79,20 @@ def check_image(path: str, data: bytes, max_pixels: int) -> None:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own guard fires first for images far over its default limit.
-        raise _too_many_pixels(path, None, max_pixels, str(exc)) from exc
+        # Pillow's own guard fires inside open() for images far over its default limit.
+        announced = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_many_pixels(path, None, int(announced.group(1)) if announced else None, max_pixels) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return  # not an image Pillow can read: the loader node decides what it is
     if width * height > max_pixels:
-        raise _too_many_pixels(path, (width, height), max_pixels, None)
+        raise _too_many_pixels(path, (width, height), width * height, max_pixels)
 
 
-def _too_many_pixels(path: str, size: tuple[int, int] | None, limit: int, reason: str | None) -> PayloadTooLarge:
-    shown = f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels" if size else reason
+def _too_many_pixels(path: str, size: tuple[int, int] | None, pixels: int | None, limit: int) -> PayloadTooLarge:
+    shown = f"{size[0]}x{size[1]} = {pixels} pixels" if size else f"{pixels or 'too many'} pixels"
     return PayloadTooLarge(
         f"'{path}': the image is too large ({shown}); at most {limit} pixels are accepted (CONNECT_MAX_IMAGE_PIXELS)",
-        {"path": path, "width": size[0] if size else None, "height": size[1] if size else None, "limit": limit},
+        {"path": path, "width": size[0] if size else None, "height": size[1] if size else None, "pixels": pixels, "limit": limit},
     )
 
 

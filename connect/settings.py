@@ -15,8 +15,8 @@ CONNECT_CORS_ORIGINS=              origins allowed to call /api/connect from a b
 CONNECT_MAX_BODY_BYTES=75000000    largest request body on /api/connect
 CONNECT_MAX_IMAGE_PIXELS=67108864  largest image (width x height) accepted as a file input
 CONNECT_MAX_BATCH=64               largest value a caller may give an exposed `batch_size` input
-CONNECT_MAX_QUEUE=100              prompts on ComfyUI's queue before runs are refused with 503
-CONNECT_MAX_QUEUE_PER_CLIENT=20    runs one client (API key or address) may have in flight before 429
+CONNECT_MAX_QUEUE=256              prompts on ComfyUI's queue before runs are refused with 503
+CONNECT_MAX_QUEUE_PER_CLIENT=64    runs one client (API key or address) may have in flight before 429
 CONNECT_READY_MAX_QUEUE=           queue depth over which /ready answers 503 (default CONNECT_MAX_QUEUE)
 CONNECT_URL_ALLOW_NETWORKS=        private networks URL inputs may reach anyway, e.g. 10.0.0.5/32
 """
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(75_000_000, gt=0)
     max_image_pixels: int = Field(8192 * 8192, gt=0)
     max_batch: int = Field(64, gt=0)
-    max_queue: int = Field(100, gt=0)
-    max_queue_per_client: int = Field(20, gt=0)
+    max_queue: int = Field(256, gt=0)
+    max_queue_per_client: int = Field(64, gt=0)
     ready_max_queue: int | None = Field(None, gt=0)
     url_allow_networks: str = ""
