@@ -17,10 +17,9 @@ def _inside_comfyui() -> bool:
     return getattr(getattr(server, "PromptServer", None), "instance", None) is not None
 
 
-# Imported only inside ComfyUI: pytest imports this file on its own (as "__init__", no parent package)
-# when the checkout's folder name is not an identifier, e.g. "ComfyUI-Connect", and a relative import
-# at the top would then fail every test.
-if __package__ and _inside_comfyui():
+if _inside_comfyui():
+    # Imported here only: pytest imports this file with no parent package when the checkout's folder
+    # name is not an identifier (e.g. "ComfyUI-Connect"), and a relative import would fail there.
     from .connect.app import setup
 
     setup()

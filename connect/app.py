@@ -9,26 +9,39 @@ Nothing happens at import time; everything hangs off the ``Connect`` object buil
 from __future__ import annotations
 
 import importlib.util
+import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .auth import ApiKey, KeyConfigError, KeyRing
 from .bypass import apply_bypass
 from .cache import keepalive_nodes
 from .comfy import ComfyAdapter
 from .executor import Executor, RunResult
 from .files import FileLimits, InputFiles
+from .gate import Cors, Gate, lockdown
+from .health import Probe
+from .limits import Admission, check_batch
+from .metrics import Metrics
+from .netguard import parse_networks
 from .nodespec import NodeSpec
 from .openapi import build_document
+from .pathguard import check_path_inputs
 from .payload import patch_prompt
 from .settings import Settings
 from .store import SavedWorkflow, WorkflowStore
 from .workflow import Prompt
 
+log = logging.getLogger("comfyui-connect")
+
 VERSION = "0.1.0"
 # Files edited on disk change the `!cache` set; re-read it at most this often.
 _KEEPALIVE_TTL = 1.0
+# With any of these set, broken settings lock the server instead of leaving it open.
+_ACCESS_SETTINGS = ("CONNECT_API_KEYS", "CONNECT_API_KEYS_FILE", "CONNECT_PROTECT_ALL")
 
 
 @dataclass
@@ -39,6 +52,9 @@ class Connect:
     files: InputFiles
     executor: Executor
     docs_assets: Path
+    gate: Gate
+    probe: Probe
+    metrics: Metrics
     _specs: dict[str, NodeSpec | None] = field(default_factory=dict)
     _keepalive: tuple[float, Prompt] = (0.0, {})
 
@@ -65,6 +81,8 @@ class Connect:
 
     async def run(self, saved: SavedWorkflow, payload: Any, timeout: float) -> tuple[RunResult, dict[str, tuple[str, ...]]]:
         endpoint = saved.endpoint
+        check_batch(payload, self.settings.max_batch)
+        check_path_inputs(endpoint, payload, self.spec)
         patched = await patch_prompt(endpoint, payload, self.files.resolve)
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}
@@ -72,16 +90,42 @@ class Connect:
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
         return result, outputs
 
-    def openapi_document(self) -> dict[str, Any]:
+    def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
         good, bad = self.store.load_all()
-        return build_document(good, self.comfy.node_spec, bad, VERSION)
+        if key is not None:  # a key limited to some workflows sees only those
+            good = [w for w in good if key.sees(w.name)]
+            bad = {n: e for n, e in bad.items() if key.sees(n)}
+        return build_document(good, self.comfy.node_spec, bad, VERSION, secured=self.gate.keys.enabled)
+
+    def metrics_text(self) -> str:
+        gauges = {
+            "connect_queue_depth": ("Prompts waiting or running on ComfyUI's queue", float(self.comfy.queue_depth())),
+            "connect_runs_in_flight": ("API runs admitted and not yet answered", float(self.gate.admission.in_flight)),
+            "connect_prompt_worker_alive": ("1 while ComfyUI's prompt worker thread runs", float(self.comfy.worker_alive())),
+        }
+        return self.metrics.render(gauges)
 
 
 def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -> Connect:
     comfy = comfy or ComfyAdapter.from_running_server()
-    settings = settings or Settings()
+    try:
+        settings = settings or Settings()
+        keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
+        networks = parse_networks(settings.url_allow_networks)
+        if settings.protect_all and not keys.enabled:
+            raise KeyConfigError("CONNECT_PROTECT_ALL=1 needs at least one API key (CONNECT_API_KEYS or CONNECT_API_KEYS_FILE)")
+    except ValueError as exc:  # pydantic's ValidationError, KeyConfigError, a bad network
+        if any(os.environ.get(name) for name in _ACCESS_SETTINGS):
+            log.error("ComfyUI-Connect: access settings are invalid, every request is refused: %s", exc)
+            comfy.add_middleware(lockdown(str(exc)))
+        raise
     store_dir = settings.workflows_dir or comfy.user_dir() / "connect" / "workflows"
-    limits = FileLimits(settings.max_file_bytes, settings.url_timeout, settings.allow_private_urls)
+    limits = FileLimits(settings.max_file_bytes, settings.url_timeout, settings.allow_private_urls, settings.max_image_pixels, networks)
+    metrics = Metrics()
+    admission = Admission(settings.max_queue, settings.max_queue_per_client, comfy.queue_depth, metrics.mean_execution_seconds)
+    gate = Gate(
+        keys, settings.protect_all, Cors.parse(settings.cors_origins), settings.max_body_bytes, admission, metrics, comfy.worker_alive
+    )
     connect = Connect(
         settings=settings,
         comfy=comfy,
@@ -89,7 +133,17 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         files=InputFiles(comfy.input_dir(), limits),
         executor=Executor(comfy),
         docs_assets=_swagger_ui_static(),
+        gate=gate,
+        probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
+        metrics=metrics,
     )
+    comfy.on_complete(metrics.prompt_finished)
+    comfy.add_middleware(gate.middleware())
+    if keys.enabled and not settings.protect_all:
+        log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
+    swept = connect.store.sweep() + connect.files.sweep()
+    if swept:
+        log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     from .routes import register
 
     register(comfy.routes, connect)

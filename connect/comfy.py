@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +80,14 @@ class ComfyAdapter:
         found = self._folder_paths.get_directory_by_type(kind)
         return Path(found) if found else None
 
+    def add_middleware(self, middleware: Any) -> None:
+        """Put an aiohttp middleware in front of every route of ComfyUI (and of its sub-apps)."""
+        app = self.server.app
+        if app.frozen:
+            raise RuntimeError("ComfyUI-Connect: ComfyUI's web app already started; middlewares can only be added at setup")
+        # First in the list is outermost: it sees each request before ComfyUI's own middlewares.
+        app.middlewares.insert(0, middleware)
+
     # -- node definitions ---------------------------------------------------------------------
     def node_info(self, class_type: str) -> dict[str, Any] | None:
         """The same dictionary ComfyUI serves for this class at /object_info."""
@@ -110,8 +120,36 @@ class ComfyAdapter:
     def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None:
         number = self.server.number
         self.server.number += 1
+        # ComfyUI's POST /prompt stamps create_time too; the metrics measure queue wait from it.
+        extra_data = {"create_time": int(time.time() * 1000), **extra_data}
         # Exactly ComfyUI's 6-tuple: anything else kills the worker thread without a word.
         self.server.prompt_queue.put((number, prompt_id, prompt, extra_data, outputs, {}))
+
+    def queue_depth(self) -> int:
+        """Prompts waiting or running, from every source (API, UI, other plugins)."""
+        return int(self.server.prompt_queue.get_tasks_remaining())
+
+    def prompt_state(self, prompt_id: str) -> str:
+        """'queued', 'running', 'done' (in the history) or 'gone' (removed without running)."""
+        queue = self.server.prompt_queue
+        with queue.mutex:  # one lock: an item moves between these three places only while it is held
+            if any(item[1] == prompt_id for item in queue.currently_running.values()):
+                return "running"
+            if any(item[1] == prompt_id for item in queue.queue):
+                return "queued"
+            return "done" if prompt_id in queue.history else "gone"
+
+    def worker_alive(self) -> bool:
+        """Whether ComfyUI's prompt worker thread (main.prompt_worker) still runs.
+
+        An exception that escapes a prompt (a malformed queue item, a node raising SystemExit) ends
+        that thread silently: HTTP keeps answering, but nothing is ever executed again.
+        """
+        for thread in threading.enumerate():
+            target = getattr(thread, "_target", None)
+            if getattr(target, "__name__", None) == "prompt_worker" or thread.name.endswith("(prompt_worker)"):
+                return thread.is_alive()
+        return False
 
     def cancel(self, prompt_id: str) -> None:
         queue = self.server.prompt_queue
@@ -141,6 +179,7 @@ class ComfyAdapter:
             if item is None:
                 return
             status_dict = dict(status._asdict()) if status is not None else {"status_str": "error", "completed": False, "messages": []}
+            status_dict["create_time"] = item[3].get("create_time") if isinstance(item[3], dict) else None
             for listener in self._listeners:
                 try:
                     listener(item[1], status_dict, history_result)

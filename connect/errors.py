@@ -8,16 +8,22 @@
     │   ├── AnnotationError        a `$`/`#`/`!` title that cannot be parsed or conflicts
     │   ├── PayloadError           run payload names an unknown group/input or a bad value
     │   ├── BypassError            a bypassed node whose consumers cannot be rewired
-    │   └── InputFileError         a file input that cannot be decoded, fetched or stored
+    │   ├── InputFileError         a file input that cannot be decoded, fetched or stored
+    │   └── LimitExceeded          a value over a configured cap (e.g. batch_size)
+    ├── Unauthorized (401)         no API key, or one that is not configured
+    ├── Forbidden (403)            a valid key without access to this workflow or action
     ├── NotFound (404)
     ├── PayloadTooLarge (413)
+    ├── TooManyRequests (429)      this client already has its maximum of runs in flight
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
     ├── PromptInvalid (422)        ComfyUI's own validation rejected the patched prompt
     ├── ExecutionFailed (500)      a node raised while the prompt ran
     ├── WorkflowCorrupt (500)      a stored file that is not a valid saved workflow
+    ├── Unavailable (503)          the queue is full or ComfyUI's prompt worker is dead
     └── RunTimeout (504)
 
-Every one renders as ``{"error": {"type": ..., "message": ..., "details": ...}}``.
+Every one renders as ``{"error": {"type": ..., "message": ..., "details": ...}}``; ``headers`` are
+sent with it (``Retry-After`` on 429/503, ``WWW-Authenticate`` on 401).
 """
 
 from __future__ import annotations
@@ -29,10 +35,11 @@ class ConnectError(Exception):
     status = 500
     type = "internal_error"
 
-    def __init__(self, message: str, details: Any = None) -> None:
+    def __init__(self, message: str, details: Any = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
         return error_body(self.type, self.message, self.details)
@@ -75,6 +82,20 @@ class InputFileError(BadRequest):
     type = "invalid_input_file"
 
 
+class LimitExceeded(BadRequest):
+    type = "limit_exceeded"
+
+
+class Unauthorized(ConnectError):
+    status = 401
+    type = "unauthorized"
+
+
+class Forbidden(ConnectError):
+    status = 403
+    type = "forbidden"
+
+
 class NotFound(ConnectError):
     status = 404
     type = "not_found"
@@ -83,6 +104,11 @@ class NotFound(ConnectError):
 class PayloadTooLarge(ConnectError):
     status = 413
     type = "payload_too_large"
+
+
+class TooManyRequests(ConnectError):
+    status = 429
+    type = "too_many_requests"
 
 
 class RunInterrupted(ConnectError):
@@ -103,6 +129,11 @@ class ExecutionFailed(ConnectError):
 class WorkflowCorrupt(ConnectError):
     status = 500
     type = "workflow_corrupt"
+
+
+class Unavailable(ConnectError):
+    status = 503
+    type = "unavailable"
 
 
 class RunTimeout(ConnectError):

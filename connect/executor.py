@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .comfy import ComfyAdapter
-from .errors import ConnectError, ExecutionFailed, PromptInvalid, RunInterrupted, RunTimeout
+from .errors import ConnectError, ExecutionFailed, PromptInvalid, RunInterrupted, RunTimeout, Unavailable
 from .workflow import Endpoint, Prompt, title_of
+
+# How often a waiting run checks that its prompt is still on ComfyUI's queue and the worker lives.
+_POLL_SECONDS = 0.5
+Outcome = tuple[dict[str, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class RunResult:
 class Executor:
     def __init__(self, comfy: ComfyAdapter) -> None:
         self.comfy = comfy
-        self._waiting: dict[str, asyncio.Future[tuple[dict[str, Any], dict[str, Any]]]] = {}
+        self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._loop = asyncio.get_event_loop() if comfy.loop is None else comfy.loop
         comfy.on_complete(self._completed)
 
@@ -40,18 +44,42 @@ class Executor:
         self._waiting[prompt_id] = future
         try:
             self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"connect-{prompt_id}"})
-            status, history = await asyncio.wait_for(asyncio.shield(future), timeout)
+            status, history = await self._wait(prompt_id, future, timeout)
         except asyncio.TimeoutError:
             self.comfy.cancel(prompt_id)
             raise RunTimeout(
                 f"the run did not finish within {timeout:g} s and was cancelled", {"prompt_id": prompt_id, "timeout": timeout}
             ) from None
+        except asyncio.CancelledError:
+            # Nobody will read the result (the client went away, or the server is stopping): free the worker.
+            self.comfy.cancel(prompt_id)
+            raise
         finally:
             self._waiting.pop(prompt_id, None)
         messages = list(status.get("messages") or [])
         if status.get("status_str") != "success":
             raise execution_error(endpoint, prompt, prompt_id, messages)
         return RunResult(prompt_id, dict(history.get("outputs") or {}), messages)
+
+    async def _wait(self, prompt_id: str, future: asyncio.Future[Outcome], timeout: float) -> Outcome:
+        """The prompt's outcome; fails early if the prompt leaves the queue unrun or the worker dies."""
+        deadline = self._loop.time() + timeout
+        gone = 0
+        while True:
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                raise asyncio.TimeoutError
+            done, _ = await asyncio.wait({future}, timeout=min(_POLL_SECONDS, remaining))
+            if done:
+                return future.result()
+            if not self.comfy.worker_alive():
+                raise Unavailable(
+                    "ComfyUI's prompt worker thread has stopped, so nothing can run; restart ComfyUI", {"prompt_id": prompt_id}
+                )
+            # Seen gone twice in a row: a prompt that just finished is resolved within one poll.
+            gone = gone + 1 if self.comfy.prompt_state(prompt_id) == "gone" else 0
+            if gone >= 2:
+                raise RunInterrupted("the prompt was removed from ComfyUI's queue before it ran", {"prompt_id": prompt_id})
 
     def _completed(self, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> None:
         # Runs on ComfyUI's worker thread.

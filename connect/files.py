@@ -4,7 +4,9 @@
     {"type": "file", "url": "https://host/in.png"}
 
 The stored name is derived from the content's SHA-256 (``connect-<hash>.<ext>``): two requests never
-collide, the same content is stored once, and no caller-given name ever becomes a path.
+collide, the same content is stored once, and no caller-given name ever becomes a path. A ``name``
+that looks like a path anyway (separators, ``..``, NUL, control or bidi characters, also after
+percent-decoding or Unicode NFKC folding) is refused, so callers learn early that it was wrong.
 """
 
 from __future__ import annotations
@@ -17,16 +19,19 @@ import io
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote
 
 import aiohttp
 from yarl import URL
 
 from .errors import InputFileError, PayloadTooLarge
-from .netguard import BlockedAddress, check_literal_host, connector
+from .limits import check_image
+from .netguard import BlockedAddress, Networks, check_literal_host, connector
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 _DATA_URI = re.compile(r"data:[^,]{0,200};base64,", re.IGNORECASE)
@@ -40,6 +45,8 @@ class FileLimits:
     max_bytes: int = 50 * 1024 * 1024
     url_timeout: float = 30.0
     allow_private_urls: bool = False
+    max_pixels: int | None = None
+    allowed_networks: Networks = ()
 
 
 class InputFiles:
@@ -52,13 +59,25 @@ class InputFiles:
         content, url = spec.get("content"), spec.get("url")
         if (content is None) == (url is None):
             raise InputFileError(f"'{path}': a file object needs exactly one of 'content' (base64) or 'url'", {"path": path})
+        name = spec.get("name")
+        if name is not None:
+            check_file_name(f"{path}.name", name)
         if content is not None:
             data = await self._decode(path, content)
-            hint = spec.get("name")
+            hint = name
         else:
             data = await self._download(path, url)
-            hint = spec.get("name") or URL(str(url)).name
+            hint = name or URL(str(url)).name
+        if self.limits.max_pixels is not None:
+            await asyncio.to_thread(check_image, path, data, self.limits.max_pixels)
         return await asyncio.to_thread(self._store, data, hint if isinstance(hint, str) else None)
+
+    def sweep(self) -> int:
+        """Remove temp files left by a process killed mid-write; returns how many."""
+        stale = list(self.input_dir.glob(".connect-*.tmp")) if self.input_dir.is_dir() else []
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -74,7 +93,7 @@ class InputFiles:
             data = await asyncio.to_thread(_b64decode, text) if len(text) > _INLINE_DECODE_LIMIT else _b64decode(text)
         except (binascii.Error, ValueError) as exc:
             raise InputFileError(f"'{path}.content' is not valid base64: {exc}", {"path": path}) from exc
-        # The check above is an estimate (it allows for padding): up to 3 bytes over can get past it.
+        # The estimate above lets up to 3 bytes over through; the decoded size is exact.
         if len(data) > self.limits.max_bytes:
             raise PayloadTooLarge(f"'{path}': file is larger than the {self.limits.max_bytes} byte limit", {"path": path})
         return data
@@ -90,7 +109,7 @@ class InputFiles:
                         f"'{path}.url': only absolute http and https URLs are fetched, not {str(target)!r}", {"path": path}
                     )
                 if not self.limits.allow_private_urls:
-                    check_literal_host(target.host)
+                    check_literal_host(target.host, self.limits.allowed_networks)
                 async with self._client().get(target, allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                         target = target.join(_parse_url(path, response.headers["Location"]))
@@ -125,7 +144,9 @@ class InputFiles:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             timeout = aiohttp.ClientTimeout(total=self.limits.url_timeout)
-            self._session = aiohttp.ClientSession(connector=connector(self.limits.allow_private_urls), timeout=timeout)
+            self._session = aiohttp.ClientSession(
+                connector=connector(self.limits.allow_private_urls, self.limits.allowed_networks), timeout=timeout
+            )
         return self._session
 
     def _store(self, data: bytes, hint: str | None) -> str:
@@ -135,9 +156,13 @@ class InputFiles:
         if not path.exists():
             self.input_dir.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.input_dir, prefix=".connect-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         return name
 
 
@@ -147,6 +172,21 @@ def _parse_url(path: str, text: str) -> URL:
         return URL(text)
     except ValueError as exc:
         raise InputFileError(f"'{path}.url': {text!r} is not a valid URL: {exc}", {"path": path}) from exc
+
+
+def check_file_name(path: str, name: Any) -> None:
+    """A caller's file name is only a hint for the extension; refuse one that tries to be a path."""
+    if not isinstance(name, str):
+        raise InputFileError(f"'{path}' must be a string", {"path": path})
+    folded = unicodedata.normalize("NFKC", name)
+    for form in {name, folded, unquote(name), unicodedata.normalize("NFKC", unquote(folded))}:
+        odd = [c for c in form if c in "/\\:\x00" or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+        if odd or form in ("", ".", "..") or len(form) > 255:
+            shown = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(odd)) or "its length or dots"
+            raise InputFileError(
+                f"'{path}' must be a plain file name (no folders, '..', control or direction characters); {name!r} is refused ({shown})",
+                {"path": path, "reason": "unsafe_name"},
+            )
 
 
 def _b64decode(text: str) -> bytes:

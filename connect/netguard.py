@@ -2,7 +2,8 @@
 
 The check runs on the address actually connected to: host names are filtered inside the resolver
 (so DNS rebinding between a check and the connect cannot slip through) and literal IPs are checked
-before each request, on every redirect hop.
+before each request, on every redirect hop. Networks the operator lists
+(``CONNECT_URL_ALLOW_NETWORKS=10.0.0.5/32``) are reachable even though they are private.
 """
 
 from __future__ import annotations
@@ -14,9 +15,16 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
 
 class BlockedAddress(OSError):
     pass
+
+
+def parse_networks(setting: str) -> Networks:
+    """'10.0.0.5/32, fd00::/8' -> networks; a bad entry raises ValueError naming it."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in setting.split(",") if part.strip())
 
 
 def is_public(address: str) -> bool:
@@ -26,12 +34,17 @@ def is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_literal_host(host: str) -> None:
+def permitted(address: str, allowed: Networks = ()) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return is_public(address) or any(ip in net for net in allowed if net.version == ip.version)
+
+
+def check_literal_host(host: str, allowed: Networks = ()) -> None:
     bare = host.strip("[]")
     address = _numeric_address(bare)
     if address is None and not _looks_numeric(bare):
         return  # a name: the resolver checks what it resolves to
-    if address is None or not is_public(address):
+    if address is None or not permitted(address, allowed):
         raise BlockedAddress(f"{host} is not a public address")
 
 
@@ -54,12 +67,13 @@ def _looks_numeric(host: str) -> bool:
 
 
 class GuardedResolver(AbstractResolver):
-    def __init__(self) -> None:
+    def __init__(self, allowed: Networks = ()) -> None:
         self._inner = aiohttp.ThreadedResolver()
+        self._allowed = allowed
 
     async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        blocked = [r["host"] for r in results if not is_public(r["host"])]
+        blocked = [r["host"] for r in results if not permitted(r["host"], self._allowed)]
         if blocked:
             raise BlockedAddress(f"{host} resolves to {', '.join(blocked)}, which is not a public address")
         return results
@@ -68,8 +82,8 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def connector(allow_private: bool) -> aiohttp.TCPConnector:
+def connector(allow_private: bool, allowed: Networks = ()) -> aiohttp.TCPConnector:
     kwargs: dict[str, Any] = {"limit": 32}
     if not allow_private:
-        kwargs["resolver"] = GuardedResolver()
+        kwargs["resolver"] = GuardedResolver(allowed)
     return aiohttp.TCPConnector(**kwargs)

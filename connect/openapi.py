@@ -24,19 +24,27 @@ _ERROR_STATUSES = {
     "409": "The run was interrupted",
     "413": "A body or file over the size limit",
     "422": "ComfyUI rejected the patched prompt (names are the caller's: `sampler.steps`)",
+    "429": "This client has its maximum of runs in flight; see Retry-After",
     "500": "A node failed while running, or the stored workflow is corrupt",
+    "503": "ComfyUI's queue is full (see Retry-After) or its prompt worker is dead",
     "504": "The run did not finish within the timeout and was cancelled",
 }
+# Only in the document when API keys are configured (the routes answer them only then).
+_AUTH_STATUSES = {"401": "No API key, or one that is not valid", "403": "This API key may not do this"}
+_PUBLIC_OPERATIONS = ("health", "ready", "login_page", "login", "logout", "docs_page")
 
 SpecLookup = Callable[[str], "NodeSpec | None"]
 
 
-def build_document(workflows: list[SavedWorkflow], specs: SpecLookup, broken: Mapping[str, ConnectError], version: str) -> dict[str, Any]:
+def build_document(
+    workflows: list[SavedWorkflow], specs: SpecLookup, broken: Mapping[str, ConnectError], version: str, *, secured: bool = False
+) -> dict[str, Any]:
     paths: dict[str, Any] = {
         PREFIX: {"get": _docs_page()},
         f"{PREFIX}/openapi.json": {"get": _openapi_json()},
         f"{PREFIX}/workflows": {"get": _list_workflows()},
         f"{PREFIX}/workflows/{{name}}": _management_ops(None),
+        **_service_paths(),
     }
     suffixes = _operation_suffixes([saved.name for saved in workflows])
     for saved in workflows:
@@ -46,12 +54,82 @@ def build_document(workflows: list[SavedWorkflow], specs: SpecLookup, broken: Ma
     description = "Saved ComfyUI workflows served as HTTP endpoints. Run one with `POST /api/connect/workflows/<name>`."
     if broken:
         description += "\n\nWorkflows that cannot be served:\n" + "\n".join(f"- `{n}`: {e.message}" for n, e in sorted(broken.items()))
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "ComfyUI-Connect", "version": version, "description": description},
         "paths": paths,
         "components": {"schemas": _shared_schemas(), "responses": _error_responses()},
     }
+    return _secure(document) if secured else document
+
+
+def _secure(document: dict[str, Any]) -> dict[str, Any]:
+    """Declare the bearer key (Swagger UI's Authorize button) and the 401/403 every guarded route can answer."""
+    document["components"]["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer", "description": "A key of CONNECT_API_KEYS"}}
+    document["security"] = [{"apiKey": []}]
+    document["components"]["responses"].update({f"E{s}": _json_response(text, "Error") for s, text in _AUTH_STATUSES.items()})
+    for item in document["paths"].values():
+        for operation in item.values():
+            if operation["operationId"] in _PUBLIC_OPERATIONS:
+                operation["security"] = []
+            else:
+                operation["responses"].update({s: ref(int(s)) for s in _AUTH_STATUSES})
+    return document
+
+
+def _service_paths() -> dict[str, Any]:
+    """Health, readiness, metrics and the browser login (README "Safe to expose")."""
+    error = {"$ref": "#/components/schemas/Error"}
+    html = {"text/html": {"schema": {"type": "string"}}}
+    redirect = {"description": "Redirect (Location header)", "headers": {"Location": {"schema": {"type": "string"}}}}
+    form = {
+        "type": "object",
+        "properties": {"key": {"type": "string"}, "next": {"type": "string", "description": "Path to go to after login"}},
+        "required": ["key"],
+    }
+    ready = {
+        "type": "object",
+        "properties": {"status": {"const": "ready"}, "queue_depth": {"type": "integer"}, "worker_alive": {"type": "boolean"}},
+    }
+    health = {
+        "type": "object",
+        "properties": {"status": {"const": "ok"}, "version": {"type": "string"}, "worker_alive": {"type": "boolean"}},
+    }
+
+    def op(operation_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"operationId": operation_id, "summary": summary, "tags": ["service"], "responses": responses, **extra}
+
+    return {
+        f"{PREFIX}/health": {"get": op("health", "Liveness: the HTTP server answers", {"200": _inline("Alive", health)})},
+        f"{PREFIX}/ready": {
+            "get": op(
+                "ready",
+                "Readiness: 503 when the queue is over its threshold or ComfyUI's prompt worker is dead",
+                {"200": _inline("Ready", ready), "503": _inline("Not ready (details say why)", error)},
+            )
+        },
+        f"{PREFIX}/metrics": {
+            "get": op(
+                "metrics",
+                "Prometheus metrics (text format): requests, latencies, queue wait and execution time, errors by type",
+                {"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+            )
+        },
+        f"{PREFIX}/login": {
+            "get": op("login_page", "A form where a browser presents an API key once", {"200": {"description": "Form", "content": html}}),
+            "post": op(
+                "login",
+                "Check the key and set an HttpOnly, SameSite=Strict session cookie",
+                {"303": redirect, "401": {"description": "Key not valid (the form again)", "content": html}},
+                requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+            ),
+        },
+        f"{PREFIX}/logout": {"post": op("logout", "Clear the session cookie", {"303": redirect})},
+    }
+
+
+def _inline(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _operation_suffixes(names: list[str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,11 @@ from aiohttp import web
 
 from .app import Connect
 from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
+from .gate import KEY
+from .login import login_page, login_submit, logout
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .outputs import FileRef, collect, resolve_path
+from .pathguard import check_prompt_paths
 from .store import SavedWorkflow
 
 log = logging.getLogger("comfyui-connect")
@@ -45,6 +50,12 @@ def register(routes: web.RouteTableDef, connect: Connect) -> list[tuple[str, str
         ("PUT", "/connect/workflows/{name:.+}", lambda r: _save(r, connect)),
         ("DELETE", "/connect/workflows/{name:.+}", lambda r: _delete(r, connect)),
         ("POST", "/connect/workflows/{name:.+}", lambda r: _run(r, connect)),
+        ("GET", "/connect/health", lambda r: _health(r, connect)),
+        ("GET", "/connect/ready", lambda r: _ready(r, connect)),
+        ("GET", "/connect/metrics", lambda r: _metrics(r, connect)),
+        ("GET", "/connect/login", login_page),
+        ("POST", "/connect/login", lambda r: login_submit(r, connect.gate.keys)),
+        ("POST", "/connect/logout", logout),
     ]
     for method, path, handler in table:
         routes.route(method, path)(_json_errors(handler))
@@ -56,7 +67,7 @@ def _json_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except ConnectError as exc:
-            return web.json_response(exc.body(), status=exc.status)
+            return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
         except web.HTTPRequestEntityTooLarge as exc:
             return web.json_response(error_body(PayloadTooLarge.type, f"request body too large: {exc.text}", None), status=413)
         except Exception as exc:
@@ -91,7 +102,7 @@ async def _docs_asset(request: web.Request, connect: Connect) -> web.StreamRespo
 
 
 async def _openapi(request: web.Request, connect: Connect) -> web.StreamResponse:
-    body = json.dumps(connect.openapi_document()).encode()
+    body = json.dumps(connect.openapi_document(request.get(KEY))).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in request.headers.get("If-None-Match", ""):
@@ -115,6 +126,9 @@ def describe(saved: SavedWorkflow) -> dict[str, Any]:
 
 async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
     good, bad = await asyncio.to_thread(connect.store.load_all)
+    key = request.get(KEY)
+    if key is not None:  # a key limited to some workflows lists only those
+        good, bad = [w for w in good if key.sees(w.name)], {n: e for n, e in bad.items() if key.sees(n)}
     return web.json_response({"workflows": [describe(s) for s in good], "errors": {n: e.body() for n, e in bad.items()}})
 
 
@@ -128,6 +142,7 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     body = await _read_json(request)
     if not isinstance(body, dict) or "prompt" not in body:
         raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
+    check_prompt_paths(body["prompt"], connect.spec)
     saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"))
     connect.workflows_changed()
     return web.json_response(describe(saved), status=201 if created else 200)
@@ -137,6 +152,19 @@ async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
     await asyncio.to_thread(connect.store.delete, request.match_info["name"])
     connect.workflows_changed()
     return web.Response(status=204)
+
+
+# -- health and metrics ----------------------------------------------------------------------------
+async def _health(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.json_response(connect.probe.health(time.monotonic()))
+
+
+async def _ready(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.json_response(connect.probe.ready(connect.gate.admission.retry_after))
+
+
+async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.Response(body=connect.metrics_text().encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 # -- run -------------------------------------------------------------------------------------------

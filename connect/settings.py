@@ -5,6 +5,20 @@ CONNECT_MAX_FILE_BYTES=52428800    largest file accepted as base64 or from a URL
 CONNECT_URL_TIMEOUT=30             seconds to download one URL input
 CONNECT_ALLOW_PRIVATE_URLS=false   allow URL inputs on loopback/private/link-local addresses
 CONNECT_WORKFLOWS_DIR=             where endpoints are stored (default <user dir>/connect/workflows)
+
+Exposing the plugin safely (README "Safe to expose"):
+
+CONNECT_API_KEYS=                  keys, comma-separated, each `<key> [run|manage|admin] [workflow ...]`
+CONNECT_API_KEYS_FILE=             a file of keys, one `<key> [access] [workflow ...]` per line
+CONNECT_PROTECT_ALL=false          require a key on all of ComfyUI's routes too (UI, /prompt, /ws)
+CONNECT_CORS_ORIGINS=              origins allowed to call /api/connect from a browser (comma-separated, or *)
+CONNECT_MAX_BODY_BYTES=75000000    largest request body on /api/connect
+CONNECT_MAX_IMAGE_PIXELS=67108864  largest image (width x height) accepted as a file input
+CONNECT_MAX_BATCH=64               largest value a caller may give an exposed `batch_size` input
+CONNECT_MAX_QUEUE=256              prompts on ComfyUI's queue before runs are refused with 503
+CONNECT_MAX_QUEUE_PER_CLIENT=64    runs one client (API key or address) may have in flight before 429
+CONNECT_READY_MAX_QUEUE=           queue depth over which /ready answers 503 (default CONNECT_MAX_QUEUE)
+CONNECT_URL_ALLOW_NETWORKS=        private networks URL inputs may reach anyway, e.g. 10.0.0.5/32
 """
 
 from __future__ import annotations
@@ -23,3 +37,15 @@ class Settings(BaseSettings):
     url_timeout: float = Field(30.0, gt=0)
     allow_private_urls: bool = False
     workflows_dir: Path | None = None
+
+    api_keys: str = ""
+    api_keys_file: Path | None = None
+    protect_all: bool = False
+    cors_origins: str = ""
+    max_body_bytes: int = Field(75_000_000, gt=0)
+    max_image_pixels: int = Field(8192 * 8192, gt=0)
+    max_batch: int = Field(64, gt=0)
+    max_queue: int = Field(256, gt=0)
+    max_queue_per_client: int = Field(64, gt=0)
+    ready_max_queue: int | None = Field(None, gt=0)
+    url_allow_networks: str = ""

@@ -90,6 +90,13 @@ class WorkflowStore:
             raise NotFound(f"no workflow named {name!r}", {"name": name}) from None
         self._cache.pop(name, None)
 
+    def sweep(self) -> int:
+        """Remove temp files left by a process killed mid-save (the saved files are never partial)."""
+        stale = list(self.root.rglob(".*" + SUFFIX + ".*.tmp")) if self.root.is_dir() else []
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,8 @@ class ComfyServer:
                 with urllib.request.urlopen(self.url + "/system_stats", timeout=2) as response:
                     if response.status == 200:
                         return
+            except urllib.error.HTTPError:
+                return  # it answers, behind an API key (CONNECT_PROTECT_ALL) or refusing a broken configuration
             except OSError:
                 pass
             time.sleep(0.2)

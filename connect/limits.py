@@ -1,0 +1,112 @@
+"""Caps on what one call may ask of the machine.
+
+- Admission: runs in flight per client (an API key, or the remote address without keys) and
+  prompts on ComfyUI's queue overall. Over the first: 429; over the second: 503; both carry
+  ``Retry-After`` (seconds, estimated from recent run times).
+- Images: a file input that is an image may have at most ``max_pixels`` pixels (width x height,
+  read from its header before anything is decoded), which also stops decompression bombs.
+- Batch: a caller may give an exposed input named ``batch_size`` at most ``max_batch``.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .errors import LimitExceeded, PayloadTooLarge, TooManyRequests, Unavailable
+
+BATCH_INPUTS = ("batch_size",)
+
+
+class Admission:
+    def __init__(self, max_queue: int, max_per_client: int, queue_depth: Callable[[], int], seconds_per_run: Callable[[], float]) -> None:
+        self.max_queue = max_queue
+        self.max_per_client = max_per_client
+        self._queue_depth = queue_depth
+        self._seconds_per_run = seconds_per_run
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self._in_flight.values())
+
+    def retry_after(self, runs_ahead: int) -> int:
+        return max(1, min(60, math.ceil(self._seconds_per_run() * max(runs_ahead, 1))))
+
+    @contextmanager
+    def slot(self, client: str) -> Iterator[None]:
+        self._take(client)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[client] -= 1
+                if not self._in_flight[client]:
+                    del self._in_flight[client]
+
+    def _take(self, client: str) -> None:
+        with self._lock:
+            mine = self._in_flight.get(client, 0)
+            if mine >= self.max_per_client:
+                wait = self.retry_after(mine - self.max_per_client + 1)
+                raise TooManyRequests(
+                    f"this client already has {mine} runs in flight, the most allowed (CONNECT_MAX_QUEUE_PER_CLIENT)",
+                    {"in_flight": mine, "limit": self.max_per_client, "retry_after": wait},
+                    {"Retry-After": str(wait)},
+                )
+            depth = max(self._queue_depth(), sum(self._in_flight.values()))
+            if depth >= self.max_queue:
+                wait = self.retry_after(depth - self.max_queue + 1)
+                raise Unavailable(
+                    f"ComfyUI's queue holds {depth} prompts, the most allowed (CONNECT_MAX_QUEUE); try again later",
+                    {"queue_depth": depth, "limit": self.max_queue, "retry_after": wait},
+                    {"Retry-After": str(wait)},
+                )
+            self._in_flight[client] = mine + 1
+
+
+def check_image(path: str, data: bytes, max_pixels: int) -> None:
+    """Refuse an image whose header announces more than `max_pixels`; other files pass."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard fires inside open() for images far over its default limit.
+        announced = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_many_pixels(path, None, int(announced.group(1)) if announced else None, max_pixels) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return  # not an image Pillow can read: the loader node decides what it is
+    if width * height > max_pixels:
+        raise _too_many_pixels(path, (width, height), width * height, max_pixels)
+
+
+def _too_many_pixels(path: str, size: tuple[int, int] | None, pixels: int | None, limit: int) -> PayloadTooLarge:
+    shown = f"{size[0]}x{size[1]} = {pixels} pixels" if size else f"{pixels or 'too many'} pixels"
+    return PayloadTooLarge(
+        f"'{path}': the image is too large ({shown}); at most {limit} pixels are accepted (CONNECT_MAX_IMAGE_PIXELS)",
+        {"path": path, "width": size[0] if size else None, "height": size[1] if size else None, "pixels": pixels, "limit": limit},
+    )
+
+
+def check_batch(payload: Any, max_batch: int) -> None:
+    """Refuse a caller's `batch_size` over the cap (saved values are the workflow author's choice)."""
+    if not isinstance(payload, dict):
+        return
+    for group, values in payload.items():
+        if not isinstance(values, dict):
+            continue
+        for name in BATCH_INPUTS:
+            value = values.get(name)
+            if isinstance(value, int) and not isinstance(value, bool) and value > max_batch:
+                raise LimitExceeded(
+                    f"'{group}.{name}': {value} is over the batch limit of {max_batch} (CONNECT_MAX_BATCH)",
+                    {"path": f"{group}.{name}", "value": value, "limit": max_batch},
+                )

@@ -1,0 +1,77 @@
+"""Test-only ComfyUI nodes that misbehave on purpose (the fault tests link this pack into a server).
+
+    ConnectTestRaise       raises RuntimeError(message)
+    ConnectTestOOM         raises torch.cuda.OutOfMemoryError (what ComfyUI treats as OOM) or MemoryError
+    ConnectTestSlow        passes its image through after `seconds`, interruptible like model layers
+    ConnectTestKillWorker  raises SystemExit, which ends ComfyUI's prompt worker thread silently
+
+Each re-executes on every run (IS_CHANGED is NaN), so ComfyUI's cache never hides the fault.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import comfy.model_management
+import torch
+
+
+class _Base:
+    CATEGORY = "connect_test"
+    RETURN_TYPES = ("IMAGE",)
+    FUNCTION = "run"
+
+    @classmethod
+    def IS_CHANGED(cls, **kwargs: Any) -> float:
+        return float("nan")
+
+
+class ConnectTestRaise(_Base):
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",), "message": ("STRING", {"default": "boom"})}}
+
+    def run(self, image: torch.Tensor, message: str) -> tuple[torch.Tensor]:
+        raise RuntimeError(message)
+
+
+class ConnectTestOOM(_Base):
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",), "kind": (["cuda", "memory"],)}}
+
+    def run(self, image: torch.Tensor, kind: str) -> tuple[torch.Tensor]:
+        if kind == "cuda":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (connect test)")
+        raise MemoryError("connect test: cannot allocate memory")
+
+
+class ConnectTestSlow(_Base):
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",), "seconds": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 600.0})}}
+
+    def run(self, image: torch.Tensor, seconds: float) -> tuple[torch.Tensor]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            comfy.model_management.throw_exception_if_processing_interrupted()
+            time.sleep(0.02)
+        return (image,)
+
+
+class ConnectTestKillWorker(_Base):
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",)}}
+
+    def run(self, image: torch.Tensor) -> tuple[torch.Tensor]:
+        raise SystemExit("connect test: the prompt worker thread ends here")
+
+
+NODE_CLASS_MAPPINGS = {
+    "ConnectTestRaise": ConnectTestRaise,
+    "ConnectTestOOM": ConnectTestOOM,
+    "ConnectTestSlow": ConnectTestSlow,
+    "ConnectTestKillWorker": ConnectTestKillWorker,
+}
