@@ -17,6 +17,7 @@ from typing import Any
 from .bypass import apply_bypass
 from .cache import keepalive_nodes
 from .comfy import ComfyAdapter
+from .contract import build_contract
 from .executor import Executor, RunResult
 from .files import FileLimits, InputFiles
 from .nodespec import NodeSpec
@@ -24,6 +25,7 @@ from .openapi import build_document
 from .payload import patch_prompt
 from .settings import Settings
 from .store import SavedWorkflow, WorkflowStore
+from .validation import validate_body
 from .workflow import Prompt
 
 VERSION = "0.1.0"
@@ -65,6 +67,8 @@ class Connect:
 
     async def run(self, saved: SavedWorkflow, payload: Any, timeout: float) -> tuple[RunResult, dict[str, tuple[str, ...]]]:
         endpoint = saved.endpoint
+        # The contract is built per call, like the document: combo lists (model files) are live.
+        validate_body(build_contract(endpoint, self.comfy.node_spec), payload)
         patched = await patch_prompt(endpoint, payload, self.files.resolve)
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}

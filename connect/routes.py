@@ -73,9 +73,14 @@ async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
             return empty
         raise InvalidJSON("the request body is empty; a JSON object was expected")
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(raw, parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
+
+
+def _not_json(name: str) -> Any:
+    # Python's json module reads NaN and Infinity, which JSON does not have (and which pass any min/max check).
+    raise ValueError(f"{name} is not a JSON value")
 
 
 # -- docs ------------------------------------------------------------------------------------------
