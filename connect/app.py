@@ -78,7 +78,7 @@ class Connect:
 
     def openapi_document(self) -> dict[str, Any]:
         good, bad = self.store.load_all()
-        return build_document(good, self.comfy.node_spec, bad, VERSION)
+        return build_document(good, self.comfy.node_spec, bad, VERSION, self.settings.run_timeout)
 
 
 def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -> Connect:

@@ -18,12 +18,12 @@ from aiohttp import web
 
 from .app import Connect
 from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
+from .openapi import DOCS_ASSETS
 from .outputs import FileRef, collect, resolve_path
 from .store import SavedWorkflow
 
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 _DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ComfyUI-Connect API</title>
 <link rel="icon" href="connect/docs/favicon-32x32.png"><link rel="stylesheet" href="connect/docs/swagger-ui.css">
