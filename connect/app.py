@@ -20,6 +20,7 @@ from .auth import ApiKey, KeyConfigError, KeyRing
 from .bypass import apply_bypass
 from .cache import keepalive_nodes
 from .comfy import ComfyAdapter
+from .contract import build_contract
 from .executor import Executor, RunResult
 from .files import FileLimits, InputFiles
 from .gate import Cors, Gate, lockdown
@@ -33,6 +34,7 @@ from .pathguard import check_path_inputs
 from .payload import patch_prompt
 from .settings import Settings
 from .store import SavedWorkflow, WorkflowStore
+from .validation import validate_body
 from .workflow import Prompt
 
 log = logging.getLogger("comfyui-connect")
@@ -83,6 +85,8 @@ class Connect:
         endpoint = saved.endpoint
         check_batch(payload, self.settings.max_batch)
         check_path_inputs(endpoint, payload, self.spec)
+        # The contract is built per call, like the document: combo lists (model files) are live.
+        validate_body(build_contract(endpoint, self.comfy.node_spec), payload)
         patched = await patch_prompt(endpoint, payload, self.files.resolve)
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}
@@ -95,7 +99,7 @@ class Connect:
         if key is not None:  # a key limited to some workflows sees only those
             good = [w for w in good if key.sees(w.name)]
             bad = {n: e for n, e in bad.items() if key.sees(n)}
-        return build_document(good, self.comfy.node_spec, bad, VERSION, secured=self.gate.keys.enabled)
+        return build_document(good, self.comfy.node_spec, bad, VERSION, self.settings.run_timeout, secured=self.gate.keys.enabled)
 
     def metrics_text(self) -> str:
         gauges = {

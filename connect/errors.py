@@ -6,7 +6,6 @@
     │   ├── InvalidName            workflow name outside the allow-list
     │   ├── InvalidWorkflow        a saved prompt that is not an API-format ComfyUI prompt
     │   ├── AnnotationError        a `$`/`#`/`!` title that cannot be parsed or conflicts
-    │   ├── PayloadError           run payload names an unknown group/input or a bad value
     │   ├── BypassError            a bypassed node whose consumers cannot be rewired
     │   ├── InputFileError         a file input that cannot be decoded, fetched or stored
     │   └── LimitExceeded          a value over a configured cap (e.g. batch_size)
@@ -16,6 +15,8 @@
     ├── PayloadTooLarge (413)
     ├── TooManyRequests (429)      this client already has its maximum of runs in flight
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
+    ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
+    │                              an unknown group or input, a wrong type, a value out of range
     ├── PromptInvalid (422)        ComfyUI's own validation rejected the patched prompt
     ├── ExecutionFailed (500)      a node raised while the prompt ran
     ├── WorkflowCorrupt (500)      a stored file that is not a valid saved workflow
@@ -70,10 +71,6 @@ class AnnotationError(BadRequest):
     type = "invalid_annotation"
 
 
-class PayloadError(BadRequest):
-    type = "invalid_payload"
-
-
 class BypassError(BadRequest):
     type = "bypass_failed"
 
@@ -114,6 +111,11 @@ class TooManyRequests(ConnectError):
 class RunInterrupted(ConnectError):
     status = 409
     type = "interrupted"
+
+
+class PayloadError(ConnectError):
+    status = 422
+    type = "invalid_payload"
 
 
 class PromptInvalid(ConnectError):

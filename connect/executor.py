@@ -38,7 +38,9 @@ class Executor:
     async def run(self, endpoint: Endpoint, prompt: Prompt, timeout: float) -> RunResult:
         prompt_id = self.comfy.new_prompt_id()
         checked = await self.comfy.validate(prompt_id, prompt)
-        if not checked.ok:
+        # ComfyUI runs the outputs that validate and drops the rest ("Output will be ignored"), which
+        # would answer 200 with an empty list for a broken `#` output: any node error fails the call.
+        if not checked.ok or checked.node_errors:
             raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
         future = self._loop.create_future()
         self._waiting[prompt_id] = future

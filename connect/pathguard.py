@@ -15,7 +15,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import BadRequest, InvalidWorkflow, PayloadError
+from .errors import ConnectError, InvalidWorkflow, PayloadError
 from .nodespec import InputSpec, SpecLookup
 from .workflow import Endpoint
 
@@ -79,11 +79,12 @@ def check_path_inputs(endpoint: Endpoint, payload: Any, spec: SpecLookup) -> Non
             reason = unsafe_reason(value)
             if reason:
                 path = f"{group_name}.{input_name}"
-                problems.append({"path": path, "message": f"must be a name inside ComfyUI's folders; {reason}", "value": value[:80]})
+                message = f"must be a name inside ComfyUI's folders; {reason}"
+                problems.append({"path": path, "rule": "safe_path", "message": message, "value": value[:80]})
     _raise(problems, PayloadError)
 
 
-def _raise(problems: list[dict[str, Any]], error: type[BadRequest]) -> None:
+def _raise(problems: list[dict[str, Any]], error: type[ConnectError]) -> None:
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -32,18 +32,22 @@ def is_file_object(value: Any) -> bool:
 
 async def patch_prompt(endpoint: Endpoint, payload: Any, resolve_file: FileResolver) -> Patched:
     if not isinstance(payload, dict):
-        raise PayloadError("the request body must be a JSON object of input groups", {"problems": [_problem("", "not an object", payload)]})
+        raise PayloadError(
+            "the request body must be a JSON object of input groups", {"problems": [_problem("", "type", "not an object", payload)]}
+        )
     problems: list[dict[str, Any]] = []
     assignments: list[tuple[InputGroup, str, Any]] = []
     bypass: set[str] = set(endpoint.bypassed)
     for key, value in payload.items():
         group = endpoint.groups.get(key)
         if group is None:
-            problems.append(_problem(key, f"unknown input group; exposed groups: {_listing(endpoint.groups)}", value))
+            problems.append(
+                _problem(key, "additionalProperties", f"unknown input group; exposed groups: {_listing(endpoint.groups)}", value)
+            )
         elif value is False:
             bypass.update(group.node_ids)
         elif not isinstance(value, dict):
-            problems.append(_problem(key, "must be an object of inputs, or false to bypass the node", value))
+            problems.append(_problem(key, "oneOf", "must be an object of inputs, or false to bypass the node", value))
         else:
             assignments.extend(_check_group(group, value, problems))
     if problems:
@@ -64,9 +68,9 @@ def _check_group(group: InputGroup, values: Mapping[str, Any], problems: list[di
         path = f"{group.name}.{input_name}"
         if input_name not in group.inputs:
             exposed = ", ".join(group.inputs) or "none (this group can only be bypassed with false)"
-            problems.append(_problem(path, f"not an exposed input; exposed: {exposed}", value))
+            problems.append(_problem(path, "additionalProperties", f"not an exposed input; exposed: {exposed}", value))
         elif isinstance(value, (dict, list)) and not is_file_object(value):
-            problems.append(_problem(path, "must be a plain value (number, string, boolean) or a file object", value))
+            problems.append(_problem(path, "type", "must be a plain value (number, string, boolean) or a file object", value))
         else:
             accepted.append((group, input_name, value))
     return accepted
@@ -81,8 +85,9 @@ def _own(node: dict[str, Any], saved: dict[str, Any]) -> dict[str, Any]:
     return owned
 
 
-def _problem(path: str, message: str, value: Any) -> dict[str, Any]:
-    return {"path": path, "message": message, "value": _short(value)}
+def _problem(path: str, rule: str, message: str, value: Any) -> dict[str, Any]:
+    # The same entry shape as validation.py's, which checks the body first (see openapi PayloadProblem).
+    return {"path": path, "rule": rule, "message": message, "value": _short(value)}
 
 
 def _short(value: Any) -> Any:

@@ -22,13 +22,13 @@ from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooL
 from .gate import KEY
 from .login import login_page, login_submit, logout
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .openapi import DOCS_ASSETS
 from .outputs import FileRef, collect, resolve_path
 from .pathguard import check_prompt_paths
 from .store import SavedWorkflow
 
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 _DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ComfyUI-Connect API</title>
 <link rel="icon" href="connect/docs/favicon-32x32.png"><link rel="stylesheet" href="connect/docs/swagger-ui.css">
@@ -84,9 +84,14 @@ async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
             return empty
         raise InvalidJSON("the request body is empty; a JSON object was expected")
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(raw, parse_constant=_not_json)
+    except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
+
+
+def _not_json(name: str) -> Any:
+    # Python's json module reads NaN and Infinity, which JSON does not have (and which pass any min/max check).
+    raise ValueError(f"{name} is not a JSON value")
 
 
 # -- docs ------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ EXPECTED_STATUS = {
     "InvalidName": 400,
     "InvalidWorkflow": 400,
     "AnnotationError": 400,
-    "PayloadError": 400,
+    "PayloadError": 422,
     "BypassError": 400,
     "InputFileError": 400,
     "LimitExceeded": 400,

@@ -63,7 +63,7 @@ def patch(payload: Any, endpoint: Endpoint | None = None, files: Files | None = 
 def problems(payload: Any, endpoint: Endpoint | None = None) -> list[dict[str, Any]]:
     with pytest.raises(PayloadError) as info:
         patch(payload, endpoint)
-    assert info.value.status == 400
+    assert info.value.status == 422
     found: list[dict[str, Any]] = info.value.details["problems"]
     return found
 
