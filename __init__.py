@@ -7,8 +7,6 @@ package, tooling), it does nothing.
 
 import sys
 
-from .connect.app import setup
-
 NODE_CLASS_MAPPINGS: dict[str, type] = {}
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
 WEB_DIRECTORY = "./web/js"
@@ -19,7 +17,12 @@ def _inside_comfyui() -> bool:
     return getattr(getattr(server, "PromptServer", None), "instance", None) is not None
 
 
-if _inside_comfyui():
+# Imported only inside ComfyUI: pytest imports this file on its own (as "__init__", no parent package)
+# when the checkout's folder name is not an identifier, e.g. "ComfyUI-Connect", and a relative import
+# at the top would then fail every test.
+if __package__ and _inside_comfyui():
+    from .connect.app import setup
+
     setup()
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
