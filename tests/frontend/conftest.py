@@ -19,12 +19,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from launcher import REPO, ComfyServer, prepare_base
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from launcher import PLUGIN_DIR_NAME, REPO, ComfyServer, prepare_base
+from playwright.sync_api import Browser, ConsoleMessage, Error, Playwright, sync_playwright
 
 from .comfy_page import ComfyPage
 
 ARTIFACTS = REPO / "artifacts" / "frontend"
+PLUGIN_URL = f"/extensions/{PLUGIN_DIR_NAME}/"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -109,12 +110,25 @@ def ui(request: pytest.FixtureRequest, comfy: ComfyServer, browser: Browser) -> 
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=comfy.url)
     page = context.new_page()
     console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    ours: list[str] = []  # errors raised by the plugin's own modules
+
+    def on_console(message: ConsoleMessage) -> None:
+        console.append(f"{message.type}: {message.text}")
+        if message.type == "error" and PLUGIN_URL in message.location.get("url", ""):
+            ours.append(message.text)
+
+    def on_page_error(error: Error) -> None:
+        console.append(f"pageerror: {error}\n{error.stack}")
+        if PLUGIN_URL in (error.stack or ""):
+            ours.append(str(error))
+
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
     comfy_page = ComfyPage(page, comfy.url)
     try:
         comfy_page.open()
         yield comfy_page
+        assert ours == [], "the plugin's scripts raised errors in the page"
     finally:
         if request.node.stash.get(_FAILED, False):
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
