@@ -1,0 +1,95 @@
+"""web/js/endpoint_manager.js: the sidebar tab lists, shows and deletes endpoints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.parse
+import urllib.request
+
+from launcher import ComfyServer
+from playwright.sync_api import expect
+
+from .comfy_page import ANNOTATED_TITLES, INVERT_PROMPT, SAVE_COMMAND, WAIT_MS, ComfyPage, inverted, only_pixel, server_call
+
+
+def annotated(titles: dict[str, str]) -> dict[str, object]:
+    return {node_id: {**node, "_meta": {"title": titles[node_id]}} for node_id, node in INVERT_PROMPT.items()}
+
+
+def test_manager_lists_shows_and_deletes(ui: ComfyPage, comfy: ComfyServer) -> None:
+    assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-full", {"prompt": annotated(ANNOTATED_TITLES)})[0] in (200, 201)
+    no_output = annotated({**ANNOTATED_TITLES, "3": "Save"})
+    assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-no-output", {"prompt": no_output})[0] in (200, 201)
+    # A stored file edited by hand into an invalid annotation: listed as unusable, with why.
+    store = comfy.base / "user" / "connect" / "workflows"
+    broken = {"version": 1, "name": "mgr-broken", "prompt": annotated({**ANNOTATED_TITLES, "2": "Invert $x("})}
+    (store / "mgr-broken.json").write_text(json.dumps(broken))
+
+    manager = ui.open_manager()
+
+    full = manager.locator('[data-connect-endpoint="mgr-full"]')
+    full.locator("summary").click()
+    expect(full.locator('[data-connect-input="canvas"]')).to_contain_text("width = 16")
+    expect(full.locator('[data-connect-input="canvas"]')).to_contain_text("color = 16711680")
+    expect(full.locator('[data-connect-input="invert"]')).to_contain_text("can be bypassed")
+    expect(full.locator('[data-connect-output="output"]')).to_contain_text("node 3")
+    expect(full.locator(".connect-warning")).to_have_count(0)
+
+    quiet = manager.locator('[data-connect-endpoint="mgr-no-output"]')
+    quiet.locator("summary").click()
+    expect(quiet.locator(".connect-warning")).to_contain_text("No #output node")
+
+    _, listing = server_call(comfy.url, "GET", "/api/connect/workflows")
+    expect(manager.locator('[data-connect-endpoint="mgr-broken"]')).to_contain_text(listing["errors"]["mgr-broken"]["error"]["message"])
+
+    # The docs link opens the endpoint's own operation on the interactive docs page.
+    href = full.get_by_role("link", name="Docs").get_attribute("href")
+    assert href is not None
+    page_url, _, fragment = href.partition("#")
+    assert fragment == "/workflows/run_mgr_full"
+    with urllib.request.urlopen(page_url, timeout=30) as docs:
+        assert docs.status == 200 and "swagger" in docs.read().decode().lower()
+
+    # The curl example is a real call: run it as shown, and copy it.
+    curl = full.locator(".connect-curl").inner_text()
+    done = subprocess.run(["bash", "-c", curl + " --silent --show-error --fail"], capture_output=True, text=True, timeout=120, check=True)
+    assert [only_pixel(png) for png in json.loads(done.stdout)["output"]] == [((16, 16), inverted(0xFF0000))]
+    full.get_by_role("button", name="Copy curl").click()
+    ui.expect_toast("curl command copied")
+    assert ui.js("() => navigator.clipboard.readText()") == curl
+
+    # Delete asks first, then the endpoint is gone from the list and from the server.
+    full.locator("[data-connect-delete]").click()
+    ui.page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    ui.expect_toast('Endpoint "mgr-full" deleted')
+    expect(full).to_have_count(0, timeout=WAIT_MS)
+    assert server_call(comfy.url, "GET", "/api/connect/workflows/mgr-full")[0] == 404
+    expect(quiet).to_have_count(1)
+    (store / "mgr-broken.json").unlink()
+
+
+def test_manager_follows_saves_and_shows_the_open_workflow(ui: ComfyPage, comfy: ComfyServer) -> None:
+    ui.load_prompt(INVERT_PROMPT, "mgr-live")
+    ui.set_titles({**ANNOTATED_TITLES, "2": "Invert !bypass"})
+    manager = ui.open_manager()
+    current = manager.locator(".connect-current")
+    expect(current).to_contain_text("Not published yet")
+    expect(current.locator('[data-connect-node="1"]')).to_contain_text("in canvas(width,height,color)")
+    expect(current.locator('[data-connect-node="2"]')).to_contain_text("bypass")
+    expect(current.locator('[data-connect-node="3"]')).to_contain_text("out output")
+    ui.set_titles({"3": "Save #image"})  # the list follows edits of the graph
+    expect(current.locator('[data-connect-node="3"]')).to_contain_text("out image")
+
+    ui.start_command(SAVE_COMMAND)
+    ui.answer_prompt("mgr-live")
+    ui.expect_toast('Endpoint "mgr-live" saved')
+    entry = manager.locator('[data-connect-endpoint="mgr-live"]')
+    expect(entry).to_have_count(1, timeout=WAIT_MS)
+    expect(current.locator('[data-connect-current="mgr-live"]')).to_have_count(1)
+    entry.locator("summary").click()
+    expect(entry).to_contain_text("Bypassed in the API: node 2")
+    expect(entry.locator('[data-connect-output="image"]')).to_have_count(1)
+
+    name = urllib.parse.quote("mgr-live")
+    assert server_call(comfy.url, "GET", f"/api/connect/workflows/{name}")[1]["bypassed"] == ["2"]

@@ -1,0 +1,89 @@
+// The one module through which the ComfyUI-Connect frontend talks to the server.
+//
+// Every request goes through ComfyUI's own `api.fetchApi` (it adds the `/api` prefix, the user
+// header and whatever auth the frontend uses), every answer is checked with `response.ok`, and a
+// failure becomes a ConnectApiError carrying the server's `{"error": {"type", "message", "details"}}`.
+//
+// ComfyUI loads every .js file of the plugin's web folder as an extension module: this one only
+// exports, so loading it on its own does nothing.
+import { api } from "../../scripts/api.js";
+
+export class ConnectApiError extends Error {
+  /**
+   * @param {number} status HTTP status, 0 when the server could not be reached
+   * @param {string} type the server's error type, e.g. "invalid_annotation"
+   * @param {string} message the server's message, meant for the user
+   * @param {unknown} [details]
+   */
+  constructor(status, type, message, details) {
+    super(message);
+    this.name = "ConnectApiError";
+    this.status = status;
+    this.type = type;
+    this.details = details;
+  }
+}
+
+/** Endpoint names may contain folders ("team/upscale"); each part is encoded on its own. */
+function routeOf(name) {
+  return "/connect/workflows/" + name.split("/").map(encodeURIComponent).join("/");
+}
+
+async function request(method, route, body) {
+  const options = { method };
+  if (body !== undefined) {
+    options.headers = { "Content-Type": "application/json" };
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await api.fetchApi(route, options);
+  } catch (err) {
+    throw new ConnectApiError(0, "network_error", `ComfyUI did not answer ${method} ${route}: ${err?.message ?? err}`);
+  }
+  const text = await response.text();
+  let data;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = undefined;
+  }
+  if (!response.ok) {
+    const error = data?.error;
+    const message = typeof error?.message === "string" ? error.message : `HTTP ${response.status} ${response.statusText}`;
+    throw new ConnectApiError(response.status, error?.type ?? "http_error", message, error?.details);
+  }
+  if (data === undefined) {
+    throw new ConnectApiError(response.status, "invalid_response", `the answer to ${method} ${route} is not JSON`);
+  }
+  return data;
+}
+
+/** @returns {Promise<{workflows: object[], errors: Record<string, {error: {message: string}}>}>} */
+export const listEndpoints = () => request("GET", "/connect/workflows");
+
+export const describeEndpoint = (name) => request("GET", routeOf(name));
+
+/** Saves (creates or replaces) an endpoint; resolves to its description once the server stored it. */
+export const saveEndpoint = (name, prompt, workflow) => request("PUT", routeOf(name), { prompt, workflow });
+
+export const deleteEndpoint = (name) => request("DELETE", routeOf(name));
+
+/** The interactive docs page, opened at the endpoint's own operation when a name is given. */
+export function docsUrl(name) {
+  const page = absolute(api.apiURL("/connect"));
+  return name ? `${page}#/workflows/run_${name.replace(/[^A-Za-z0-9_]/g, "_")}` : page;
+}
+
+/** The URL a program calls to run the endpoint, under `base` (e.g. a public URL) when given. */
+export function runUrl(name, base) {
+  const route = "/api" + routeOf(name);
+  return base ? base.replace(/\/+$/, "") + route : absolute(api.apiURL(routeOf(name)));
+}
+
+function absolute(url) {
+  return new URL(url, window.location.href).href;
+}
+
+/** Fired ("saved" / "deleted", detail: {name}) after the server confirmed a change. */
+export const endpointEvents = new EventTarget();

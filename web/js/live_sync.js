@@ -1,0 +1,65 @@
+// Live sync: saving a published workflow in ComfyUI (Ctrl+S, Workflow > Save, Save As) also updates
+// its endpoint. A setting turns it off. Only endpoints that still exist are updated: a workflow
+// whose endpoint was deleted is not published again behind the user's back.
+//
+// The hook is the workflow store's `saveWorkflow` action (`app.extensionManager.workflow`, Pinia's
+// `$onAction`): every save path of the frontend ends there, in 1.32 and 1.58 alike, and the
+// callback runs only after the file was written.
+import { app } from "../../scripts/app.js";
+import { describeEndpoint } from "./client.js";
+import { notify, publishCurrent, rememberedName, shape } from "./publish.js";
+
+export const LIVE_SYNC_SETTING = "Connect.LiveSync";
+
+function isActive(workflow) {
+  const active = app.extensionManager.workflow.activeWorkflow;
+  return Boolean(active && workflow && active.path === workflow.path);
+}
+
+async function syncAfterSave(workflow) {
+  if (app.extensionManager.setting.get(LIVE_SYNC_SETTING) === false) return;
+  // graphToPrompt converts the open graph, so only the open workflow can be synced.
+  if (!isActive(workflow)) return;
+  const name = rememberedName();
+  if (!name) return;
+  try {
+    await describeEndpoint(name);
+  } catch (err) {
+    if (err?.status === 404) {
+      notify("info", `Endpoint "${name}" was deleted: not updated`, "Workflow > Save API Endpoint publishes it again.", 5000);
+      return;
+    }
+    notify("error", `Endpoint "${name}" not updated`, err?.message ?? String(err), 10000);
+    return;
+  }
+  try {
+    const described = await publishCurrent(name);
+    notify("success", `Endpoint "${name}" updated`, shape(described), 3000);
+  } catch (err) {
+    notify("error", `Endpoint "${name}" not updated`, err?.message ?? String(err), 10000);
+  }
+}
+
+app.registerExtension({
+  name: "Connect.LiveSync",
+  settings: [
+    {
+      id: LIVE_SYNC_SETTING,
+      category: ["Connect", "Endpoints", "Live sync"],
+      name: "Update the API endpoint when the workflow is saved",
+      tooltip: "Once a workflow is saved as an API endpoint, saving the workflow (Ctrl+S) saves the endpoint too.",
+      type: "boolean",
+      defaultValue: true,
+    },
+  ],
+  setup() {
+    const store = app.extensionManager?.workflow;
+    if (typeof store?.$onAction !== "function") {
+      console.warn("ComfyUI-Connect: this frontend has no workflow store hook; live sync is off");
+      return;
+    }
+    store.$onAction(({ name, args, after }) => {
+      if (name === "saveWorkflow") after(() => syncAfterSave(args[0]));
+    });
+  },
+});

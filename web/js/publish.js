@@ -1,0 +1,74 @@
+// Publishing the open workflow as an endpoint, shared by the menu command and live sync.
+//
+// The endpoint name is remembered inside the workflow itself (`extra.connect.endpoint`), so it is
+// saved with the workflow file and comes back when the workflow is opened again, on any machine.
+// Loaded by ComfyUI as an extension module too: it only exports.
+import { app } from "../../scripts/app.js";
+import { endpointEvents, saveEndpoint } from "./client.js";
+
+const LIMIT = 64;
+
+function rootGraph() {
+  // 1.58 has rootGraph (app.graph may be a subgraph being edited); 1.32 only graph.
+  return app.rootGraph ?? app.graph;
+}
+
+/** The endpoint name this workflow was published under, or null. */
+export function rememberedName() {
+  const name = rootGraph()?.extra?.connect?.endpoint;
+  return typeof name === "string" && name ? name : null;
+}
+
+/** A name to offer the first time: the workflow's file name, made acceptable to the server. */
+export function suggestedName() {
+  const filename = app.extensionManager?.workflow?.activeWorkflow?.filename ?? "";
+  const cleaned = filename
+    .replace(/[^A-Za-z0-9_-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, LIMIT);
+  return cleaned || "my-endpoint";
+}
+
+function remember(name) {
+  const graph = rootGraph();
+  if (!graph) return;
+  graph.extra ??= {};
+  if (graph.extra.connect?.endpoint === name) return;
+  if (name) graph.extra.connect = { ...(graph.extra.connect ?? {}), endpoint: name };
+  else delete graph.extra.connect;
+  // Let the frontend's change tracker notice, so the workflow shows as modified and its next save
+  // writes the name into the file.
+  app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.checkState?.();
+}
+
+/** Forgets the name if the open workflow is published under it (e.g. after it was deleted). */
+export function forgetIfCurrent(name) {
+  if (rememberedName() === name) remember(null);
+}
+
+/**
+ * Converts the open graph with the frontend's own `graphToPrompt` and saves it as endpoint `name`.
+ * Resolves to the server's description of the endpoint; throws ConnectApiError with the server's
+ * message otherwise. The name is remembered only once the server stored the endpoint.
+ */
+export async function publishCurrent(name) {
+  const { output, workflow } = await app.graphToPrompt();
+  // The stored UI workflow carries the name too, as it will after the next save of the file.
+  const extra = { ...(workflow?.extra ?? {}), connect: { ...(workflow?.extra?.connect ?? {}), endpoint: name } };
+  const described = await saveEndpoint(name, output, { ...workflow, extra });
+  remember(name);
+  endpointEvents.dispatchEvent(new CustomEvent("saved", { detail: { name } }));
+  return described;
+}
+
+/** A toast through the frontend's own toast service (`add` exists in 1.32 and 1.58). */
+export function notify(severity, summary, detail, life) {
+  app.extensionManager.toast.add({ severity, summary, detail, life });
+}
+
+/** "inputs: sampler, prompt · outputs: image" for a success toast. */
+export function shape(described) {
+  const inputs = Object.keys(described?.inputs ?? {});
+  const outputs = Object.keys(described?.outputs ?? {});
+  return `inputs: ${inputs.join(", ") || "none"} · outputs: ${outputs.join(", ") || "none"}`;
+}
