@@ -7,8 +7,6 @@ package, tooling), it does nothing.
 
 import sys
 
-from .connect.app import setup
-
 NODE_CLASS_MAPPINGS: dict[str, type] = {}
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {}
 WEB_DIRECTORY = "./web/js"
@@ -20,6 +18,11 @@ def _inside_comfyui() -> bool:
 
 
 if _inside_comfyui():
+    # Imported here, not at the top: pytest imports this file as a bare module named "__init__"
+    # when the checkout's folder is not a valid package name (e.g. "ComfyUI-Connect"), and a
+    # relative import at the top would then fail every test before one runs.
+    from .connect.app import setup
+
     setup()
 
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
