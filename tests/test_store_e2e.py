@@ -150,6 +150,7 @@ def test_files_added_or_changed_on_disk_are_picked_up_without_restart(api: Api, 
 @pytest.mark.parametrize(
     "content",
     [
+        pytest.param(None, id="a-directory"),
         pytest.param(b"{not json", id="not-json"),
         pytest.param(b"\xff\xfe\x00", id="not-utf8"),
         pytest.param(b"[]", id="not-an-object"),
