@@ -18,7 +18,8 @@ from support.fileserver import FileServer
 
 @pytest.fixture(scope="session")
 def comfy_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return server.prepare(tmp_path_factory.mktemp("comfy"))
+    base: Path = server.prepare(tmp_path_factory.mktemp("comfy"))
+    return base
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from support.api import Api, error_of, link, node
+from support.api import Api, Prompt, error_of, link, node
 from support.images import assert_color, inverted, png_b64
 from support.server import MODEL_A
 from support.workflows import assert_still_serving, canvas, file_input, load_invert
@@ -13,7 +15,7 @@ pytestmark = pytest.mark.e2e
 RED = (220, 20, 60)
 
 
-def _load(color: tuple[int, int, int] = RED, size: tuple[int, int] = (8, 8)) -> dict:
+def _load(color: tuple[int, int, int] = RED, size: tuple[int, int] = (8, 8)) -> dict[str, Any]:
     return {"load": {"image": file_input(png_b64(color, size))}}
 
 
@@ -46,7 +48,7 @@ def test_chain_of_bypassed_nodes_is_rewired_to_the_first_source(api: Api) -> Non
     assert_color(image, inverted(RED))
 
 
-def _upscale() -> dict:
+def _upscale() -> Prompt:
     # ImageUpscaleWithModel's inputs are (upscale_model: UPSCALE_MODEL, image: IMAGE): its IMAGE output
     # must be rewired to its second input, the one of the same type, not to the one at the same index.
     return {

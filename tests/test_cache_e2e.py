@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from support.api import Api, cached_nodes, link, node
+from support.api import Api, Prompt, cached_nodes, link, node
 from support.images import decode
 from support.server import MODEL_A, MODEL_B
 
@@ -21,7 +21,7 @@ LOADER = "2"
 _colors = itertools.count(0x200000, 0x000101)
 
 
-def _upscaler(model: str, loader_title: str) -> dict:
+def _upscaler(model: str, loader_title: str) -> Prompt:
     return {
         "1": node("EmptyImage", "$canvas(color)", width=4, height=4, batch_size=1, color=0),
         LOADER: node("UpscaleModelLoader", loader_title, model_name=model),
@@ -42,7 +42,7 @@ def pair(api: Api) -> Iterator[tuple[str, str]]:
 def _run_a_b_a(api: Api, names: tuple[str, str]) -> list[str]:
     """The node ids ComfyUI did not run again on the second run of A."""
     a, b = names
-    prompt_ids = []
+    prompt_ids: list[str] = []
     for name in (a, b, a):
         # A new colour each time: only the loaders can be answered from ComfyUI's cache.
         response = api.run(name, {"canvas": {"color": next(_colors)}})
@@ -71,7 +71,7 @@ def test_cached_workflows_still_produce_their_own_outputs(api: Api, pair: tuple[
     a, b = pair
     api.saved(a, _upscaler(MODEL_A, "[!cache]"))
     api.saved(b, _upscaler(MODEL_B, "[!cache]"))
-    outputs = {}
+    outputs: dict[str, list[bytes]] = {}
     for name in (a, b, a):
         (image,) = api.run_ok(name, {"canvas": {"color": 0x808080}})["out"]
         outputs.setdefault(name, []).append(image.tobytes())

@@ -27,7 +27,7 @@ _colors = itertools.count(0x030201, 0x010203)
         pytest.param({"canvas": {"width": "wide"}}, "canvas.width", "invalid literal", id="not-a-number"),
     ],
 )
-def test_comfyui_validation_error_is_422_in_the_callers_names(api: Api, payload: dict, path: str, message: str) -> None:
+def test_comfyui_validation_error_is_422_in_the_callers_names(api: Api, payload: dict[str, Any], path: str, message: str) -> None:
     api.saved("executor/canvas", canvas())
     error = error_of(api.run("executor/canvas", payload), 422, "prompt_invalid")
     assert error["message"].startswith(f"{path}: ")

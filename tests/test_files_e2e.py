@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -122,7 +123,7 @@ def test_url_that_never_answers_times_out(api: Api, loader: str, files: FileServ
         pytest.param({"type": "file", "url": "/relative.png"}, "only absolute http and https", id="relative"),
     ],
 )
-def test_bad_file_object_is_400(api: Api, loader: str, spec: dict, match: str) -> None:
+def test_bad_file_object_is_400(api: Api, loader: str, spec: dict[str, Any], match: str) -> None:
     error = error_of(api.run(loader, {"load": {"image": spec}}), 400, "invalid_input_file")
     assert match in error["message"]
     assert "load.image" in error["message"]
@@ -144,11 +145,22 @@ def test_file_over_the_size_limit_is_413(api: Api, loader: str, files: FileServe
     assert_still_serving(api)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("127.0.0.1", id="loopback"),
+        pytest.param("localhost", id="name"),
+        pytest.param("[::1]", id="ipv6-loopback"),
+        pytest.param("[::ffff:127.0.0.1]", id="ipv4-mapped"),
+        pytest.param("0.0.0.0", id="unspecified"),
+        pytest.param("10.0.0.1", id="private"),
+        pytest.param("169.254.169.254", id="link-local"),
+    ],
+)
 def test_local_urls_are_refused_by_default(strict_api: Api, files: FileServer, host: str) -> None:
     strict_api.saved("files/invert", load_invert())
     files.publish("ssrf.png", png((5, 5, 5)))
     url = files.url("/files/ssrf.png").replace("127.0.0.1", host)
     error = error_of(strict_api.run("files/invert", _url_input(url)), 400, "invalid_input_file")
-    assert error["details"]["reason"] == "ssrf"
+    assert error["details"]["reason"] == "ssrf", error
     assert "CONNECT_ALLOW_PRIVATE_URLS" in error["message"]

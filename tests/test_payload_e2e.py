@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support.api import Api, link, node
+from support.api import Api, Prompt, link, node
 from support.images import assert_color, rgb_of
 from support.workflows import canvas
 
@@ -21,14 +22,14 @@ pytestmark = pytest.mark.e2e
         pytest.param({"canvas": {"width": 2, "height": 1, "color": 0x0A0B0C}}, (2, 1), 0x0A0B0C, id="all"),
     ],
 )
-def test_ints_set_the_empty_image(api: Api, payload: dict, size: tuple[int, int], color: int) -> None:
+def test_ints_set_the_empty_image(api: Api, payload: dict[str, Any], size: tuple[int, int], color: int) -> None:
     api.saved("payload/canvas", canvas())
     (image,) = api.run_ok("payload/canvas", payload)["out"]
     assert image.size == size
     assert_color(image, rgb_of(color))
 
 
-def _composite() -> dict:
+def _composite() -> Prompt:
     return {
         "1": node("EmptyImage", "Destination $dest(width,height,color)", width=8, height=8, batch_size=1, color=0),
         "2": node("EmptyImage", "Source $src(color)", width=4, height=4, batch_size=1, color=0xFFFFFF),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -59,7 +60,7 @@ def test_save_refuses_a_body_that_is_not_a_workflow(api: Api, body: bytes, type_
         pytest.param({"canvas": {"width": [1, 2]}}, "canvas.width", "plain value", id="list-value"),
     ],
 )
-def test_payload_naming_what_is_not_exposed_is_400(api: Api, payload: dict, path: str, listed: str) -> None:
+def test_payload_naming_what_is_not_exposed_is_400(api: Api, payload: dict[str, Any], path: str, listed: str) -> None:
     api.saved("routes/payload", canvas("Canvas $canvas(width,color)"))
     error = error_of(api.run("routes/payload", payload), 400, "invalid_payload")
     assert error["message"].startswith(f"'{path}'")

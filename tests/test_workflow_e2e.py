@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support.api import Api, error_of, link, node
+from support.api import Api, Prompt, error_of, link, node
 from support.images import assert_color, png_b64, rgb_of
 from support.server import workflows_dir
 from support.workflows import assert_still_serving, canvas, file_input, load_invert
@@ -128,7 +128,7 @@ def test_several_input_nodes_receive_the_value_and_several_output_nodes_add_to_o
         ),
     ],
 )
-def test_bad_annotation_is_refused_naming_node_and_title(api: Api, prompt: dict, node_id: str, title: str, problem: str) -> None:
+def test_bad_annotation_is_refused_naming_node_and_title(api: Api, prompt: Prompt, node_id: str, title: str, problem: str) -> None:
     error = error_of(api.save("ann/bad", prompt), 400, "invalid_annotation")
     assert f"node {node_id}" in error["message"]
     assert repr(title) in error["message"]

@@ -32,7 +32,7 @@ class Api:
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return str(self.server.url)
 
     def workflow_url(self, name: str) -> str:
         return f"{self.url}/api/connect/workflows/{name}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import cast
 
 from PIL import Image
 
@@ -38,7 +39,7 @@ def inverted(color: RGB) -> RGB:
 
 def solid_color(image: Image.Image) -> RGB:
     """The one colour of a solid image, within ±1 (ComfyUI's float->uint8 step may truncate)."""
-    extrema = image.convert("RGB").getextrema()
+    extrema = cast(tuple[tuple[int, int], ...], image.convert("RGB").getextrema())
     for low, high in extrema:
         assert high - low <= 1, f"image is not a solid colour: per-channel extrema {extrema}"
     return (extrema[0][1], extrema[1][1], extrema[2][1])
