@@ -27,11 +27,21 @@ def is_public(address: str) -> bool:
 
 
 def check_literal_host(host: str) -> None:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
+    """Refuse a non-public address written in the URL itself.
+
+    aiohttp skips the resolver for any host made of digits and dots (or holding a ':'), and the OS
+    then reads shorthand forms such as ``2130706433``, ``127.1`` or ``0177.0.0.1`` as 127.0.0.1: judge
+    those the way the OS will read them (``inet_aton``), not with the stricter ``ipaddress``.
+    """
+    bare = host.strip("[]")
+    if ":" not in bare and not bare.replace(".", "").isdigit():
         return  # a name: the resolver checks what it resolves to
-    if not is_public(host.strip("[]")):
+    try:
+        address = bare if ":" in bare else socket.inet_ntoa(socket.inet_aton(bare))
+        public = is_public(address)
+    except (OSError, ValueError):
+        raise BlockedAddress(f"{host} is not a valid IP address") from None
+    if not public:
         raise BlockedAddress(f"{host} is not a public address")
 
 

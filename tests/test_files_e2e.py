@@ -150,6 +150,10 @@ def test_file_over_the_size_limit_is_413(api: Api, loader: str, files: FileServe
     [
         pytest.param("127.0.0.1", id="loopback"),
         pytest.param("localhost", id="name"),
+        pytest.param("2130706433", id="decimal-loopback"),
+        pytest.param("127.1", id="short-loopback"),
+        pytest.param("0177.0.0.1", id="octal-loopback"),
+        pytest.param("0x7f000001", id="hex-loopback"),
         pytest.param("[::1]", id="ipv6-loopback"),
         pytest.param("[::ffff:127.0.0.1]", id="ipv4-mapped"),
         pytest.param("0.0.0.0", id="unspecified"),
