@@ -59,9 +59,15 @@ class Connect:
         now = time.monotonic()
         if now - stamp > _KEEPALIVE_TTL:
             good, _ = self.store.load_all()
-            nodes = keepalive_nodes(good, lambda c: self.spec(c) is not None)
+            nodes = keepalive_nodes(good, self._keepable)
             self._keepalive = (now, nodes)
         return nodes
+
+    def _keepable(self, class_type: str) -> bool:
+        # ComfyUI validates and runs every output node of a prompt: a kept-alive copy of one would
+        # run (save files, take time) with every call of every other workflow.
+        spec = self.spec(class_type)
+        return spec is not None and not spec.output_node
 
     async def run(self, saved: SavedWorkflow, payload: Any, timeout: float) -> tuple[RunResult, dict[str, tuple[str, ...]]]:
         endpoint = saved.endpoint

@@ -14,6 +14,7 @@ import pytest
 from support.api import Api, Prompt, cached_nodes, link, node
 from support.images import decode
 from support.server import MODEL_A, MODEL_B
+from support.workflows import canvas
 
 pytestmark = pytest.mark.e2e
 
@@ -78,3 +79,19 @@ def test_cached_workflows_still_produce_their_own_outputs(api: Api, pair: tuple[
     # Different random weights give different images; the same workflow gives the same image.
     assert outputs[a][0] == outputs[a][1]
     assert outputs[a][0] != outputs[b][0]
+
+
+def test_cache_on_an_output_node_never_runs_it_with_other_workflows(api: Api) -> None:
+    cached_output = {
+        "1": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0),
+        "2": node("PreviewImage", "Preview [!cache] #out", images=link("1")),
+    }
+    api.saved("cache/output", cached_output)
+    try:
+        api.saved("cache/other", canvas())
+        response = api.run("cache/other", {"canvas": {"color": next(_colors)}})
+        assert response.status_code == 200, response.text
+        # Only the called workflow's own output node ran.
+        assert list(api.history(response.headers["X-Connect-Prompt-Id"])["outputs"]) == ["2"]
+    finally:
+        api.delete("cache/output")
