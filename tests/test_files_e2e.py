@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from support.api import HTTP_TIMEOUT, Api, error_of
+from support.api import HTTP_TIMEOUT, Api, error_of, link, node
 from support.fileserver import FileServer
-from support.images import assert_color, inverted, png
+from support.images import assert_color, decode, inverted, png, png_b64
 from support.server import MAX_FILE_BYTES
 from support.workflows import assert_still_serving, file_input, load_invert
 
@@ -50,7 +50,7 @@ def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Api,
     data = png((1, 2, 3))
     for name in ("../../escape.png", "/etc/passwd.png", None):
         api.run_ok(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}})
-    stored = [p for p in (comfy_base / "input").iterdir() if p.read_bytes() == data]
+    stored = [p for p in (comfy_base / "input").iterdir() if p.is_file() and p.read_bytes() == data]
     assert [p.name[:8] for p in stored] == ["connect-"]
     assert not list(comfy_base.rglob("escape.png"))
     assert not (comfy_base / "etc").exists()
@@ -168,3 +168,27 @@ def test_local_urls_are_refused_by_default(strict_api: Api, files: FileServer, h
     error = error_of(strict_api.run("files/invert", _url_input(url)), 400, "invalid_input_file")
     assert error["details"]["reason"] == "ssrf", error
     assert "CONNECT_ALLOW_PRIVATE_URLS" in error["message"]
+
+
+def test_the_issue_example_payload_shape(api: Api, files: FileServer) -> None:
+    prompt = {
+        "1": node("LoadImage", "Load $load-image", image="example.png"),
+        "2": node("LoadImage", "Load $load-image-2", image="example.png"),
+        "3": node("ImageBatch", "", image1=link("1"), image2=link("2")),
+        "4": node("ImageInvert", "Debug $debug-preview()", image=link("3")),
+        "5": node("SaveImage", "Save #output", images=link("4"), filename_prefix="e2e"),
+    }
+    api.saved("files/example", prompt)
+    first, second = (1, 2, 3), (4, 5, 6)
+    payload = {
+        "load-image": {"image": {"type": "file", "content": png_b64(first), "name": "in.png"}},
+        "load-image-2": {"image": {"type": "file", "url": files.publish("example-2.png", png(second)), "name": "optional.png"}},
+        "debug-preview": False,
+    }
+    response = api.run("files/example", payload)
+    assert response.status_code == 200, response.text
+    assert list(response.json()) == ["output"]
+    images = [decode(item) for item in response.json()["output"]]
+    assert len(images) == 2
+    assert_color(images[0], first)
+    assert_color(images[1], second)
