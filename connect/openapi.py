@@ -7,6 +7,7 @@ input's `default` is the value saved in the workflow.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -61,7 +62,7 @@ def _run_operation(saved: SavedWorkflow, specs: SpecLookup) -> dict[str, Any]:
     body_schema = {"type": "object", "properties": properties, "additionalProperties": False}
     outputs = {name: {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}} for name in endpoint.outputs}
     return {
-        "operationId": "run_" + re.sub(r"[^A-Za-z0-9_]", "_", saved.name),
+        "operationId": "run_" + _op_name(saved.name),
         "summary": f"Run workflow {saved.name}",
         "tags": ["workflows"],
         "requestBody": {"required": False, "content": {"application/json": {"schema": body_schema, "example": example}}},
@@ -138,10 +139,20 @@ def _json_kind(value: Any) -> str:
     return "STRING" if isinstance(value, str) else ""
 
 
+def _op_name(name: str) -> str:
+    """A workflow name as an identifier for operationIds, which must be unique in the document.
+
+    "txt2img" -> "txt2img"; "team/up-2x" -> "team_up_2x_<8 hex of its hash>", so that "a-b", "a/b"
+    and "a_b" do not share ids.
+    """
+    safe = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    return name if safe == name else f"{safe}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 # -- management routes ---------------------------------------------------------------------------
 def _management_ops(name: str | None) -> dict[str, Any]:
     params = [] if name else [{"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": f"^{NAME_RULE}$"}}]
-    suffix = "" if name is None else "_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+    suffix = "" if name is None else "_" + _op_name(name)
     return {
         "get": {
             "operationId": "describe_workflow" + suffix,

@@ -120,3 +120,17 @@ def test_openapi_document_is_valid_and_lists_every_saved_workflow(api: Api) -> N
     api.delete("routes/docs")
     document = requests.get(f"{api.url}/api/connect/openapi.json", timeout=HTTP_TIMEOUT).json()
     assert "/api/connect/workflows/routes/docs" not in document["paths"]
+
+
+def test_openapi_document_stays_valid_for_names_that_differ_only_in_punctuation(api: Api) -> None:
+    names = ("routes/op-id", "routes/op_id", "routes_op/id", "routes_op_id")
+    for name in names:
+        api.saved(name, canvas())
+    try:
+        document = requests.get(f"{api.url}/api/connect/openapi.json", timeout=HTTP_TIMEOUT).json()
+        validate(document)  # operationIds must be unique
+        for name in names:
+            assert f"/api/connect/workflows/{name}" in document["paths"]
+    finally:
+        for name in names:
+            api.delete(name)
