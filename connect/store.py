@@ -124,6 +124,8 @@ def _read(path: Path, name: str) -> SavedWorkflow:
         if not isinstance(document, dict) or "prompt" not in document:
             raise ValueError("not an object with a 'prompt'")
         endpoint = parse_endpoint(document["prompt"])
+    # OSError: a folder named like a workflow, an unreadable file... must break only this endpoint,
+    # not every listing and run that reads all workflows (`load_all`).
     except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc

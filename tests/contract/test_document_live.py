@@ -197,7 +197,7 @@ def test_docs_page_serves_swagger_ui_from_the_plugin(api: Api) -> None:
 
 def test_error_responses_are_described_by_status_and_type(api: Api) -> None:
     responses = api.document()["paths"][RUN]["post"]["responses"]
-    assert set(responses) == {"200", "400", "404", "409", "413", "422", "500", "504"}
+    assert set(responses) == {"200", "400", "404", "409", "413", "422", "429", "500", "503", "504"}
     schemas = api.document()["components"]["schemas"]
     types_422 = {
         schemas[r["$ref"].rsplit("/", 1)[1]]["properties"]["error"]["properties"]["type"]["const"]

@@ -1,0 +1,149 @@
+"""Running on ComfyUI's queue, end to end: its validation and execution errors, timeouts, concurrency."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+from support.api import HTTP_TIMEOUT, Api, error_of, link, node
+from support.images import assert_color, decode, inverted, png_b64
+from support.server import MODEL_A
+from support.workflows import assert_still_serving, canvas, file_input, load_invert
+
+pytestmark = pytest.mark.e2e
+_colors = itertools.count(0x030201, 0x010203)
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "message"),
+    [
+        pytest.param({"canvas": {"width": 0}}, "canvas.width", "Value 0 smaller than min of 1", id="below-min"),
+        pytest.param({"canvas": {"color": 0x1000000}}, "canvas.color", "bigger than max", id="above-max"),
+        pytest.param({"canvas": {"width": "wide"}}, "canvas.width", "invalid literal", id="not-a-number"),
+    ],
+)
+def test_comfyui_validation_error_is_422_in_the_callers_names(api: Api, payload: dict[str, Any], path: str, message: str) -> None:
+    api.saved("executor/canvas", canvas())
+    error = error_of(api.run("executor/canvas", payload), 422, "prompt_invalid")
+    assert error["message"].startswith(f"{path}: ")
+    assert message in error["message"]
+    (problem,) = error["details"]["problems"]
+    assert (problem["path"], problem["node_id"], problem["class_type"]) == (path, "1", "EmptyImage")
+    assert_still_serving(api)
+
+
+def test_validation_error_on_a_combo_names_the_input(api: Api) -> None:
+    prompt = {
+        "1": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0),
+        "2": node("ImageScaleBy", "$scale(upscale_method)", image=link("1"), upscale_method="area", scale_by=1.0),
+        "3": node("SaveImage", "#out", images=link("2"), filename_prefix="e2e"),
+    }
+    api.saved("executor/combo", prompt)
+    error = error_of(api.run("executor/combo", {"scale": {"upscale_method": "sharpest"}}), 422, "prompt_invalid")
+    assert error["message"].startswith("scale.upscale_method: ")
+    assert "sharpest" in error["message"]
+
+
+def test_validation_error_outside_exposed_inputs_names_the_node(api: Api) -> None:
+    # Saved with a file name that is not in ComfyUI's input folder, and run without a file.
+    api.saved("executor/missing-file", load_invert(load_title="Load"))
+    error = error_of(api.run("executor/missing-file"), 422, "prompt_invalid")
+    assert error["message"].startswith("node 1 ('Load', LoadImage).image: ")
+
+
+def test_node_failing_at_run_time_is_500_naming_it(api: Api) -> None:
+    api.saved("executor/fails", load_invert())
+    not_an_image = base64.b64encode(b"this is not a PNG").decode()
+    error = error_of(api.run("executor/fails", {"load": {"image": file_input(not_an_image, "broken.png")}}), 500, "execution_failed")
+    assert error["message"].startswith("node 1 ('Load $load', LoadImage) failed: ")
+    assert "cannot identify image file" in error["message"]
+    details = error["details"]
+    assert (details["node_id"], details["title"], details["class_type"]) == ("1", "Load $load", "LoadImage")
+    assert details["exception_type"].endswith("UnidentifiedImageError")
+    assert api.history(details["prompt_id"])["status"]["status_str"] == "error"
+    assert_still_serving(api)
+
+
+def _slow() -> dict[str, Any]:
+    # Upscaling a batch of 32 512x512 images takes seconds on these machines; ComfyUI checks for an
+    # interrupt between tiles, so a cancelled run ends soon after.
+    return {
+        "1": node("EmptyImage", "$canvas(color)", width=512, height=512, batch_size=32, color=0),
+        "2": node("UpscaleModelLoader", "", model_name=MODEL_A),
+        "3": node("ImageUpscaleWithModel", "", upscale_model=link("2"), image=link("1")),
+        "4": node("ImageScale", "", image=link("3"), upscale_method="nearest-exact", width=8, height=8, crop="disabled"),
+        "5": node("PreviewImage", "#out", images=link("4")),
+    }
+
+
+def _start_slow_run(api: Api, pool: ThreadPoolExecutor) -> Future[requests.Response]:
+    """A slow run in the background, returned once ComfyUI's worker has picked it up."""
+    api.saved("executor/slow", _slow())
+    running = pool.submit(api.run, "executor/slow", {"canvas": {"color": next(_colors)}})
+    deadline = time.monotonic() + 60
+    while not requests.get(f"{api.url}/queue", timeout=HTTP_TIMEOUT).json()["queue_running"]:
+        assert time.monotonic() < deadline and not running.done(), "the slow run never started"
+        time.sleep(0.02)
+    return running
+
+
+def _interrupt_until_done(api: Api, running: Future[requests.Response]) -> requests.Response:
+    # ComfyUI clears its interrupt flag when a prompt starts: repeat until the run has ended.
+    while not running.done():
+        requests.post(f"{api.url}/interrupt", timeout=HTTP_TIMEOUT)
+        time.sleep(0.1)
+    return running.result()
+
+
+def test_run_over_its_timeout_is_504_and_cancelled(api: Api) -> None:
+    api.saved("executor/slow", _slow())
+    error = error_of(api.run("executor/slow", {"canvas": {"color": next(_colors)}}, timeout=0.2), 504, "timeout")
+    assert error["details"]["timeout"] == 0.2
+    messages = [event for event, _ in api.history(error["details"]["prompt_id"])["status"]["messages"]]
+    assert "execution_interrupted" in messages
+    assert_still_serving(api)
+
+
+def test_run_timing_out_while_queued_is_removed_from_the_queue(api: Api) -> None:
+    api.saved("executor/canvas", canvas())
+    with ThreadPoolExecutor(1) as pool:
+        slow = _start_slow_run(api, pool)
+        try:
+            error = error_of(api.run("executor/canvas", {"canvas": {"color": next(_colors)}}, timeout=0.5), 504, "timeout")
+            queued = requests.get(f"{api.url}/queue", timeout=HTTP_TIMEOUT).json()["queue_pending"]
+            assert error["details"]["prompt_id"] not in [item[1] for item in queued]
+        finally:
+            _interrupt_until_done(api, slow)
+    assert_still_serving(api)  # runs after anything still queued
+    never_ran = error["details"]["prompt_id"]
+    assert requests.get(f"{api.url}/history/{never_ran}", timeout=HTTP_TIMEOUT).json() == {}
+
+
+def test_run_interrupted_from_comfyui_is_409(api: Api) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        response = _interrupt_until_done(api, _start_slow_run(api, pool))
+    error = error_of(response, 409, "interrupted")
+    assert api.history(error["details"]["prompt_id"])["status"]["status_str"] == "error"
+    assert_still_serving(api)
+
+
+def test_twenty_concurrent_calls_each_get_their_own_output(api: Api) -> None:
+    api.saved("executor/concurrent", load_invert())
+    colors = [(10 * i, 255 - 10 * i, (37 * i) % 256) for i in range(20)]
+
+    def call(color: tuple[int, int, int]) -> tuple[tuple[int, int, int], str, str]:
+        response = api.run("executor/concurrent", {"load": {"image": file_input(png_b64(color, (3, 3)))}})
+        assert response.status_code == 200, response.text
+        (image,) = response.json()["out"]
+        return color, image, response.headers["X-Connect-Prompt-Id"]
+
+    with ThreadPoolExecutor(max_workers=len(colors)) as pool:
+        results = list(pool.map(call, colors))
+    assert len({prompt_id for _, _, prompt_id in results}) == len(colors)
+    for color, image, _ in results:
+        assert_color(decode(image), inverted(color))
