@@ -150,7 +150,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     from .routes import register
 
-    register(comfy.routes, connect)
+    gate.know_routes(register(comfy.routes, connect))
     return connect
 
 

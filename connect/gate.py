@@ -14,9 +14,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -64,6 +65,18 @@ class Gate:
     admission: Admission
     metrics: Metrics
     worker_alive: Callable[[], bool]
+    # (method, path regex) of the plugin's own routes, to answer 405 with only their methods:
+    # ComfyUI's static root also matches every path, and aiohttp would list its GET and HEAD.
+    routes: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+
+    def know_routes(self, table: list[tuple[str, str]]) -> None:
+        for method, path in table:
+            pattern = re.sub(r"\{\w+:([^}]+)\}", r"(?:\1)", path)
+            pattern = re.sub(r"\{\w+\}", "[^/]+", pattern)
+            self.routes.append((method, re.compile(pattern)))
+
+    def allowed_methods(self, path: str) -> list[str]:
+        return sorted({method for method, pattern in self.routes if pattern.fullmatch(path)})
 
     def middleware(self) -> Any:
         @web.middleware
@@ -95,8 +108,8 @@ class Gate:
                 if exc.status < 400:
                     raise
                 response = _json_error(exc.status, exc.text or exc.reason)
-                if "Allow" in exc.headers:  # RFC 9110: a 405 lists the methods the route has
-                    response.headers["Allow"] = exc.headers["Allow"]
+                if exc.status == 405:  # RFC 9110: a 405 lists the methods the route has
+                    response.headers["Allow"] = ", ".join(self.allowed_methods(path)) or exc.headers.get("Allow", "")
             if response.status >= 400 and response.content_type != "application/json" and path not in _PUBLIC:
                 # e.g. ComfyUI's origin check answers a bare 403: callers of the API get the one error shape.
                 text = response.text if isinstance(response, web.Response) else None

@@ -52,9 +52,11 @@ async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamRespons
     form = await request.post()
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
+    if not secret:
+        return _page(next_, "Enter an API key.", status=400)
     if not keys.enabled:
         return _see_other(next_)
-    if not secret or keys.match(secret) is None:
+    if keys.match(secret) is None:
         return _page(next_, "That API key is not valid.", status=401)
     response = _see_other(next_)
     response.set_cookie(COOKIE, session_token(secret), max_age=MAX_AGE, path="/", httponly=True, samesite="Strict", secure=request.secure)

@@ -20,20 +20,22 @@ _colors = itertools.count(0x030201, 0x010203)
 
 
 @pytest.mark.parametrize(
-    ("payload", "path", "message"),
+    ("payload", "path", "rule", "expected"),
     [
-        pytest.param({"canvas": {"width": 0}}, "canvas.width", "Value 0 smaller than min of 1", id="below-min"),
-        pytest.param({"canvas": {"color": 0x1000000}}, "canvas.color", "bigger than max", id="above-max"),
-        pytest.param({"canvas": {"width": "wide"}}, "canvas.width", "invalid literal", id="not-a-number"),
+        pytest.param({"canvas": {"width": 0}}, "canvas.width", "minimum", 1, id="below-min"),
+        pytest.param({"canvas": {"color": 0x1000000}}, "canvas.color", "maximum", 0xFFFFFF, id="above-max"),
+        pytest.param({"canvas": {"width": "wide"}}, "canvas.width", "type", "integer", id="not-a-number"),
     ],
 )
-def test_comfyui_validation_error_is_422_in_the_callers_names(api: Api, payload: dict[str, Any], path: str, message: str) -> None:
+def test_a_value_outside_the_nodes_declaration_is_422_in_the_callers_names(
+    api: Api, payload: dict[str, Any], path: str, rule: str, expected: Any
+) -> None:
+    # EmptyImage's own declaration (min 1, max 0xFFFFFF, INT) is the contract checked before queueing.
     api.saved("executor/canvas", canvas())
-    error = error_of(api.run("executor/canvas", payload), 422, "prompt_invalid")
+    error = error_of(api.run("executor/canvas", payload), 422, "invalid_payload")
     assert error["message"].startswith(f"{path}: ")
-    assert message in error["message"]
     (problem,) = error["details"]["problems"]
-    assert (problem["path"], problem["node_id"], problem["class_type"]) == (path, "1", "EmptyImage")
+    assert (problem["path"], problem["rule"], problem["expected"]) == (path, rule, expected)
     assert_still_serving(api)
 
 
@@ -44,9 +46,11 @@ def test_validation_error_on_a_combo_names_the_input(api: Api) -> None:
         "3": node("SaveImage", "#out", images=link("2"), filename_prefix="e2e"),
     }
     api.saved("executor/combo", prompt)
-    error = error_of(api.run("executor/combo", {"scale": {"upscale_method": "sharpest"}}), 422, "prompt_invalid")
+    error = error_of(api.run("executor/combo", {"scale": {"upscale_method": "sharpest"}}), 422, "invalid_payload")
     assert error["message"].startswith("scale.upscale_method: ")
     assert "sharpest" in error["message"]
+    (problem,) = error["details"]["problems"]
+    assert problem["rule"] == "enum" and "area" in problem["expected"]
 
 
 def test_validation_error_outside_exposed_inputs_names_the_node(api: Api) -> None:

@@ -48,10 +48,14 @@ def test_base64_file_reaches_the_loader(api: Api, loader: str, encode: Callable[
 
 def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Api, loader: str, comfy_base: Path) -> None:
     data = png((1, 2, 3))
-    for name in ("../../escape.png", "/etc/passwd.png", None):
+    for name in ("escape.png", "passwd.png", None):
         api.run_ok(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}})
     stored = [p for p in (comfy_base / "input").iterdir() if p.is_file() and p.read_bytes() == data]
     assert [p.name[:8] for p in stored] == ["connect-"]
+    assert not list(comfy_base.rglob("escape.png"))
+    # A name that tries to be a path is refused outright (tests/safety has every form).
+    for name in ("../../escape.png", "/etc/passwd.png"):
+        error_of(api.run(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}}), 400, "invalid_input_file")
     assert not list(comfy_base.rglob("escape.png"))
     assert not (comfy_base / "etc").exists()
 
@@ -116,9 +120,6 @@ def test_url_that_never_answers_times_out(api: Api, loader: str, files: FileServ
     ("spec", "match"),
     [
         pytest.param({"type": "file", "content": "not base64!"}, "not valid base64", id="bad-base64"),
-        pytest.param({"type": "file", "content": 5}, "base64 string", id="content-not-a-string"),
-        pytest.param({"type": "file"}, "exactly one of", id="neither"),
-        pytest.param({"type": "file", "content": "AAAA", "url": "http://example.com/x.png"}, "exactly one of", id="both"),
         pytest.param({"type": "file", "url": "file:///etc/passwd"}, "only absolute http and https", id="file-scheme"),
         pytest.param({"type": "file", "url": "/relative.png"}, "only absolute http and https", id="relative"),
     ],
@@ -127,6 +128,19 @@ def test_bad_file_object_is_400(api: Api, loader: str, spec: dict[str, Any], mat
     error = error_of(api.run(loader, {"load": {"image": spec}}), 400, "invalid_input_file")
     assert match in error["message"]
     assert "load.image" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "path", "rule"),
+    [
+        pytest.param({"type": "file", "content": 5}, "load.image.content", "type", id="content-not-a-string"),
+        pytest.param({"type": "file"}, "load.image", "oneOf", id="neither"),
+        pytest.param({"type": "file", "content": "AAAA", "url": "http://example.com/x.png"}, "load.image", "oneOf", id="both"),
+    ],
+)
+def test_file_object_of_the_wrong_shape_breaks_the_contract(api: Api, loader: str, spec: dict[str, Any], path: str, rule: str) -> None:
+    error = error_of(api.run(loader, {"load": {"image": spec}}), 422, "invalid_payload")
+    assert [(p["path"], p["rule"]) for p in error["details"]["problems"]] == [(path, rule)]
 
 
 def test_url_answering_an_error_status_is_400(api: Api, loader: str, files: FileServer) -> None:

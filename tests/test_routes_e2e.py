@@ -57,21 +57,21 @@ def test_save_refuses_a_body_that_is_not_a_workflow(api: Api, body: bytes, type_
         pytest.param({"nope": {}}, "nope", "exposed groups: canvas", id="unknown-group"),
         pytest.param({"canvas": {"batch_size": 2}}, "canvas.batch_size", "exposed: width, color", id="unexposed-input"),
         pytest.param({"canvas": 5}, "canvas", "or false", id="not-an-object"),
-        pytest.param({"canvas": {"width": [1, 2]}}, "canvas.width", "plain value", id="list-value"),
+        pytest.param({"canvas": {"width": [1, 2]}}, "canvas.width", "expected an integer", id="list-value"),
     ],
 )
-def test_payload_naming_what_is_not_exposed_is_400(api: Api, payload: dict[str, Any], path: str, listed: str) -> None:
+def test_payload_naming_what_is_not_exposed_is_422(api: Api, payload: dict[str, Any], path: str, listed: str) -> None:
     api.saved("routes/payload", canvas("Canvas $canvas(width,color)"))
-    error = error_of(api.run("routes/payload", payload), 400, "invalid_payload")
-    assert error["message"].startswith(f"'{path}'")
+    error = error_of(api.run("routes/payload", payload), 422, "invalid_payload")
+    assert error["message"].startswith(f"{path}: ")
     assert listed in error["message"]
     assert [p["path"] for p in error["details"]["problems"]] == [path]
     assert_still_serving(api)
 
 
-def test_payload_that_is_not_an_object_is_400(api: Api) -> None:
+def test_payload_that_is_not_an_object_is_422(api: Api) -> None:
     api.saved("routes/payload", canvas("Canvas $canvas(width,color)"))
-    error_of(api.run("routes/payload", [1]), 400, "invalid_payload")
+    error_of(api.run("routes/payload", [1]), 422, "invalid_payload")
 
 
 @pytest.mark.parametrize("timeout", ["abc", "0", "-1", "1e9", "nan"])

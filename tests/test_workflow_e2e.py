@@ -22,7 +22,7 @@ def test_filter_exposes_only_the_listed_inputs(api: Api) -> None:
     assert image.size == (5, 3)
     assert_color(image, (0, 255, 0))
 
-    error = error_of(api.run("ann/filter", {"canvas": {"color": 255}}), 400, "invalid_payload")
+    error = error_of(api.run("ann/filter", {"canvas": {"color": 255}}), 422, "invalid_payload")
     assert "canvas.color" in error["message"]
     assert "exposed: width, height" in error["message"]
     assert [p["path"] for p in error["details"]["problems"]] == ["canvas.color"]
@@ -33,8 +33,9 @@ def test_plain_input_annotation_exposes_every_widget_but_never_a_link(api: Api) 
     assert described["inputs"]["load"]["inputs"] == {"image": "example.png"}
     assert described["inputs"]["invert"]["inputs"] == {}  # ImageInvert's only input is a link
 
-    error = error_of(api.run("ann/all", {"invert": {"image": "example.png"}}), 400, "invalid_payload")
-    assert "invert.image" in error["message"]
+    error = error_of(api.run("ann/all", {"invert": {"image": "example.png"}}), 422, "invalid_payload")
+    assert "exposes no inputs" in error["message"]
+    assert [p["path"] for p in error["details"]["problems"]] == ["invert"]
 
 
 def test_empty_filter_exposes_nothing_but_stays_bypassable(api: Api) -> None:
@@ -42,8 +43,8 @@ def test_empty_filter_exposes_nothing_but_stays_bypassable(api: Api) -> None:
     assert described["inputs"]["invert"]["inputs"] == {}
     assert "invert" in described["bypassable"]
 
-    error = error_of(api.run("ann/empty", {"invert": {"image": "x.png"}}), 400, "invalid_payload")
-    assert "exposed: none" in error["message"]
+    error = error_of(api.run("ann/empty", {"invert": {"image": "x.png"}}), 422, "invalid_payload")
+    assert "exposes no inputs" in error["message"]
 
     red = (200, 10, 10)
     (image,) = api.run_ok("ann/empty", {"load": {"image": file_input(png_b64(red))}, "invert": False})["out"]
@@ -133,7 +134,7 @@ def test_bad_annotation_is_refused_naming_node_and_title(api: Api, prompt: Promp
     assert f"node {node_id}" in error["message"]
     assert repr(title) in error["message"]
     assert problem in error["message"]
-    first = error["details"][0]
+    first = error["details"]["problems"][0]
     assert (first["node_id"], first["title"]) == (node_id, title)
     error_of(api.describe("ann/bad"), 404, "not_found")
     assert_still_serving(api)
@@ -143,5 +144,5 @@ def test_every_bad_annotation_is_reported_at_once(api: Api, comfy_base: Path) ->
     prompt = {"1": node("EmptyImage", "$a(", width=1), "2": node("EmptyImage", "$b(nope)", width=1)}
     error = error_of(api.save("ann/bad-many", prompt), 400, "invalid_annotation")
     assert "(and 1 more)" in error["message"]
-    assert [(p["node_id"], p["title"]) for p in error["details"]] == [("1", "$a("), ("2", "$b(nope)")]
+    assert [(p["node_id"], p["title"]) for p in error["details"]["problems"]] == [("1", "$a("), ("2", "$b(nope)")]
     assert not (workflows_dir(comfy_base) / "ann" / "bad-many.json").exists()
