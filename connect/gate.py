@@ -129,6 +129,10 @@ class Gate:
                 f"the request body is {request.content_length} bytes, over the {self.max_body} byte limit (CONNECT_MAX_BODY_BYTES)",
                 {"limit": self.max_body},
             )
+        allowed = self.allowed_methods(path)
+        if allowed and request.method not in allowed and not (request.method == "HEAD" and "GET" in allowed):
+            # ComfyUI's static root answers any GET with 404; a plugin path knows its methods.
+            raise web.HTTPMethodNotAllowed(request.method, allowed)
         if route_label(request) == "unmatched":
             # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files.
             raise getattr(request.match_info, "http_exception", None) or web.HTTPNotFound()

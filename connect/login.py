@@ -49,7 +49,10 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamResponse:
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, AssertionError):  # a body that claims a form type and is not one
+        return _page("", "The form could not be read.", status=400)
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
     if not secret:

@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 import requests
 from aiohttp import web
-from conftest import TXT2IMG, Api, invert_prompt
+from contract_support import TXT2IMG, Api, invert_prompt
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Api, assert_documented
+from contract_support import Api, assert_documented
 
 pytestmark = pytest.mark.e2e
 

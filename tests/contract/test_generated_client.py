@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import Api
+from contract_support import Api
 from PIL import Image
 
 pytestmark = pytest.mark.e2e

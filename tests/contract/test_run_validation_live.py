@@ -7,7 +7,7 @@ import io
 from typing import Any
 
 import pytest
-from conftest import Api, assert_documented
+from contract_support import Api, assert_documented
 from PIL import Image
 
 pytestmark = pytest.mark.e2e

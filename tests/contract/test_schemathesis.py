@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import TXT2IMG, Api, invert_prompt, start_server
+from contract_support import TXT2IMG, Api, invert_prompt, start_server
 from launcher import ComfyServer
 
 pytestmark = pytest.mark.e2e
