@@ -18,11 +18,14 @@ from aiohttp import web
 
 from .app import Connect
 from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
-from .outputs import FileRef, collect, resolve_path
+from .outputs import collect, resolve_path
 from .store import SavedWorkflow
 
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Encoding a few small files takes microseconds on the event loop; handing them to a thread costs more
+# (two cross-thread wake-ups, each contending for the GIL with ComfyUI's worker). Big outputs still go to a thread.
+_INLINE_ENCODE_LIMIT = 256 * 1024
 DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 _DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ComfyUI-Connect API</title>
@@ -145,7 +148,12 @@ async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     payload = await _read_json(request, empty={})
     timeout = _timeout(request, connect.settings.run_timeout)
     result, endpoint_outputs = await connect.run(saved, payload, timeout)
-    body = await asyncio.to_thread(_encode_outputs, collect(endpoint_outputs, result.outputs), connect.directory_of)
+    files = collect(endpoint_outputs, result.outputs)
+    paths = {name: [resolve_path(connect.directory_of, ref) for ref in refs] for name, refs in files.items()}
+    if sum(path.stat().st_size for found in paths.values() for path in found) <= _INLINE_ENCODE_LIMIT:
+        body = _encode_outputs(paths)
+    else:
+        body = await asyncio.to_thread(_encode_outputs, paths)
     return web.Response(body=body, content_type="application/json", headers={"X-Connect-Prompt-Id": result.prompt_id})
 
 
@@ -162,9 +170,6 @@ def _timeout(request: web.Request, limit: float) -> float:
     return value
 
 
-def _encode_outputs(files: dict[str, list[FileRef]], directory_of: Callable[[str], Path | None]) -> bytes:
-    encoded = {
-        name: [base64.b64encode(resolve_path(directory_of, ref).read_bytes()).decode("ascii") for ref in refs]
-        for name, refs in files.items()
-    }
+def _encode_outputs(paths: dict[str, list[Path]]) -> bytes:
+    encoded = {name: [base64.b64encode(path.read_bytes()).decode("ascii") for path in found] for name, found in paths.items()}
     return json.dumps(encoded).encode()
