@@ -171,5 +171,13 @@ def _timeout(request: web.Request, limit: float) -> float:
 
 
 def _encode_outputs(paths: dict[str, list[Path]]) -> bytes:
-    encoded = {name: [base64.b64encode(path.read_bytes()).decode("ascii") for path in found] for name, found in paths.items()}
-    return json.dumps(encoded).encode()
+    """The same bytes as ``json.dumps({name: [base64, ...]})``, without json.dumps.
+
+    Base64 never needs escaping, and letting json.dumps scan and copy megabytes of it was most of the
+    encoding time of a 2048x2048 PNG.
+    """
+    fields = (
+        json.dumps(name).encode() + b": [" + b", ".join(b'"' + base64.b64encode(path.read_bytes()) + b'"' for path in found) + b"]"
+        for name, found in paths.items()
+    )
+    return b"{" + b", ".join(fields) + b"}"
