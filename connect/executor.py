@@ -9,6 +9,7 @@ is never missed. ComfyUI's validation and execution errors are mapped back to th
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ class RunResult:
     prompt_id: str
     outputs: dict[str, Any]  # node id -> UI output
     messages: list[Any]
+    waited: float = 0.0  # seconds from queueing to the completion seen here: ComfyUI's share of the call
 
 
 class Executor:
@@ -38,6 +40,7 @@ class Executor:
             raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
         future = self._loop.create_future()
         self._waiting[prompt_id] = future
+        queued = time.perf_counter()
         try:
             self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"connect-{prompt_id}"})
             status, history = await asyncio.wait_for(asyncio.shield(future), timeout)
@@ -51,7 +54,7 @@ class Executor:
         messages = list(status.get("messages") or [])
         if status.get("status_str") != "success":
             raise execution_error(endpoint, prompt, prompt_id, messages)
-        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages)
+        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages, time.perf_counter() - queued)
 
     def _completed(self, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> None:
         # Runs on ComfyUI's worker thread.

@@ -68,7 +68,13 @@ def _run_operation(saved: SavedWorkflow, specs: SpecLookup) -> dict[str, Any]:
         "responses": {
             "200": {
                 "description": "Every `#` output, as base64 files in batch order",
-                "headers": {"X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"}},
+                "headers": {
+                    "X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"},
+                    "Server-Timing": {
+                        "schema": {"type": "string"},
+                        "description": "milliseconds spent by the plugin itself (connect) and waiting for ComfyUI (comfyui)",
+                    },
+                },
                 "content": {"application/json": {"schema": {"type": "object", "properties": outputs, "required": list(outputs)}}},
             },
             **{status: ref(int(status)) for status in _ERROR_STATUSES},
