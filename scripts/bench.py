@@ -72,6 +72,11 @@ class Bench:
     def plugin(self) -> PluginClient:
         return PluginClient(self.session, self.url)
 
+    @property
+    def pid(self) -> int:
+        assert self.server.process is not None
+        return int(self.server.process.pid)
+
     def left(self) -> float:
         return self.budget_end - time.monotonic()
 
@@ -169,6 +174,9 @@ async def latency(bench: Bench, runs: int) -> dict[str, Any]:
     stock_ms: list[float] = []
     plugin_over: list[float] = []
     stock_over: list[float] = []
+    floor_ms: list[float] = []
+    own_ms: list[float] = []  # Server-Timing "connect": time in the plugin's handler not spent waiting for ComfyUI
+    handoff_ms: list[float] = []  # Server-Timing "comfyui" minus ComfyUI's execution time
     try:
         for index in range(runs):
             if bench.left() <= 0:
@@ -181,24 +189,47 @@ async def latency(bench: Bench, runs: int) -> dict[str, Any]:
             plugin_ms.append(call.seconds * 1000)
             if exec_ms is not None:
                 plugin_over.append(call.seconds * 1000 - exec_ms)
+                if "comfyui" in call.server_timing:
+                    handoff_ms.append(call.server_timing["comfyui"] - exec_ms)
+            if "connect" in call.server_timing:
+                own_ms.append(call.server_timing["connect"])
             call = await stock.run(bench.invert_prompt())
             exec_ms = execution_ms(await history(bench.session, bench.url, call.prompt_id))
             stock_ms.append(call.seconds * 1000)
             if exec_ms is not None:
                 stock_over.append(call.seconds * 1000 - exec_ms)
+            floor_ms.append(await round_trip(bench))
     finally:
         await stock.close()
     plugin, base = summary(plugin_ms), summary(stock_ms)
     return {
         "latency": {"plugin": plugin, "stock": base, "ratio": plugin["median_ms"] / base["median_ms"]},
-        "overhead": {"plugin": summary(plugin_over), "stock": summary(stock_over)},
+        "overhead": {
+            "plugin": summary(plugin_over),
+            "stock": summary(stock_over),
+            "plugin_handler": summary(own_ms) if own_ms else None,
+            "comfyui_handoff": summary(handoff_ms) if handoff_ms else None,
+            "http_round_trip": summary(floor_ms),
+        },
     }
 
 
+async def round_trip(bench: Bench) -> float:
+    """One bare HTTP request to the same server (GET /prompt: ComfyUI's queue size), for scale."""
+    started = time.perf_counter()
+    async with bench.session.get(f"{bench.url}/prompt") as response:
+        await response.read()
+    return (time.perf_counter() - started) * 1000
+
+
 # -- 3: throughput -----------------------------------------------------------------------------------
-async def drive(workers: list[Callable[[], Awaitable[Call]]], total: int, limit_s: float) -> dict[str, float]:
+async def drive(workers: list[Callable[[], Awaitable[Call]]], total: int, limit_s: float, server_pid: int) -> dict[str, float]:
+    """Calls per second; also CPU per call of the server and of this client, which contention on a shared
+    machine inflates far less than wall time."""
     remaining = total
     done = 0
+    server = psutil.Process(server_pid)
+    server_cpu, client_cpu = sum(server.cpu_times()[:2]), time.process_time()
     started = time.perf_counter()
 
     async def loop(work: Callable[[], Awaitable[Call]]) -> None:
@@ -210,7 +241,10 @@ async def drive(workers: list[Callable[[], Awaitable[Call]]], total: int, limit_
 
     await asyncio.gather(*(loop(w) for w in workers))
     elapsed = time.perf_counter() - started
-    return {"calls": done, "seconds": elapsed, "per_s": done / elapsed}
+    server_ms = (sum(server.cpu_times()[:2]) - server_cpu) * 1000
+    client_ms = (time.process_time() - client_cpu) * 1000
+    per = max(done, 1)
+    return {"calls": done, "seconds": elapsed, "per_s": done / elapsed, "server_cpu_ms": server_ms / per, "client_cpu_ms": client_ms / per}
 
 
 async def throughput(bench: Bench, total: int) -> dict[str, Any]:
@@ -218,11 +252,11 @@ async def throughput(bench: Bench, total: int) -> dict[str, Any]:
     for clients in CONCURRENCY:
         limit = max(5.0, min(60.0, bench.left() / 2))
         bench.clean_outputs()
-        side_plugin = await drive([bench.plugin_call()] * clients, total, limit)
+        side_plugin = await drive([bench.plugin_call()] * clients, total, limit, bench.pid)
         bench.clean_outputs()
         stocks = [await StockClient(bench.session, bench.url).open() for _ in range(clients)]
         try:
-            side_stock = await drive([bench.stock_call(s) for s in stocks], total, limit)
+            side_stock = await drive([bench.stock_call(s) for s in stocks], total, limit, bench.pid)
         finally:
             for stock in stocks:
                 await stock.close()
@@ -345,25 +379,30 @@ def rss_mb(pid: int) -> float:
 
 
 async def memory(bench: Bench, calls: int) -> dict[str, Any]:
-    assert bench.server.process is not None
-    pid = bench.server.process.pid
+    """RSS before and after `calls` calls of each side, both read in a settled state."""
     result: dict[str, Any] = {"calls": calls}
+    await drive([bench.plugin_call()] * 4, 200, max(5.0, bench.left()), bench.pid)  # steady state first
+    await settle(bench)
     for side in ("plugin", "stock"):
-        bench.clean_outputs()
-        before = rss_mb(pid)
+        before = rss_mb(bench.pid)
         stocks = [await StockClient(bench.session, bench.url).open() for _ in range(4)] if side == "stock" else []
         work = [bench.stock_call(s) for s in stocks] if stocks else [bench.plugin_call()] * 4
         done = 0
-        for _ in range(0, calls, 200):  # chunks, so that the output folder can be emptied in between
-            done += int((await drive(work, min(200, calls - done), max(5.0, bench.left())))["calls"])
+        while done < calls and bench.left() > 0:  # chunks, so that the output folder can be emptied in between
+            done += int((await drive(work, min(200, calls - done), max(5.0, bench.left()), bench.pid))["calls"])
             bench.clean_outputs()
         for stock in stocks:
             await stock.close()
-        # ComfyUI's worker runs gc.collect() at most every 10 s after a prompt: let it, then read.
-        await asyncio.sleep(min(12.0, max(0.0, bench.left())))
-        after = rss_mb(pid)
+        await settle(bench)
+        after = rss_mb(bench.pid)
         result[side] = {"calls": done, "before_mb": before, "after_mb": after, "growth_mb": after - before}
     return result
+
+
+async def settle(bench: Bench) -> None:
+    # ComfyUI's worker runs gc.collect() (and frees torch's cache) at most every 10 s after a prompt.
+    bench.clean_outputs()
+    await asyncio.sleep(min(12.0, max(0.0, bench.left())))
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -418,6 +457,8 @@ async def measure(server: ComfyServer, counts: Counts, repeat: int, budget: floa
         await bench.save(INVERT, invert_prompt())
         await bench.save(DELIVERY, delivery_prompt())
         await warm_up(bench)
+        print("[bench] memory over 1,000 calls", file=sys.stderr, flush=True)
+        rss = await memory(bench, counts.rss_calls)
         repeats = []
         for index in range(repeat):
             print(f"[bench] repeat {index + 1}/{repeat}: latency, throughput, delivery", file=sys.stderr, flush=True)
@@ -425,8 +466,6 @@ async def measure(server: ComfyServer, counts: Counts, repeat: int, budget: floa
             one["throughput"] = await throughput(bench, counts.throughput)
             one["delivery"] = await delivery(bench, counts.delivery)
             repeats.append(one)
-        print("[bench] memory over 1,000 calls", file=sys.stderr, flush=True)
-        rss = await memory(bench, counts.rss_calls)
         print("[bench] !cache with two checkpoints", file=sys.stderr, flush=True)
         cache = await cache_benefit(bench, counts.cache_rounds)
         return {**median_of(repeats), "memory": rss, "cache": cache, "repeats": repeats, "budget_left_s": bench.left()}

@@ -15,7 +15,7 @@ import base64
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -33,6 +33,19 @@ class Call:
     prompt_id: str
     files: list[bytes]
     wire_bytes: int  # response bodies the client had to read
+    server_timing: dict[str, float] = field(default_factory=dict)  # the plugin's Server-Timing header, ms
+
+
+def parse_server_timing(header: str) -> dict[str, float]:
+    """``connect;dur=0.41, comfyui;dur=3.20`` -> {"connect": 0.41, "comfyui": 3.2}"""
+    found = {}
+    for metric in header.split(","):
+        name, *params = (part.strip() for part in metric.split(";"))
+        for param in params:
+            key, _, value = param.partition("=")
+            if key == "dur" and name:
+                found[name] = float(value)
+    return found
 
 
 def execution_ms(history_entry: dict[str, Any]) -> float | None:
@@ -70,8 +83,9 @@ class PluginClient:
             if response.status != 200:
                 raise BenchError(f"plugin run of {name!r} answered {response.status}: {body[:500]!r}")
             prompt_id = response.headers["X-Connect-Prompt-Id"]
+            timing = parse_server_timing(response.headers.get("Server-Timing", ""))
         files = [base64.b64decode(item) for items in json.loads(body).values() for item in items]
-        return Call(time.perf_counter() - started, prompt_id, files, len(body))
+        return Call(time.perf_counter() - started, prompt_id, files, len(body), timing)
 
     async def probe(self, name: str, payload: dict[str, Any], query: str) -> tuple[int, str, bytes]:
         """Status, content type and body of one call, to detect delivery modes that may not exist yet."""

@@ -43,9 +43,21 @@ def rows(result: dict[str, Any]) -> list[Row]:
         label = stat.replace("_ms", " ms")
         p, s = over["plugin"][stat], over["stock"][stat]
         out.append(("2. overhead: end-to-end minus ComfyUI execution", label, _ms(p), _ms(s), _ratio(p, s)))
+    section = "2. overhead: end-to-end minus ComfyUI execution"
+    if over.get("plugin_handler"):
+        own = _ms(over["plugin_handler"]["median_ms"])
+        out.append((section, "of which in the plugin's handler (Server-Timing connect), median ms", own, "", ""))
+    if over.get("comfyui_handoff"):
+        handoff = _ms(over["comfyui_handoff"]["median_ms"])
+        out.append((section, "of which ComfyUI queue/worker hand-off (Server-Timing comfyui − execution), median ms", handoff, "", ""))
+    trip = _ms(over["http_round_trip"]["median_ms"])
+    out.append(("2. overhead: end-to-end minus ComfyUI execution", "for scale: one bare HTTP round trip, median ms", trip, trip, ""))
     for clients, level in thr.items():
         p, s = level["plugin"]["per_s"], level["stock"]["per_s"]
         out.append(("3. throughput, calls/s", f"{clients} client{'s' if clients != '1' else ''}", f"{p:.0f}", f"{s:.0f}", _ratio(p, s)))
+    for who in ("server", "client"):
+        p, s = (thr["1"][side][f"{who}_cpu_ms"] for side in ("plugin", "stock"))
+        out.append(("3. throughput, calls/s", f"{who} CPU per call, 1 client, ms", _ms(p), _ms(s), _ratio(p, s)))
     image = f"4. delivery, one 2048×2048 PNG ({dlv['image_bytes'] / 1e6:.1f} MB)"
     p, s = dlv["base64"]["median_ms"], dlv["stock_view"]["median_ms"]
     out.append((image, "base64 JSON vs stock /view, median ms", _ms(p), _ms(s), _ratio(p, s)))
@@ -90,10 +102,11 @@ def _header(result: dict[str, Any]) -> str:
 
 def table(result: dict[str, Any]) -> str:
     lines = [_header(result), ""]
-    widths = (44, 12, 12, 7)
+    table_rows = rows(result)
+    widths = (max(len(r[1]) for r in table_rows) + 2, max(12, *(len(r[2]) for r in table_rows)), 13, 7)
     lines.append(f"{'':{widths[0]}} {'plugin/with':>{widths[1]}} {'stock/without':>{widths[2]}} {'ratio':>{widths[3]}}")
     section = None
-    for sec, metric, p, s, r in rows(result):
+    for sec, metric, p, s, r in table_rows:
         if sec != section:
             lines.append(sec)
             section = sec
