@@ -303,7 +303,11 @@ async def delivery(bench: Bench, runs: int) -> dict[str, Any]:
 
 
 def _delivery_summary(calls: list[Call]) -> dict[str, Any]:
-    return {**summary([c.seconds * 1000 for c in calls]), "wire_bytes": calls[-1].wire_bytes}
+    found: dict[str, Any] = {**summary([c.seconds * 1000 for c in calls]), "wire_bytes": calls[-1].wire_bytes}
+    handler = [c.server_timing["connect"] for c in calls if "connect" in c.server_timing]
+    if handler:  # the server's share: reading and encoding the file (the rest is transfer and the client's decoding)
+        found["plugin_handler_median_ms"] = statistics.median(handler)
+    return found
 
 
 async def _probe_mode(bench: Bench, mode: str) -> str | dict[str, Any]:
