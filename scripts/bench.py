@@ -40,7 +40,8 @@ from launcher import REPO, ComfyServer, comfyui_dir, prepare_base
 INVERT = "bench-invert"
 DELIVERY = "bench-delivery"
 BIG_IMAGE = "bench-2048.png"
-CHECKPOINTS = ("bench-tiny-a.safetensors", "bench-tiny-b.safetensors")
+# Two for workflows without `!cache`, two for workflows with it.
+CHECKPOINTS = tuple(f"bench-tiny-{side}.safetensors" for side in "abcd")
 CONCURRENCY = (1, 4, 16)
 
 
@@ -49,7 +50,7 @@ class Counts:
     latency: int = 300
     throughput: int = 240  # calls per concurrency level and side
     delivery: int = 15
-    cache_rounds: int = 4  # A,B pairs per mode
+    cache_rounds: int = 5  # rounds of the four workflows
     rss_calls: int = 1000
 
     @classmethod
@@ -247,21 +248,38 @@ async def drive(workers: list[Callable[[], Awaitable[Call]]], total: int, limit_
     return {"calls": done, "seconds": elapsed, "per_s": done / elapsed, "server_cpu_ms": server_ms / per, "client_cpu_ms": client_ms / per}
 
 
-async def throughput(bench: Bench, total: int) -> dict[str, Any]:
+async def throughput(bench: Bench, total: int, slices: int = 4) -> dict[str, Any]:
+    """Per level, plugin and stock take turns in `slices` slices, so that both see the same background load."""
     levels: dict[str, Any] = {}
     for clients in CONCURRENCY:
-        limit = max(5.0, min(60.0, bench.left() / 2))
-        bench.clean_outputs()
-        side_plugin = await drive([bench.plugin_call()] * clients, total, limit, bench.pid)
-        bench.clean_outputs()
-        stocks = [await StockClient(bench.session, bench.url).open() for _ in range(clients)]
-        try:
-            side_stock = await drive([bench.stock_call(s) for s in stocks], total, limit, bench.pid)
-        finally:
-            for stock in stocks:
-                await stock.close()
-        levels[str(clients)] = {"plugin": side_plugin, "stock": side_stock, "ratio": side_plugin["per_s"] / side_stock["per_s"]}
+        limit = max(5.0, min(30.0, bench.left() / 4)) / slices
+        sides: dict[str, list[dict[str, float]]] = {"plugin": [], "stock": []}
+        for _ in range(slices):
+            bench.clean_outputs()
+            sides["plugin"].append(await drive([bench.plugin_call()] * clients, total // slices, limit, bench.pid))
+            # Stock clients are connected only during their own slices: ComfyUI broadcasts queue status to every socket.
+            stocks = [await StockClient(bench.session, bench.url).open() for _ in range(clients)]
+            try:
+                sides["stock"].append(await drive([bench.stock_call(s) for s in stocks], total // slices, limit, bench.pid))
+            finally:
+                for stock in stocks:
+                    await stock.close()
+        plugin, stock = combine(sides["plugin"]), combine(sides["stock"])
+        levels[str(clients)] = {"plugin": plugin, "stock": stock, "ratio": plugin["per_s"] / stock["per_s"]}
     return levels
+
+
+def combine(parts: list[dict[str, float]]) -> dict[str, float]:
+    calls = sum(p["calls"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    per = max(calls, 1)
+    return {
+        "calls": calls,
+        "seconds": seconds,
+        "per_s": calls / seconds,
+        "server_cpu_ms": sum(p["server_cpu_ms"] * p["calls"] for p in parts) / per,
+        "client_cpu_ms": sum(p["client_cpu_ms"] * p["calls"] for p in parts) / per,
+    }
 
 
 # -- 4: delivery of one 2048x2048 image ----------------------------------------------------------------
@@ -350,27 +368,36 @@ async def _time_url(bench: Bench) -> dict[str, Any]:
 
 # -- 5: !cache ---------------------------------------------------------------------------------------
 async def cache_benefit(bench: Bench, rounds: int) -> dict[str, Any]:
-    modes: dict[str, Any] = {}
+    """Four workflows on four checkpoints, run in turn: plain A, cached C, plain B, cached D, ...
+
+    Plain A and B alternate like two workflows without `!cache`; cached C and D like two with it. Taking
+    turns means both modes see the same background load of this shared machine.
+    """
+    plain = {f"bench-ckpt-plain-{side}": ckpt for side, ckpt in zip("ab", CHECKPOINTS[:2], strict=True)}
+    cached = {f"bench-ckpt-cached-{side}": ckpt for side, ckpt in zip("cd", CHECKPOINTS[2:], strict=True)}
+    for name, ckpt in plain.items():
+        await bench.save(name, checkpoint_prompt(ckpt, cached=False))
+    for name, ckpt in cached.items():
+        await bench.save(name, checkpoint_prompt(ckpt, cached=True))
+    # A stock prompt without loaders empties ComfyUI's cache: every workflow starts cold.
+    flush = await StockClient(bench.session, bench.url).open()
+    await flush.run(bench.invert_prompt())
+    await flush.close()
+    order = [n for pair in zip(plain, cached, strict=True) for n in pair]  # plain-a, cached-c, plain-b, cached-d
+    times: dict[str, list[float]] = {"without": [], "with": []}
+    loads = {"without": 0, "with": 0}
     seeds = itertools.count(1)
-    for cached in (False, True):
-        names = [f"bench-ckpt-{'cached' if cached else 'plain'}-{side}" for side in "ab"]
-        for name, ckpt in zip(names, CHECKPOINTS, strict=True):
-            await bench.save(name, checkpoint_prompt(ckpt, cached))
-        # A stock prompt without loaders empties ComfyUI's cache, so each mode starts cold.
-        flush = await StockClient(bench.session, bench.url).open()
-        await flush.run(bench.invert_prompt())
-        await flush.close()
-        times, loads = [], 0
-        for _ in range(rounds):
-            for name in names:
-                if bench.left() <= 0:
-                    break
-                call = await bench.plugin.run(name, {"sampler": {"seed": next(seeds)}})
-                times.append(call.seconds * 1000)
-                loads += "1" not in cached_nodes(await history(bench.session, bench.url, call.prompt_id))
-        for name in names:  # the next mode must not inherit these `!cache` keepalive nodes
-            await bench.delete(name)
-        modes["with" if cached else "without"] = {**summary(times), "mean_ms": statistics.fmean(times), "loads": loads}
+    for _ in range(rounds):
+        for name in order:
+            if bench.left() <= 0:
+                break
+            mode = "with" if name in cached else "without"
+            call = await bench.plugin.run(name, {"sampler": {"seed": next(seeds)}})
+            times[mode].append(call.seconds * 1000)
+            loads[mode] += "1" not in cached_nodes(await history(bench.session, bench.url, call.prompt_id))
+    for name in [*plain, *cached]:  # later runs must not carry these `!cache` keepalive nodes
+        await bench.delete(name)
+    modes: dict[str, Any] = {m: {**summary(t), "mean_ms": statistics.fmean(t), "loads": loads[m]} for m, t in times.items()}
     modes["speedup"] = modes["without"]["mean_ms"] / modes["with"]["mean_ms"]
     return modes
 

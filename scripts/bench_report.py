@@ -72,7 +72,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
         shown = value if isinstance(value, str) else f"{_ms(value['median_ms'])} ms, {value['wire_bytes'] / 1e6:.1f} MB"
         out.append((image, f"{mode} delivery, median", shown, "", ""))
     calls = cache["with"]["n"]
-    section = f"5. `!cache`: two checkpoints, A,B,A,B… ({calls} calls); with vs without"
+    section = f"5. `!cache`: two workflows, two checkpoints, alternating ({calls} calls each way)"
     out.append((section, "model loads", str(cache["with"]["loads"]), str(cache["without"]["loads"]), ""))
     for stat in ("mean_ms", "median_ms"):
         w, wo = cache["with"][stat], cache["without"][stat]
