@@ -442,6 +442,8 @@ def median_of(repeats: list[Any]) -> Any:
     first = repeats[0]
     if isinstance(first, dict):
         return {k: median_of([r[k] for r in repeats]) for k in first}
+    if all(r == first for r in repeats):
+        return first  # e.g. counts, or the number of cores: keep them as they are
     if isinstance(first, (int, float)) and not isinstance(first, bool):
         return statistics.median(repeats)
     return first
@@ -453,7 +455,7 @@ def machine() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "cpu_model": model,
         "memory_gb": round(psutil.virtual_memory().total / 2**30),
-        "gpu": "none (ComfyUI --cpu)",
+        "gpu": "no GPU (ComfyUI --cpu)",
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
         "comfyui": _comfyui_version(),
@@ -497,7 +499,7 @@ async def measure(server: ComfyServer, counts: Counts, repeat: int, budget: floa
             one["throughput"] = await throughput(bench, counts.throughput)
             one["delivery"] = await delivery(bench, counts.delivery)
             repeats.append(one)
-        print("[bench] !cache with two checkpoints", file=sys.stderr, flush=True)
+        print("[bench] !cache: four workflows on four checkpoints", file=sys.stderr, flush=True)
         cache = await cache_benefit(bench, counts.cache_rounds)
         return {**median_of(repeats), "memory": rss, "cache": cache, "repeats": repeats, "budget_left_s": bench.left()}
 
@@ -536,6 +538,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of whole runs, leaf by leaf; each run's own figures are kept under "runs"."""
+    runs = [{k: v for k, v in r.items() if k not in ("repeats", "targets", "runs")} for r in results]
+    merged: dict[str, Any] = median_of(runs)
+    merged["load_average"] = {
+        "before": max(r["load_average"]["before"] for r in runs),
+        "after": max(r["load_average"]["after"] for r in runs),
+    }
+    merged["runs"] = runs
+    merged["targets"] = bench_report.targets(merged)
+    return merged
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="ComfyUI-Connect benchmark against stock ComfyUI (issue 7)")
     parser.add_argument("--quick", action="store_true", help="small counts, to check that everything runs")
@@ -543,11 +558,12 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=1800.0, help="seconds; every loop stops when it is spent")
     parser.add_argument("--out", type=Path, default=REPO / "artifacts" / "bench.json")
     parser.add_argument("--markdown", type=Path, metavar="JSON", help="print a stored result as Markdown and exit")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON", help="write the median of several runs' results to --out")
     args = parser.parse_args()
     if args.markdown:
         print(bench_report.markdown(json.loads(args.markdown.read_text())))
         return 0
-    result = run(args)
+    result = merge([json.loads(p.read_text()) for p in args.merge]) if args.merge else run(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(bench_report.table(result))

@@ -99,9 +99,15 @@ def _header(result: dict[str, Any]) -> str:
     m = result["machine"]
     return (
         f"{m['cpus']} cores ({m['cpu_model']}), {m['memory_gb']} GB, {m['gpu']}, ComfyUI {m['comfyui']}, Python {m['python']}; "
-        f"sections 1-4: median of {result['repeat']} repeats; load average before/after "
+        f"{_how_many(result)}; 1-min load average (other jobs on the same cores) before/after "
         f"{result['load_average']['before'][0]:.1f}/{result['load_average']['after'][0]:.1f}; {result['date']}"
     )
+
+
+def _how_many(result: dict[str, Any]) -> str:
+    repeats = f"sections 1-4 are the median of {result['repeat']} repeats"
+    runs = len(result.get("runs", []))
+    return f"median of {runs} runs ({repeats} each; 5 and 6 of one pass each)" if runs else repeats
 
 
 def table(result: dict[str, Any]) -> str:
