@@ -9,6 +9,7 @@ is never missed. ComfyUI's validation and execution errors are mapped back to th
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ class RunResult:
     prompt_id: str
     outputs: dict[str, Any]  # node id -> UI output
     messages: list[Any]
+    waited: float = 0.0  # seconds from queueing to the completion seen here: ComfyUI's share of the call
 
 
 class Executor:
@@ -44,6 +46,7 @@ class Executor:
             raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
         future = self._loop.create_future()
         self._waiting[prompt_id] = future
+        queued = time.perf_counter()
         try:
             self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"connect-{prompt_id}"})
             status, history = await self._wait(prompt_id, future, timeout)
@@ -61,7 +64,7 @@ class Executor:
         messages = list(status.get("messages") or [])
         if status.get("status_str") != "success":
             raise execution_error(endpoint, prompt, prompt_id, messages)
-        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages)
+        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages, time.perf_counter() - queued)
 
     async def _wait(self, prompt_id: str, future: asyncio.Future[Outcome], timeout: float) -> Outcome:
         """The prompt's outcome; fails early if the prompt leaves the queue unrun or the worker dies."""

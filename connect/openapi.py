@@ -351,7 +351,13 @@ def _run_operation(
         "responses": {
             "200": {
                 "description": "Every `#` output: base64 files in batch order",
-                "headers": {"X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"}},
+                "headers": {
+                    "X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"},
+                    "Server-Timing": {
+                        "schema": {"type": "string"},
+                        "description": "milliseconds spent by the plugin itself (connect) and waiting for ComfyUI (comfyui)",
+                    },
+                },
                 "content": {"application/json": {"schema": result}},
             },
             **_errors(_RUN_ERRORS),
