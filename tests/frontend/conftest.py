@@ -71,7 +71,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 _FAILED = pytest.StashKey[bool]()
 
 
-@pytest.fixture(scope="session", params=list(FRONTENDS), ids=[f"frontend-{v}" for v in FRONTENDS])
+@pytest.fixture(scope="package", params=list(FRONTENDS), ids=[f"frontend-{v}" for v in FRONTENDS])
 def comfy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComfyServer]:
     static = FRONTENDS[request.param]
     extra: list[str] = []
@@ -88,13 +88,13 @@ def comfy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     executable = os.environ.get("CONNECT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(executable).exists():
