@@ -2,8 +2,9 @@
 
 For the plugin's own routes (``/connect/...`` and ``/api/connect/...``), in this order:
 CORS preflight, API key (401 without a valid one, 403 when the key may not do this), body size
-(413), run admission (429 per client, 503 overall), a watch that cancels the run when its client
-disconnects, JSON error bodies for every status (also aiohttp's own 404/405), metrics.
+(413), run admission (429 per client, 503 overall; the slot is in ``request[SLOT]`` for a job that
+outlives the request), a watch that cancels the run handler when its client disconnects (the handler
+then cancels the job unless told not to), JSON error bodies for every status (also aiohttp's own 404/405), metrics.
 For ComfyUI's routes, only with ``CONNECT_PROTECT_ALL=1``: an admin key, from the
 ``Authorization`` header or the login cookie; a browser asking for a page is sent to the login form.
 """
@@ -30,12 +31,14 @@ from .metrics import Metrics
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 KEY = "connect.key"  # request[KEY]: the ApiKey of the caller, or None when no keys are configured
+SLOT = "connect.slot"  # request[SLOT]: the admission Slot of a run request
 COOKIE = "connect_session"
 _REALM = 'Bearer realm="ComfyUI-Connect"'
 _PUBLIC = ("/connect/health", "/connect/ready", "/connect/login", "/connect/logout")
 _RUN_ROUTE = "/connect/workflows/{name}"
 _WATCH_SECONDS = 0.25
 _HTTP_ERROR_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_EXPOSED_HEADERS = "X-Connect-Prompt-Id, X-Connect-Job-Id, Location, Retry-After, ETag, WWW-Authenticate, Preference-Applied"
 CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection before the answer"
 
 
@@ -101,7 +104,7 @@ class Gate:
                 response = _json_error(response.status, text or response.reason)
         if cors_ok:
             response.headers["Access-Control-Allow-Origin"] = str(origin)
-            response.headers["Access-Control-Expose-Headers"] = "X-Connect-Prompt-Id, Retry-After, ETag, WWW-Authenticate"
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
         if self.cors.enabled:
             response.headers.add("Vary", "Origin")
         self.metrics.request(route_label(request), request.method, response.status, time.perf_counter() - started, error_type(response))
@@ -128,7 +131,8 @@ class Gate:
             return await handler(request)
         if not self.worker_alive():
             raise Unavailable("ComfyUI's prompt worker thread has stopped, so nothing can run; restart ComfyUI")
-        with self.admission.slot(key.id if key else str(request.remote)):
+        with self.admission.slot(key.id if key else str(request.remote)) as slot:
+            request[SLOT] = slot
             return await _cancel_on_disconnect(request, handler)
 
     def _preflight(self, allowed: bool) -> web.StreamResponse:
@@ -136,7 +140,7 @@ class Gate:
             return web.json_response(error_body("forbidden", "this origin may not call the API (CONNECT_CORS_ORIGINS)"), status=403)
         headers = {
             "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-None-Match",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-None-Match, Idempotency-Key, Prefer, Last-Event-ID",
             "Access-Control-Max-Age": "600",
         }
         return web.Response(status=204, headers=headers)
