@@ -6,13 +6,12 @@ Domain errors become JSON error responses here, at one boundary (``_json_errors`
 from __future__ import annotations
 
 import asyncio
-import base64
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,12 +19,12 @@ from aiohttp import web
 from .app import Connect
 from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
 from .gate import KEY
+from .jobroutes import cancel_job, get_job, job_events, list_jobs, run_job
 from .login import login_page, login_submit, logout
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .openapi import DOCS_ASSETS
-from .outputs import FileRef, collect, resolve_path
 from .pathguard import check_prompt_paths
-from .store import SavedWorkflow
+from .store import SavedWorkflow, check_timeout
 
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,6 +49,11 @@ def register(routes: web.RouteTableDef, connect: Connect) -> list[tuple[str, str
         ("PUT", "/connect/workflows/{name:.+}", lambda r: _save(r, connect)),
         ("DELETE", "/connect/workflows/{name:.+}", lambda r: _delete(r, connect)),
         ("POST", "/connect/workflows/{name:.+}", lambda r: _run(r, connect)),
+        # Jobs (jobroutes.py): every run is one.
+        ("GET", "/connect/jobs", lambda r: list_jobs(r, connect)),
+        ("GET", "/connect/jobs/{job_id}", lambda r: get_job(r, connect)),
+        ("DELETE", "/connect/jobs/{job_id}", lambda r: cancel_job(r, connect)),
+        ("GET", "/connect/jobs/{job_id}/events", lambda r: job_events(r, connect)),
         ("GET", "/connect/health", lambda r: _health(r, connect)),
         ("GET", "/connect/ready", lambda r: _ready(r, connect)),
         ("GET", "/connect/metrics", lambda r: _metrics(r, connect)),
@@ -121,6 +125,7 @@ def describe(saved: SavedWorkflow) -> dict[str, Any]:
     return {
         "name": saved.name,
         "saved_at": saved.saved_at,
+        "timeout": saved.timeout,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
@@ -148,9 +153,22 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     if not isinstance(body, dict) or "prompt" not in body:
         raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
     check_prompt_paths(body["prompt"], connect.spec)
-    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"))
+    timeout = _saved_timeout(body, connect, name)
+    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout)
     connect.workflows_changed()
     return web.json_response(describe(saved), status=201 if created else 200)
+
+
+def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float | None:
+    """The body's `timeout`; without one, the one saved before (ComfyUI's UI saves only prompt and workflow)."""
+    if "timeout" not in body:
+        with contextlib.suppress(ConnectError):
+            return connect.store.load(name).timeout
+        return None
+    try:
+        return check_timeout(body["timeout"])
+    except ValueError as exc:
+        raise BadRequest(str(exc), {"path": "timeout"}) from None
 
 
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -176,28 +194,4 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     saved = connect.store.load(request.match_info["name"])
     payload = await _read_json(request, empty={})
-    timeout = _timeout(request, connect.settings.run_timeout)
-    result, endpoint_outputs = await connect.run(saved, payload, timeout)
-    body = await asyncio.to_thread(_encode_outputs, collect(endpoint_outputs, result.outputs), connect.directory_of)
-    return web.Response(body=body, content_type="application/json", headers={"X-Connect-Prompt-Id": result.prompt_id})
-
-
-def _timeout(request: web.Request, limit: float) -> float:
-    raw = request.query.get("timeout")
-    if raw is None:
-        return limit
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= limit:
-        raise BadRequest(f"query parameter 'timeout' must be a number of seconds in (0, {limit:g}], not {raw!r}", {"path": "timeout"})
-    return value
-
-
-def _encode_outputs(files: dict[str, list[FileRef]], directory_of: Callable[[str], Path | None]) -> bytes:
-    encoded = {
-        name: [base64.b64encode(resolve_path(directory_of, ref).read_bytes()).decode("ascii") for ref in refs]
-        for name, refs in files.items()
-    }
-    return json.dumps(encoded).encode()
+    return await run_job(request, connect, saved, payload)
