@@ -141,3 +141,22 @@ def test_a_client_that_leaves_cancels_the_run() -> None:
             await asyncio.wait_for(cancelled.wait(), 10)
 
     run(check())
+
+
+def test_a_method_the_route_lacks_is_405_in_the_error_shape_with_allow() -> None:
+    async def check() -> None:
+        app = web.Application(middlewares=[make_gate(keys=KeyRing(), protect_all=False).middleware()])
+        app.router.add_get("/connect/health", ok)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as http, http.request("TRACE", f"http://127.0.0.1:{port}/connect/health") as r:
+                assert r.status == 405 and (await r.json())["error"]["type"] == "method_not_allowed"
+                assert set(r.headers["Allow"].split(",")) >= {"GET"}
+        finally:
+            await runner.cleanup()
+
+    run(check())
