@@ -299,7 +299,7 @@ def _service_paths() -> dict[str, Any]:
                 "login",
                 "Check the key and set an HttpOnly, SameSite=Strict session cookie",
                 {"303": redirect, "401": {"description": "Key not valid (the form again)", "content": html}},
-                requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+                requestBody={"required": False, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
             ),
         },
         f"{PREFIX}/logout": {"post": op("logout", "Clear the session cookie", {"303": redirect})},
