@@ -98,8 +98,8 @@ class Gate:
                 if exc.status < 400:
                     raise
                 response = _json_error(exc.status, exc.text or exc.reason)
-                if "Allow" in exc.headers:  # RFC 9110: a 405 lists the methods the resource has
-                    response.headers["Allow"] = exc.headers["Allow"]
+                if exc.status == 405:  # RFC 9110: a 405 lists the methods the resource has
+                    response.headers["Allow"] = ",".join(sorted(await _plugin_methods(request))) or exc.headers.get("Allow", "")
             if response.status >= 400 and response.content_type != "application/json" and path not in _PUBLIC:
                 # e.g. ComfyUI's origin check answers a bare 403: callers of the API get the one error shape.
                 text = response.text if isinstance(response, web.Response) else None
@@ -245,6 +245,16 @@ def wants_page(request: web.Request) -> bool:
 def _to_login(request: web.Request) -> web.Response:
     location = "/connect/login?next=" + quote(request.path_qs, safe="")
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+async def _plugin_methods(request: web.Request) -> set[str]:
+    """The methods of the plugin's own routes at this path (ComfyUI's static root also matches it, for GET)."""
+    methods: set[str] = set()
+    for resource in request.app.router.resources():
+        if plugin_path(resource.canonical) is not None:
+            _, allowed = await resource.resolve(request)
+            methods |= allowed
+    return methods
 
 
 def _json_error(status: int, message: str | None) -> web.Response:
