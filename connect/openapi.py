@@ -262,8 +262,10 @@ def _service_paths() -> dict[str, Any]:
     redirect = {"description": "Redirect (Location header)", "headers": {"Location": {"schema": {"type": "string"}}}}
     form = {
         "type": "object",
-        "properties": {"key": {"type": "string"}, "next": {"type": "string", "description": "Path to go to after login"}},
-        "required": ["key"],
+        "properties": {
+            "key": {"type": "string", "description": "An API key (needed when keys are configured; without keys the form only redirects)"},
+            "next": {"type": "string", "description": "Path to go to after login"},
+        },
     }
     ready = {
         "type": "object",
