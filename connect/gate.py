@@ -120,7 +120,11 @@ class Gate:
                 {"limit": self.max_body},
             )
         if route_label(request) == "unmatched":
-            # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files.
+            # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files
+            # (which match any path for GET: a GET of a POST-only route is a 405, not a missing file).
+            methods = await _plugin_methods(request)
+            if methods:
+                raise web.HTTPMethodNotAllowed(request.method, methods)
             raise getattr(request.match_info, "http_exception", None) or web.HTTPNotFound()
         request[KEY] = key
         # ComfyUI's own origin check refuses cross-origin calls to a loopback host; an origin the

@@ -161,6 +161,8 @@ def test_a_method_the_route_lacks_is_405_in_the_error_shape_with_allow() -> None
                     async with http.request("TRACE", f"http://127.0.0.1:{port}{path}") as r:
                         assert r.status == 405 and (await r.json())["error"]["type"] == "method_not_allowed"
                         assert r.headers["Allow"] == allow, path
+                async with http.get(f"http://127.0.0.1:{port}/connect/logout") as r:  # the static root matches it for GET
+                    assert r.status == 405 and r.headers["Allow"] == "POST"
         finally:
             await runner.cleanup()
 
