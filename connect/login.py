@@ -16,6 +16,7 @@ import re
 from aiohttp import web
 
 from .auth import KeyRing, session_token
+from .errors import BadRequest
 from .gate import COOKIE
 
 MAX_AGE = 7 * 24 * 3600
@@ -49,7 +50,10 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamResponse:
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError as exc:  # e.g. multipart/form-data without a boundary
+        raise BadRequest(f"the login form cannot be read: {exc}") from None
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
     if not keys.enabled:

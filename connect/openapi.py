@@ -300,7 +300,7 @@ def _service_paths() -> dict[str, Any]:
             "post": op(
                 "login",
                 "Check the key and set an HttpOnly, SameSite=Strict session cookie",
-                {"303": redirect, "401": {"description": "Key not valid (the form again)", "content": html}},
+                {"303": redirect, "401": {"description": "Key not valid (the form again)", "content": html}, **_errors((e.BadRequest,))},
                 requestBody={"required": False, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
             ),
         },
