@@ -4,7 +4,7 @@
                                            Prefer: respond-async, wait=<s>     Idempotency-Key: <key>
     GET    /api/connect/jobs               ?workflow=<name>  ?status=<status>  ?limit=<n>
     GET    /api/connect/jobs/<id>          the job; its outputs once it succeeded
-    DELETE /api/connect/jobs/<id>          cancel it
+    DELETE /api/connect/jobs/<id>          cancel it, and forget it once it has ended
     GET    /api/connect/jobs/<id>/events   its events as Server-Sent Events (see events.py)
 
 A run call waits for its job up to the sync wait budget (``CONNECT_SYNC_WAIT``, or less with
@@ -137,15 +137,16 @@ async def get_job(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 async def cancel_job(request: web.Request, connect: Connect) -> web.StreamResponse:
     job = await _find(request, connect)
-    await connect.jobs.cancel(job, "cancelled")
-    job = await connect.jobs.wait(job.id, _CANCEL_WAIT) or job
+    await connect.jobs.delete(job)
+    if not job.finished:
+        await connect.jobs.wait(job.id, _CANCEL_WAIT)
     return web.json_response({**connect.jobs.summary(job), "outputs": None}, status=200 if job.finished else 202)
 
 
 async def job_events(request: web.Request, connect: Connect) -> web.StreamResponse:
     job = await _find(request, connect)
-    after = request.headers.get("Last-Event-ID") or request.query.get("after") or "0"
-    start = int(_number(after, "Last-Event-ID", minimum=0, integer=True) or 0)
+    resume = [_number(raw, name, minimum=0, integer=True) for name, raw in _resume_points(request)]
+    start = int(resume[0] or 0) if resume else 0
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     await response.prepare(request)
     with contextlib.suppress(ConnectionResetError):  # the reader went away
@@ -156,6 +157,12 @@ async def job_events(request: web.Request, connect: Connect) -> web.StreamRespon
             await response.write(f"event: {job.status}\ndata: {json.dumps(connect.jobs.summary(job))}\n\n".encode())
         await response.write_eof()
     return response
+
+
+def _resume_points(request: web.Request) -> list[tuple[str, str]]:
+    """Last-Event-ID (what a reconnecting EventSource sends) first, then ?after=; both are checked."""
+    given = [("Last-Event-ID", request.headers.get("Last-Event-ID")), ("after", request.query.get("after"))]
+    return [(name, raw) for name, raw in given if raw is not None]
 
 
 async def _find(request: web.Request, connect: Connect) -> JobRecord:

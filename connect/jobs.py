@@ -57,6 +57,7 @@ class JobRecord:
     idempotency_scope: str | None = None
     fingerprint: str | None = None
     delivery: dict[str, str] = field(default_factory=dict)  # how outputs are rendered (the run's query)
+    deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
 
     @property
     def finished(self) -> bool:
@@ -79,6 +80,8 @@ class JobStore(Protocol):
 
     async def find(self, idempotency_scope: str) -> JobRecord | None:
         """The job started with this idempotency scope (workflow, key, Idempotency-Key), if still kept."""
+
+    async def remove(self, job_id: str) -> None: ...
 
     async def select(self, query: JobQuery) -> list[JobRecord]:
         """Newest first."""
@@ -110,6 +113,11 @@ class MemoryJobStore:
         job_id = self._scopes.get(idempotency_scope)
         return None if job_id is None else self._jobs.get(job_id)
 
+    async def remove(self, job_id: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None and job.idempotency_scope is not None and self._scopes.get(job.idempotency_scope) == job_id:
+            del self._scopes[job.idempotency_scope]
+
     async def select(self, query: JobQuery) -> list[JobRecord]:
         found = []
         for job in reversed(self._jobs.values()):
@@ -139,7 +147,5 @@ class MemoryJobStore:
             kept = [j for j in self._jobs.values() if j.finished and j.id not in dropped]
             dropped += [j.id for j in kept[:excess]]
         for job_id in dropped:
-            job = self._jobs.pop(job_id)
-            if job.idempotency_scope is not None and self._scopes.get(job.idempotency_scope) == job_id:
-                del self._scopes[job.idempotency_scope]
+            await self.remove(job_id)
         return dropped

@@ -611,7 +611,7 @@ _RUN_JOB_PARAMETERS = [
         "description": "A URL the server POSTs the finished job to (with its outputs), signed as Standard Webhooks do "
         "(`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with backoff. Needs CONNECT_WEBHOOK_SECRET on the server; "
         "loopback and private addresses are refused as for URL inputs",
-        "schema": {"type": "string", "format": "uri", "maxLength": 2048},
+        "schema": {"type": "string", "format": "uri", "pattern": "^https?://[!-~]+$", "maxLength": 1024},
     },
     {
         "name": "cancel_on_disconnect",
@@ -637,6 +637,15 @@ _RUN_JOB_PARAMETERS = [
         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
     },
 ]
+# One Server-Sent Event as a reader parses it: `data` is JSON text (see connect/events.py for each event's data).
+_SSE_EVENT = _object(
+    {
+        "event": {"enum": ["queued", "position", "started", "cached", "node", "progress", "output", "succeeded", "failed", "cancelled"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    ["event", "data", "id"],
+)
 _JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The job's id"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _JOB_SCHEMAS = {
@@ -727,7 +736,7 @@ def _job_paths() -> dict[str, Any]:
         "description": "`text/event-stream`: `queued`, `position`, `started`, `cached`, `node`, `progress`, `output`, then one of "
         "`succeeded`, `failed`, `cancelled` (the job, without outputs) and the stream ends. Each event has an `id`; "
         "reconnecting with `Last-Event-ID` resumes after it",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
     }
 
     def op(operation_id: str, summary: str, responses: dict[str, Any], parameters: list[Any]) -> dict[str, Any]:

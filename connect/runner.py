@@ -184,7 +184,7 @@ class JobRunner:
         job = self._active.get(job_id)
         if job is not None and not job.finished:
             job.status, job.started_at = RUNNING, started or time.time()
-            self._spawn(self.store.put(job))
+            self._spawn(self._persist(job))
 
     async def _drive(self, job: JobRecord, saved: SavedWorkflow, prompt: Prompt, outputs: dict[str, tuple[str, ...]]) -> None:
         def expired() -> bool:
@@ -249,6 +249,8 @@ class JobRunner:
         self._done[job.id].set()
         if job.webhook is not None:
             self._spawn(self._notify(job))
+        if job.deleted:
+            await self._forget(job)
 
     # -- cancelling --------------------------------------------------------------------------------------
     async def cancel(self, job: JobRecord, reason: str) -> None:
@@ -257,7 +259,23 @@ class JobRunner:
             return
         job.cancel_reason = job.cancel_reason or reason
         self._stop(job)
-        await self.store.put(job)
+        await self._persist(job)
+
+    async def delete(self, job: JobRecord) -> None:
+        """Cancel the job and forget it once it has ended (webhooks still go out)."""
+        job.deleted = True
+        await self.cancel(job, "cancelled")
+        if job.finished:
+            await self._forget(job)
+
+    async def _forget(self, job: JobRecord) -> None:
+        await self.store.remove(job.id)
+        self._done.pop(job.id, None)
+        self.hub.drop(job.id)
+
+    async def _persist(self, job: JobRecord) -> None:
+        if not (job.deleted and job.finished):  # a late webhook update must not bring a deleted job back
+            await self.store.put(job)
 
     def _stop(self, job: JobRecord) -> None:
         if self.comfy.cancel(job.prompt_id) == "removed":  # it never ran: it will never report back
@@ -268,7 +286,7 @@ class JobRunner:
         assert job.webhook is not None
         data = {**self.summary(job), "outputs": await self._render(job) if job.outputs is not None else None}
         body = json.dumps({"type": f"job.{job.status}", "timestamp": iso(time.time()), "data": data}).encode()
-        await deliver(self.webhooks, job.webhook, f"msg_{job.id}", body, lambda _: self.store.put(job))
+        await deliver(self.webhooks, job.webhook, f"msg_{job.id}", body, lambda _: self._persist(job))
 
     def summary(self, job: JobRecord) -> dict[str, Any]:
         """The job as the API shows it, without the outputs' content."""

@@ -36,7 +36,7 @@ from .netguard import BlockedAddress, Networks, check_literal_host, connector
 
 log = logging.getLogger("comfyui-connect")
 SECRET_PREFIX = "whsec_"
-_MAX_URL = 2048
+_MAX_URL = 1024
 _MAX_DELAY = 300.0
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import Jobs
+from jobkit import Jobs
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import SYNC_WAIT, Jobs, slow_workflow
+from jobkit import SYNC_WAIT, Jobs, slow_workflow
 from PIL import Image
 
 pytestmark = pytest.mark.e2e

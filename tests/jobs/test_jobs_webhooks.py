@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import WEBHOOK_SECRET, Jobs, Receiver
+from jobkit import WEBHOOK_SECRET, Jobs, Receiver
 from standardwebhooks import Webhook
 
 pytestmark = pytest.mark.e2e
