@@ -188,6 +188,8 @@ class JobRunner:
 
     async def _drive(self, job: JobRecord, saved: SavedWorkflow, prompt: Prompt, outputs: dict[str, tuple[str, ...]]) -> None:
         def expired() -> bool:
+            if job.started_at is None and self.comfy.prompt_state(job.prompt_id) == "running":
+                self._started(job.id, time.time())  # should ComfyUI's execution_start message not come
             return job.started_at is not None and time.time() - job.started_at > job.timeout
 
         try:
