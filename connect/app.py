@@ -21,10 +21,11 @@ from .bypass import apply_bypass
 from .cache import keepalive_nodes
 from .comfy import ComfyAdapter
 from .contract import build_contract
-from .executor import Executor, RunResult
+from .executor import Executor
 from .files import FileLimits, InputFiles
 from .gate import Cors, Gate, lockdown
 from .health import Probe
+from .jobs import JobRecord, MemoryJobStore
 from .limits import Admission, check_batch
 from .metrics import Metrics
 from .netguard import parse_networks
@@ -32,9 +33,12 @@ from .nodespec import NodeSpec
 from .openapi import build_document
 from .pathguard import check_path_inputs
 from .payload import patch_prompt
+from .results import render_body, render_outputs
+from .runner import JobRunner
 from .settings import Settings
 from .store import SavedWorkflow, WorkflowStore
 from .validation import validate_body
+from .webhooks import WebhookPolicy, parse_secret
 from .workflow import Prompt
 
 log = logging.getLogger("comfyui-connect")
@@ -57,6 +61,7 @@ class Connect:
     gate: Gate
     probe: Probe
     metrics: Metrics
+    jobs: JobRunner = field(init=False)
     _specs: dict[str, NodeSpec | None] = field(default_factory=dict)
     _keepalive: tuple[float, Prompt] = (0.0, {})
 
@@ -81,7 +86,8 @@ class Connect:
             self._keepalive = (now, nodes)
         return nodes
 
-    async def run(self, saved: SavedWorkflow, payload: Any, timeout: float) -> tuple[RunResult, dict[str, tuple[str, ...]]]:
+    async def prepare(self, saved: SavedWorkflow, payload: Any) -> tuple[Prompt, dict[str, tuple[str, ...]]]:
+        """The prompt to queue for this payload, and each `#` output's nodes in it; or the error why not."""
         endpoint = saved.endpoint
         check_batch(payload, self.settings.max_batch)
         check_path_inputs(endpoint, payload, self.spec)
@@ -90,16 +96,33 @@ class Connect:
         patched = await patch_prompt(endpoint, payload, self.files.resolve)
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}
-        result = await self.executor.run(endpoint, prompt, timeout)
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
-        return result, outputs
+        return prompt, outputs
+
+    async def render(self, job: JobRecord) -> Any:
+        return await render_outputs(job.outputs or {}, job.delivery, self.directory_of)
+
+    async def render_body(self, job: JobRecord) -> bytes:
+        return await render_body(job.outputs or {}, job.delivery, self.directory_of)
+
+    def run_timeout(self, saved: SavedWorkflow, requested: float | None) -> float:
+        """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""
+        return min(requested or saved.timeout or self.settings.run_timeout, self.settings.run_timeout)
 
     def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
         good, bad = self.store.load_all()
         if key is not None:  # a key limited to some workflows sees only those
             good = [w for w in good if key.sees(w.name)]
             bad = {n: e for n, e in bad.items() if key.sees(n)}
-        return build_document(good, self.comfy.node_spec, bad, VERSION, self.settings.run_timeout, secured=self.gate.keys.enabled)
+        return build_document(
+            good,
+            self.comfy.node_spec,
+            bad,
+            VERSION,
+            self.settings.run_timeout,
+            secured=self.gate.keys.enabled,
+            sync_wait=self.settings.sync_wait,
+        )
 
     def metrics_text(self) -> str:
         gauges = {
@@ -116,6 +139,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         settings = settings or Settings()
         keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
         networks = parse_networks(settings.url_allow_networks)
+        webhook_key = parse_secret(settings.webhook_secret)
         if settings.protect_all and not keys.enabled:
             raise KeyConfigError("CONNECT_PROTECT_ALL=1 needs at least one API key (CONNECT_API_KEYS or CONNECT_API_KEYS_FILE)")
     except ValueError as exc:  # pydantic's ValidationError, KeyConfigError, a bad network
@@ -141,6 +165,11 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
         metrics=metrics,
     )
+    webhooks = WebhookPolicy(
+        webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks
+    )
+    store = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl)
+    connect.jobs = JobRunner(comfy, connect.executor, store, connect.prepare, connect.render, webhooks)
     comfy.on_complete(metrics.prompt_finished)
     comfy.add_middleware(gate.middleware())
     if keys.enabled and not settings.protect_all:
@@ -150,7 +179,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     from .routes import register
 
-    gate.know_routes(register(comfy.routes, connect))
+    register(comfy.routes, connect)
     return connect
 
 

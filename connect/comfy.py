@@ -22,6 +22,11 @@ log = logging.getLogger("comfyui-connect")
 
 # (prompt_id, status: {"status_str", "completed", "messages"}, history_result: {"outputs", "meta"})
 CompletionListener = Callable[[str, dict[str, Any], dict[str, Any]], None]
+# (event, data): a message ComfyUI sent about one of the plugin's prompts, or a queue "status" change
+EventListener = Callable[[str, dict[str, Any]], None]
+# Every prompt the plugin queues carries a client id with this prefix; ComfyUI addresses its
+# per-prompt messages (executing, progress, executed...) to that id.
+CLIENT_PREFIX = "connect-"
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class ComfyAdapter:
         self._folder_paths = folder_paths
         self._nodes = nodes
         self._listeners: list[CompletionListener] = []
+        self._event_listeners: list[EventListener] = []
         self._check_internals()
 
     @classmethod
@@ -60,6 +66,8 @@ class ComfyAdapter:
             raise RuntimeError(f"ComfyUI-Connect: unsupported PromptQueue.task_done signature {params}")
         if list(inspect.signature(self._execution.validate_prompt).parameters)[:2] != ["prompt_id", "prompt"]:
             raise RuntimeError("ComfyUI-Connect: unsupported execution.validate_prompt signature")
+        if list(inspect.signature(self.server.send_sync).parameters)[:3] != ["event", "data", "sid"]:
+            raise RuntimeError("ComfyUI-Connect: unsupported PromptServer.send_sync signature")
 
     # -- routes and paths -------------------------------------------------------------------
     @property
@@ -151,13 +159,28 @@ class ComfyAdapter:
                 return thread.is_alive()
         return False
 
-    def cancel(self, prompt_id: str) -> None:
+    def cancel(self, prompt_id: str) -> str:
+        """Stop this prompt and no other: 'removed' (it was waiting), 'interrupted' (it was running) or 'none'.
+
+        ComfyUI's interrupt is one global flag, so it is only raised while this prompt is the one
+        running, checked and raised under the queue's lock: the worker cannot move on to the next
+        prompt in between, and it clears the flag when it starts that next prompt.
+        """
         queue = self.server.prompt_queue
-        if queue.delete_queue_item(lambda item: item[1] == prompt_id):
-            return
-        running, _ = queue.get_current_queue_volatile()
-        if any(item[1] == prompt_id for item in running):
-            self._nodes.interrupt_processing()
+        with queue.mutex:
+            if queue.delete_queue_item(lambda item: item[1] == prompt_id):
+                return "removed"
+            if any(item[1] == prompt_id for item in queue.currently_running.values()):
+                self._nodes.interrupt_processing()
+                return "interrupted"
+        return "none"
+
+    def queue_positions(self) -> dict[str, int]:
+        """Prompt id -> place among the prompts waiting (1: runs next), from every source."""
+        queue = self.server.prompt_queue
+        with queue.mutex:
+            waiting = sorted((item[0], item[1]) for item in queue.queue)
+        return {prompt_id: place for place, (_, prompt_id) in enumerate(waiting, 1)}
 
     def new_prompt_id(self) -> str:
         return str(uuid.uuid4())
@@ -167,6 +190,37 @@ class ComfyAdapter:
         if not self._listeners:
             self._wrap_task_done()
         self._listeners.append(listener)
+
+    def on_event(self, listener: EventListener) -> None:
+        """Call `listener` on the event loop with each message ComfyUI sends about the plugin's prompts.
+
+        Also with every queue "status" message (a prompt queued, started, finished or removed), so
+        that queue positions can be followed. ComfyUI sends from its worker thread; the listener is
+        called on the loop, in the order the messages were sent.
+        """
+        if not self._event_listeners:
+            self._wrap_send_sync()
+        self._event_listeners.append(listener)
+
+    def _wrap_send_sync(self) -> None:
+        server = self.server
+        original = server.send_sync
+
+        def send_sync(event: Any, data: Any, sid: Any = None) -> None:
+            original(event, data, sid)
+            # Binary events (previews) have int types; the UI's own prompts have other client ids.
+            ours = isinstance(sid, str) and sid.startswith(CLIENT_PREFIX)
+            if isinstance(event, str) and isinstance(data, dict) and (ours or event == "status"):
+                server.loop.call_soon_threadsafe(self._dispatch, event, data)
+
+        server.send_sync = send_sync
+
+    def _dispatch(self, event: str, data: dict[str, Any]) -> None:
+        for listener in self._event_listeners:
+            try:
+                listener(event, data)
+            except Exception:  # one listener's bug must not stop the others
+                log.exception("ComfyUI-Connect: event listener failed on %s", event)
 
     def _wrap_task_done(self) -> None:
         queue = self.server.prompt_queue

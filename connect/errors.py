@@ -18,6 +18,7 @@
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
     ├── PromptInvalid (422)        ComfyUI's own validation rejected the patched prompt
+    ├── IdempotencyMismatch (422)  an Idempotency-Key used before with another request body
     ├── ExecutionFailed (500)      a node raised while the prompt ran
     ├── WorkflowCorrupt (500)      a stored file that is not a valid saved workflow
     ├── Unavailable (503)          the queue is full or ComfyUI's prompt worker is dead
@@ -121,6 +122,11 @@ class PayloadError(ConnectError):
 class PromptInvalid(ConnectError):
     status = 422
     type = "prompt_invalid"
+
+
+class IdempotencyMismatch(ConnectError):
+    status = 422
+    type = "idempotency_key_reused"
 
 
 class ExecutionFailed(ConnectError):

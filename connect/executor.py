@@ -1,6 +1,8 @@
-"""Run a patched prompt on ComfyUI's own queue and wait for its result.
+"""Put a patched prompt on ComfyUI's own queue and follow it until it ends.
 
-    result = await executor.run(saved, prompt, timeout=600)
+    await executor.submit(endpoint, prompt, prompt_id)     # validated and queued, or PromptInvalid
+    status, history = await executor.wait(prompt_id)        # ComfyUI's outcome
+    result = executor.result(endpoint, prompt, prompt_id, status, history)
 
 The future is registered before the prompt is queued, so a fully cached run that completes at once
 is never missed. ComfyUI's validation and execution errors are mapped back to the caller's names.
@@ -9,12 +11,12 @@ is never missed. ComfyUI's validation and execution errors are mapped back to th
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .comfy import ComfyAdapter
-from .errors import ConnectError, ExecutionFailed, PromptInvalid, RunInterrupted, RunTimeout, Unavailable
+from .comfy import CLIENT_PREFIX, ComfyAdapter
+from .errors import ConnectError, ExecutionFailed, PromptInvalid, RunInterrupted, Unavailable
 from .workflow import Endpoint, Prompt, title_of
 
 # How often a waiting run checks that its prompt is still on ComfyUI's queue and the worker lives.
@@ -27,7 +29,6 @@ class RunResult:
     prompt_id: str
     outputs: dict[str, Any]  # node id -> UI output
     messages: list[Any]
-    waited: float = 0.0  # seconds from queueing to the completion seen here: ComfyUI's share of the call
 
 
 class Executor:
@@ -37,46 +38,36 @@ class Executor:
         self._loop = asyncio.get_event_loop() if comfy.loop is None else comfy.loop
         comfy.on_complete(self._completed)
 
-    async def run(self, endpoint: Endpoint, prompt: Prompt, timeout: float) -> RunResult:
-        prompt_id = self.comfy.new_prompt_id()
+    async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str) -> None:
         checked = await self.comfy.validate(prompt_id, prompt)
         # ComfyUI runs the outputs that validate and drops the rest ("Output will be ignored"), which
         # would answer 200 with an empty list for a broken `#` output: any node error fails the call.
         if not checked.ok or checked.node_errors:
             raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
-        future = self._loop.create_future()
-        self._waiting[prompt_id] = future
-        queued = time.perf_counter()
+        self._waiting[prompt_id] = self._loop.create_future()
         try:
-            self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"connect-{prompt_id}"})
-            status, history = await self._wait(prompt_id, future, timeout)
-        except asyncio.TimeoutError:
-            self.comfy.cancel(prompt_id)
-            raise RunTimeout(
-                f"the run did not finish within {timeout:g} s and was cancelled", {"prompt_id": prompt_id, "timeout": timeout}
-            ) from None
-        except asyncio.CancelledError:
-            # Nobody will read the result (the client went away, or the server is stopping): free the worker.
-            self.comfy.cancel(prompt_id)
-            raise
-        finally:
+            self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"{CLIENT_PREFIX}{prompt_id}"})
+        except BaseException:
             self._waiting.pop(prompt_id, None)
-        messages = list(status.get("messages") or [])
-        if status.get("status_str") != "success":
-            raise execution_error(endpoint, prompt, prompt_id, messages)
-        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages, time.perf_counter() - queued)
+            raise
 
-    async def _wait(self, prompt_id: str, future: asyncio.Future[Outcome], timeout: float) -> Outcome:
-        """The prompt's outcome; fails early if the prompt leaves the queue unrun or the worker dies."""
-        deadline = self._loop.time() + timeout
+    async def wait(self, prompt_id: str, expired: Callable[[], bool] = lambda: False) -> Outcome:
+        """ComfyUI's (status, history) of a submitted prompt.
+
+        Raises asyncio.TimeoutError once `expired()` says so (the prompt keeps going: the caller
+        decides), RunInterrupted when the prompt left the queue unrun, Unavailable when the worker died.
+        """
+        future = self._waiting.get(prompt_id)
+        if future is None:
+            raise RuntimeError(f"prompt {prompt_id} was not submitted or was already collected")
         gone = 0
         while True:
-            remaining = deadline - self._loop.time()
-            if remaining <= 0:
-                raise asyncio.TimeoutError
-            done, _ = await asyncio.wait({future}, timeout=min(_POLL_SECONDS, remaining))
+            done, _ = await asyncio.wait({future}, timeout=_POLL_SECONDS)
             if done:
+                self._waiting.pop(prompt_id, None)
                 return future.result()
+            if expired():
+                raise asyncio.TimeoutError
             if not self.comfy.worker_alive():
                 raise Unavailable(
                     "ComfyUI's prompt worker thread has stopped, so nothing can run; restart ComfyUI", {"prompt_id": prompt_id}
@@ -84,7 +75,24 @@ class Executor:
             # Seen gone twice in a row: a prompt that just finished is resolved within one poll.
             gone = gone + 1 if self.comfy.prompt_state(prompt_id) == "gone" else 0
             if gone >= 2:
-                raise RunInterrupted("the prompt was removed from ComfyUI's queue before it ran", {"prompt_id": prompt_id})
+                raise RunInterrupted("the prompt was removed from ComfyUI's queue before it ran", {"prompt_id": prompt_id, "node_id": None})
+
+    def abandon(self, prompt_id: str, error: ConnectError) -> None:
+        """End the wait for a prompt that will never report back (e.g. it was taken off the queue)."""
+        future = self._waiting.get(prompt_id)
+        if future is not None and not future.done():
+            future.set_exception(error)
+
+    def forget(self, prompt_id: str) -> None:
+        future = self._waiting.pop(prompt_id, None)
+        if future is not None and future.done() and not future.cancelled():
+            future.exception()  # retrieved: no "exception was never retrieved" warning
+
+    def result(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> RunResult:
+        messages = list(status.get("messages") or [])
+        if status.get("status_str") != "success":
+            raise execution_error(endpoint, prompt, prompt_id, messages)
+        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages)
 
     def _completed(self, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> None:
         # Runs on ComfyUI's worker thread.

@@ -2,8 +2,9 @@
 
 For the plugin's own routes (``/connect/...`` and ``/api/connect/...``), in this order:
 CORS preflight, API key (401 without a valid one, 403 when the key may not do this), body size
-(413), run admission (429 per client, 503 overall), a watch that cancels the run when its client
-disconnects, JSON error bodies for every status (also aiohttp's own 404/405), metrics.
+(413), run admission (429 per client, 503 overall; the slot is in ``request[SLOT]`` for a job that
+outlives the request), a watch that cancels the run handler when its client disconnects (the handler
+then cancels the job unless told not to), JSON error bodies for every status (also aiohttp's own 404/405), metrics.
 For ComfyUI's routes, only with ``CONNECT_PROTECT_ALL=1``: an admin key, from the
 ``Authorization`` header or the login cookie; a browser asking for a page is sent to the login form.
 """
@@ -14,10 +15,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -31,12 +31,14 @@ from .metrics import Metrics
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 KEY = "connect.key"  # request[KEY]: the ApiKey of the caller, or None when no keys are configured
+SLOT = "connect.slot"  # request[SLOT]: the admission Slot of a run request
 COOKIE = "connect_session"
 _REALM = 'Bearer realm="ComfyUI-Connect"'
 _PUBLIC = ("/connect/health", "/connect/ready", "/connect/login", "/connect/logout")
 _RUN_ROUTE = "/connect/workflows/{name}"
 _WATCH_SECONDS = 0.25
 _HTTP_ERROR_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+_EXPOSED_HEADERS = "X-Connect-Prompt-Id, X-Connect-Job-Id, Location, Retry-After, ETag, WWW-Authenticate, Preference-Applied"
 CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection before the answer"
 
 
@@ -65,18 +67,6 @@ class Gate:
     admission: Admission
     metrics: Metrics
     worker_alive: Callable[[], bool]
-    # (method, path regex) of the plugin's own routes, to answer 405 with only their methods:
-    # ComfyUI's static root also matches every path, and aiohttp would list its GET and HEAD.
-    routes: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
-
-    def know_routes(self, table: list[tuple[str, str]]) -> None:
-        for method, path in table:
-            pattern = re.sub(r"\{\w+:([^}]+)\}", r"(?:\1)", path)
-            pattern = re.sub(r"\{\w+\}", "[^/]+", pattern)
-            self.routes.append((method, re.compile(pattern)))
-
-    def allowed_methods(self, path: str) -> list[str]:
-        return sorted({method for method, pattern in self.routes if pattern.fullmatch(path)})
 
     def middleware(self) -> Any:
         @web.middleware
@@ -108,15 +98,15 @@ class Gate:
                 if exc.status < 400:
                     raise
                 response = _json_error(exc.status, exc.text or exc.reason)
-                if exc.status == 405:  # RFC 9110: a 405 lists the methods the route has
-                    response.headers["Allow"] = ", ".join(self.allowed_methods(path)) or exc.headers.get("Allow", "")
+                if exc.status == 405:  # RFC 9110: a 405 lists the methods the resource has
+                    response.headers["Allow"] = ",".join(sorted(await _plugin_methods(request))) or exc.headers.get("Allow", "")
             if response.status >= 400 and response.content_type != "application/json" and path not in _PUBLIC:
                 # e.g. ComfyUI's origin check answers a bare 403: callers of the API get the one error shape.
                 text = response.text if isinstance(response, web.Response) else None
                 response = _json_error(response.status, text or response.reason)
         if cors_ok:
             response.headers["Access-Control-Allow-Origin"] = str(origin)
-            response.headers["Access-Control-Expose-Headers"] = "X-Connect-Prompt-Id, Retry-After, ETag, WWW-Authenticate"
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSED_HEADERS
         if self.cors.enabled:
             response.headers.add("Vary", "Origin")
         self.metrics.request(route_label(request), request.method, response.status, time.perf_counter() - started, error_type(response))
@@ -129,12 +119,12 @@ class Gate:
                 f"the request body is {request.content_length} bytes, over the {self.max_body} byte limit (CONNECT_MAX_BODY_BYTES)",
                 {"limit": self.max_body},
             )
-        allowed = self.allowed_methods(path)
-        if allowed and request.method not in allowed and not (request.method == "HEAD" and "GET" in allowed):
-            # ComfyUI's static root answers any GET with 404; a plugin path knows its methods.
-            raise web.HTTPMethodNotAllowed(request.method, allowed)
         if route_label(request) == "unmatched":
-            # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files.
+            # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files
+            # (which match any path for GET: a GET of a POST-only route is a 405, not a missing file).
+            methods = await _plugin_methods(request)
+            if methods:
+                raise web.HTTPMethodNotAllowed(request.method, methods)
             raise getattr(request.match_info, "http_exception", None) or web.HTTPNotFound()
         request[KEY] = key
         # ComfyUI's own origin check refuses cross-origin calls to a loopback host; an origin the
@@ -147,7 +137,8 @@ class Gate:
             return await handler(request)
         if not self.worker_alive():
             raise Unavailable("ComfyUI's prompt worker thread has stopped, so nothing can run; restart ComfyUI")
-        with self.admission.slot(key.id if key else str(request.remote)):
+        with self.admission.slot(key.id if key else str(request.remote)) as slot:
+            request[SLOT] = slot
             return await _cancel_on_disconnect(request, handler)
 
     def _preflight(self, allowed: bool) -> web.StreamResponse:
@@ -155,7 +146,7 @@ class Gate:
             return web.json_response(error_body("forbidden", "this origin may not call the API (CONNECT_CORS_ORIGINS)"), status=403)
         headers = {
             "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-None-Match",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type, If-None-Match, Idempotency-Key, Prefer, Last-Event-ID",
             "Access-Control-Max-Age": "600",
         }
         return web.Response(status=204, headers=headers)
@@ -258,6 +249,16 @@ def wants_page(request: web.Request) -> bool:
 def _to_login(request: web.Request) -> web.Response:
     location = "/connect/login?next=" + quote(request.path_qs, safe="")
     return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+async def _plugin_methods(request: web.Request) -> set[str]:
+    """The methods of the plugin's own routes at this path (ComfyUI's static root also matches it, for GET)."""
+    methods: set[str] = set()
+    for resource in request.app.router.resources():
+        if plugin_path(resource.canonical) is not None:
+            _, allowed = await resource.resolve(request)
+            methods |= allowed
+    return methods
 
 
 def _json_error(status: int, message: str | None) -> web.Response:

@@ -1,6 +1,6 @@
 """Caps on what one call may ask of the machine.
 
-- Admission: runs in flight per client (an API key, or the remote address without keys) and
+- Admission: runs in flight per client (a job holds its slot until it ends) (an API key, or the remote address without keys) and
   prompts on ComfyUI's queue overall. Over the first: 429; over the second: 503; both carry
   ``Retry-After`` (seconds, estimated from recent run times).
 - Images: a file input that is an image may have at most ``max_pixels`` pixels (width x height,
@@ -23,6 +23,23 @@ from .errors import LimitExceeded, PayloadTooLarge, TooManyRequests, Unavailable
 BATCH_INPUTS = ("batch_size",)
 
 
+class Slot:
+    """One run in flight. A job that outlives its request detaches the slot and gives it back when it ends."""
+
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self._give_back: Callable[[], None] | None = give_back
+        self.detached = False
+
+    def detach(self) -> Callable[[], None]:
+        self.detached = True
+        return self.release
+
+    def release(self) -> None:
+        give_back, self._give_back = self._give_back, None
+        if give_back is not None:
+            give_back()
+
+
 class Admission:
     def __init__(self, max_queue: int, max_per_client: int, queue_depth: Callable[[], int], seconds_per_run: Callable[[], float]) -> None:
         self.max_queue = max_queue
@@ -40,15 +57,20 @@ class Admission:
         return max(1, min(60, math.ceil(self._seconds_per_run() * max(runs_ahead, 1))))
 
     @contextmanager
-    def slot(self, client: str) -> Iterator[None]:
+    def slot(self, client: str) -> Iterator[Slot]:
         self._take(client)
+        slot = Slot(lambda: self._give_back(client))
         try:
-            yield
+            yield slot
         finally:
-            with self._lock:
-                self._in_flight[client] -= 1
-                if not self._in_flight[client]:
-                    del self._in_flight[client]
+            if not slot.detached:
+                slot.release()
+
+    def _give_back(self, client: str) -> None:
+        with self._lock:
+            self._in_flight[client] -= 1
+            if not self._in_flight[client]:
+                del self._in_flight[client]
 
     def _take(self, client: str) -> None:
         with self._lock:

@@ -16,6 +16,7 @@ import re
 from aiohttp import web
 
 from .auth import KeyRing, session_token
+from .errors import BadRequest
 from .gate import COOKIE
 
 MAX_AGE = 7 * 24 * 3600
@@ -51,15 +52,13 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamResponse:
     try:
         form = await request.post()
-    except (ValueError, AssertionError):  # a body that claims a form type and is not one
-        return _page("", "The form could not be read.", status=400)
+    except ValueError as exc:  # e.g. multipart/form-data without a boundary
+        raise BadRequest(f"the login form cannot be read: {exc}") from None
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
-    if not secret:
-        return _page(next_, "Enter an API key.", status=400)
     if not keys.enabled:
         return _see_other(next_)
-    if keys.match(secret) is None:
+    if not secret or keys.match(secret) is None:
         return _page(next_, "That API key is not valid.", status=401)
     response = _see_other(next_)
     response.set_cookie(COOKIE, session_token(secret), max_age=MAX_AGE, path="/", httponly=True, samesite="Strict", secure=request.secure)

@@ -114,9 +114,24 @@ _ERROR_DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         "ComfyUI's queue is full (Retry-After), its prompt worker is dead, or the access settings are broken",
         _object({}, nullable=True),
     ),
-    e.NotFound: ("No such workflow (or documentation asset)", _object({"name": _STR}, nullable=True)),
+    e.NotFound: ("No such workflow, job or documentation asset", _object({"name": _STR, "job_id": _STR}, nullable=True)),
     e.PayloadTooLarge: ("A body or file over the size limit", _object({"path": _STR}, nullable=True)),
-    e.RunInterrupted: ("The run was interrupted", _object({"prompt_id": _STR, "node_id": _STR_OR_NULL}, ["prompt_id"])),
+    e.RunInterrupted: (
+        "The run was interrupted: `reason` says by whom (cancelled: DELETE on its job; client_disconnected: the caller hung up; "
+        "interrupted: ComfyUI's own Cancel or POST /interrupt; removed: taken off ComfyUI's queue)",
+        _object(
+            {
+                "prompt_id": _STR,
+                "node_id": _STR_OR_NULL,
+                "reason": {"enum": ["cancelled", "client_disconnected", "interrupted", "removed"]},
+            },
+            ["prompt_id"],
+        ),
+    ),
+    e.IdempotencyMismatch: (
+        "This Idempotency-Key was used before for a different request (body, timeout or webhook)",
+        _object({"idempotency_key": _STR, "job_id": _STR}, ["idempotency_key", "job_id"]),
+    ),
     e.PayloadError: (
         "The body breaks this workflow's request schema: one entry per problem (unknown group or input, wrong type, out of range...)",
         _object({"problems": {"type": "array", "items": {"$ref": "#/components/schemas/PayloadProblem"}, "minItems": 1}}, ["problems"]),
@@ -161,6 +176,7 @@ _RUN_ERRORS = (
     e.RunInterrupted,
     e.PayloadError,
     e.PromptInvalid,
+    e.IdempotencyMismatch,
     e.ExecutionFailed,
     e.RunTimeout,
 )
@@ -184,6 +200,7 @@ def build_document(
     run_timeout: float = 600.0,
     *,
     secured: bool = False,
+    sync_wait: float = 100.0,
 ) -> dict[str, Any]:
     ids = _operation_suffixes(w.name for w in workflows)
     paths: dict[str, Any] = {
@@ -193,15 +210,17 @@ def build_document(
         f"{PREFIX}/workflows": {"get": _list_workflows()},
         f"{PREFIX}/workflows/{{name}}": {
             **_management_ops(""),
-            "post": _run_operation("run_workflow", "Run a saved workflow by name", _GENERIC_BODY, None, None, run_timeout),
+            "post": _run_operation("run_workflow", "Run a saved workflow by name", _GENERIC_BODY, None, None, run_timeout, sync_wait),
         },
+        **_job_paths(),
         **_service_paths(),
     }
     for saved in workflows:
         suffix = ids[saved.name]
         contract = build_contract(saved.endpoint, specs)
         outputs = {name: {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}} for name in saved.endpoint.outputs}
-        run = _run_operation("run" + suffix, f"Run workflow {saved.name}", contract.body_schema(), contract.example(), outputs, run_timeout)
+        body, example = contract.body_schema(), contract.example()
+        run = _run_operation("run" + suffix, f"Run workflow {saved.name}", body, example, outputs, run_timeout, sync_wait)
         paths[f"{PREFIX}/workflows/{saved.name}"] = {**_management_ops(suffix), "post": run}
     description = "Saved ComfyUI workflows served as HTTP endpoints. Run one with `POST /api/connect/workflows/<name>`."
     if broken:
@@ -211,6 +230,7 @@ def build_document(
         "info": {"title": "ComfyUI-Connect", "version": version, "description": description},
         "tags": [
             {"name": "workflows", "description": "Run saved workflows"},
+            {"name": "jobs", "description": "Follow, list and cancel runs; progress as Server-Sent Events"},
             {"name": "manage", "description": "Save, list, describe and delete workflows"},
             {"name": "docs", "description": "This document and its page"},
             {"name": "service", "description": "Health, readiness, metrics and the browser login"},
@@ -242,8 +262,10 @@ def _service_paths() -> dict[str, Any]:
     redirect = {"description": "Redirect (Location header)", "headers": {"Location": {"schema": {"type": "string"}}}}
     form = {
         "type": "object",
-        "properties": {"key": {"type": "string"}, "next": {"type": "string", "description": "Path to go to after login"}},
-        "required": ["key"],
+        "properties": {
+            "key": {"type": "string", "description": "An API key (needed when keys are configured; without keys the form only redirects)"},
+            "next": {"type": "string", "description": "Path to go to after login"},
+        },
     }
     ready = {
         "type": "object",
@@ -278,12 +300,8 @@ def _service_paths() -> dict[str, Any]:
             "post": op(
                 "login",
                 "Check the key and set an HttpOnly, SameSite=Strict session cookie",
-                {
-                    "303": redirect,
-                    "400": {"description": "No key given (the form again)", "content": html},
-                    "401": {"description": "Key not valid (the form again)", "content": html},
-                },
-                requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
+                {"303": redirect, "401": {"description": "Key not valid (the form again)", "content": html}, **_errors((e.BadRequest,))},
+                requestBody={"required": False, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
             ),
         },
         f"{PREFIX}/logout": {"post": op("logout", "Clear the session cookie", {"303": redirect})},
@@ -325,6 +343,7 @@ def _run_operation(
     example: dict[str, Any] | None,
     outputs: dict[str, Any] | None,
     run_timeout: float = 600.0,
+    sync_wait: float = 100.0,
 ) -> dict[str, Any]:
     media: dict[str, Any] = {"schema": body}
     if example is not None:
@@ -337,28 +356,31 @@ def _run_operation(
         "name": "timeout",
         "in": "query",
         "required": False,
-        "description": f"Seconds to wait for the run before it is cancelled with 504 (at most {run_timeout:g})",
+        "description": "Seconds the run may execute (counted from its start, not while it waits in the queue) before it is "
+        f"interrupted with 504 `timeout`; default: the workflow's own `timeout`, else {run_timeout:g} (also the most allowed)",
         "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": run_timeout},
     }
     return {
         "operationId": operation_id,
         "summary": summary,
         "description": "Runs the workflow with the saved values, changed by the request body; returns every `#` output, "
-        "files as base64 in batch order. An empty body runs it as saved.",
+        "files as base64 in batch order. An empty body runs it as saved.\n\n"
+        f"Every run is a job. This call waits for it up to {sync_wait:g} s (`CONNECT_SYNC_WAIT`; less with `Prefer: wait=<s>`), "
+        "then answers `202` with the job and its `Location`, and the job goes on. `?async=1` or `Prefer: respond-async` "
+        "answers `202` at once. Follow the job at `GET /api/connect/jobs/{id}` or its `/events`.",
         "tags": ["workflows"],
-        "parameters": ([] if outputs is not None else [_NAME_PARAM]) + [timeout],
+        "parameters": ([] if outputs is not None else [_NAME_PARAM]) + [timeout, *_RUN_JOB_PARAMETERS],
         "requestBody": {"required": False, "content": {"application/json": media}},
         "responses": {
             "200": {
                 "description": "Every `#` output: base64 files in batch order",
-                "headers": {
-                    "X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"},
-                    "Server-Timing": {
-                        "schema": {"type": "string"},
-                        "description": "milliseconds spent by the plugin itself (connect) and waiting for ComfyUI (comfyui)",
-                    },
-                },
+                "headers": {**_PROMPT_HEADERS, **_REPLAYED_HEADER},
                 "content": {"application/json": {"schema": result}},
+            },
+            "202": {
+                "description": "The run goes on as a job (asked for, or past the wait budget): follow it at `Location`",
+                "headers": {**_PROMPT_HEADERS, **_REPLAYED_HEADER, "Location": {"schema": {"type": "string"}, "description": "The job"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}},
             },
             **_errors(_RUN_ERRORS),
         },
@@ -508,6 +530,7 @@ def _shared_schemas() -> dict[str, Any]:
         {
             "name": _STR,
             "saved_at": _STR,
+            "timeout": {"type": ["number", "null"], "description": "The workflow's own execution timeout (seconds), if set"},
             "inputs": {
                 "type": "object",
                 "description": "Input groups: the nodes of each and its exposed inputs with their saved values",
@@ -520,7 +543,7 @@ def _shared_schemas() -> dict[str, Any]:
             "bypassed": {"type": "array", "items": _STR},
             "cached": {"type": "array", "items": _STR},
         },
-        ["name", "saved_at", "inputs", "outputs", "bypassable", "bypassed", "cached"],
+        ["name", "saved_at", "timeout", "inputs", "outputs", "bypassable", "bypassed", "cached"],
     )
     errors = {error_schema_name(cls): _error_schema(cls) for cls in _ERROR_DETAILS}
     return {
@@ -537,9 +560,16 @@ def _shared_schemas() -> dict[str, Any]:
                     "additionalProperties": node,
                 },
                 "workflow": {"description": "UI-format workflow, kept for reference"},
+                "timeout": {
+                    "type": ["number", "null"],
+                    "exclusiveMinimum": 0,
+                    "description": "Seconds a run of this workflow may execute by default (capped by CONNECT_RUN_TIMEOUT); "
+                    "null removes it; left out, the saved one is kept",
+                },
             },
             "required": ["prompt"],
         },
+        **_JOB_SCHEMAS,
         "WorkflowDescription": description,
         "WorkflowList": _object(
             {
@@ -556,3 +586,214 @@ def _shared_schemas() -> dict[str, Any]:
             ["workflows", "errors"],
         ),
     }
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+_PROMPT_HEADERS = {
+    "X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"},
+    "X-Connect-Job-Id": {"schema": {"type": "string"}, "description": "The job of this run"},
+    "Server-Timing": {
+        "schema": {"type": "string"},
+        "description": "milliseconds spent by the plugin itself (connect) and waiting for ComfyUI (comfyui)",
+    },
+}
+_REPLAYED_HEADER = {
+    "Idempotent-Replayed": {"schema": {"const": "true"}, "description": "Sent when an Idempotency-Key returned an earlier job"}
+}
+_RUN_JOB_PARAMETERS = [
+    {
+        "name": "async",
+        "in": "query",
+        "required": False,
+        "description": "Answer 202 with the job at once instead of waiting (same as `Prefer: respond-async`)",
+        "schema": {"type": "boolean"},
+    },
+    {
+        "name": "webhook",
+        "in": "query",
+        "required": False,
+        "description": "A URL the server POSTs the finished job to (with its outputs), signed as Standard Webhooks do "
+        "(`webhook-id`, `webhook-timestamp`, `webhook-signature`), retried with backoff. Needs CONNECT_WEBHOOK_SECRET on the server; "
+        "loopback and private addresses are refused as for URL inputs",
+        "schema": {"type": "string", "format": "uri", "pattern": "^https?://[!-~]+$", "maxLength": 1024},
+    },
+    {
+        "name": "cancel_on_disconnect",
+        "in": "query",
+        "required": False,
+        "description": "Whether hanging up before the answer cancels the run (default: CONNECT_CANCEL_ON_DISCONNECT, "
+        "but no when an Idempotency-Key is sent)",
+        "schema": {"type": "boolean"},
+    },
+    {
+        "name": "Prefer",
+        "in": "header",
+        "required": False,
+        "description": "RFC 7240: `respond-async` answers 202 at once; `wait=<seconds>` shortens the wait before 202",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "Retrying with the same key (same workflow and API key) returns the first call's job instead of running "
+        "again, while that job is kept; the same key with another body is refused with 422",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    },
+]
+# One Server-Sent Event as a reader parses it: `data` is JSON text (see connect/events.py for each event's data).
+_SSE_EVENT = _object(
+    {
+        "event": {"enum": ["queued", "position", "started", "cached", "node", "progress", "output", "succeeded", "failed", "cancelled"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    ["event", "data", "id"],
+)
+_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The job's id"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+_JOB_SCHEMAS = {
+    "Job": {
+        "type": "object",
+        "description": "One run of a workflow. `status`: queued -> running -> succeeded, failed or cancelled",
+        "properties": {
+            "id": _STR,
+            "workflow": _STR,
+            "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
+            "prompt_id": {**_STR, "description": "ComfyUI's prompt id"},
+            "position": {"type": ["integer", "null"], "minimum": 1, "description": "While queued: 1 runs next"},
+            "progress": {
+                "description": "While running: the node executing and its steps (e.g. sampler steps)",
+                "anyOf": [
+                    _object(
+                        {
+                            "node": _STR,
+                            "title": _STR_OR_NULL,
+                            "class_type": _STR,
+                            "value": {"type": ["number", "null"]},
+                            "max": {"type": ["number", "null"]},
+                            "nodes_executed": {"type": "integer"},
+                        },
+                        ["node", "value", "max", "nodes_executed"],
+                    ),
+                    {"type": "null"},
+                ],
+            },
+            "queued_at": {"type": "string", "format": "date-time"},
+            "started_at": _TIME_OR_NULL,
+            "finished_at": _TIME_OR_NULL,
+            "timeout": {"type": "number", "description": "Seconds it may execute"},
+            "cancel_requested": {"type": "boolean", "description": "A stop was asked for and ComfyUI has not confirmed it yet"},
+            "error": {
+                "description": "When failed or cancelled: the error a synchronous call answers with (the one error shape's inner object)",
+                "anyOf": [_object({"type": _STR, "message": _STR, "details": {}}, ["type", "message", "details"]), {"type": "null"}],
+            },
+            "outputs": {
+                "description": "When succeeded (GET of one job): every `#` output, as the run call returns them",
+                "type": ["object", "null"],
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            },
+            "result_expired": {"type": "boolean", "description": "The outputs are no longer kept (CONNECT_JOB_RESULTS_TTL)"},
+            "webhook": {
+                "anyOf": [
+                    _object(
+                        {
+                            "url": _STR,
+                            "state": {"enum": ["pending", "delivered", "failed"]},
+                            "attempts": {"type": "integer"},
+                            "last_status": {"type": ["integer", "null"]},
+                            "last_error": _STR_OR_NULL,
+                        },
+                        ["url", "state", "attempts"],
+                    ),
+                    {"type": "null"},
+                ]
+            },
+            "links": _object({"self": _STR, "events": _STR}, ["self", "events"]),
+        },
+        "required": [
+            "id",
+            "workflow",
+            "status",
+            "prompt_id",
+            "position",
+            "progress",
+            "queued_at",
+            "started_at",
+            "finished_at",
+            "timeout",
+            "cancel_requested",
+            "error",
+            "outputs",
+            "result_expired",
+            "webhook",
+            "links",
+        ],
+    },
+    "JobList": _object({"jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}}, ["jobs"]),
+}
+
+
+def _job_paths() -> dict[str, Any]:
+    job = _json_response("The job", "Job")
+    events = {
+        "description": "`text/event-stream`: `queued`, `position`, `started`, `cached`, `node`, `progress`, `output`, then one of "
+        "`succeeded`, `failed`, `cancelled` (the job, without outputs) and the stream ends. Each event has an `id`; "
+        "reconnecting with `Last-Event-ID` resumes after it",
+        "content": {"text/event-stream": {"schema": _SSE_EVENT}},
+    }
+
+    def op(operation_id: str, summary: str, responses: dict[str, Any], parameters: list[Any]) -> dict[str, Any]:
+        return {"operationId": operation_id, "summary": summary, "tags": ["jobs"], "parameters": parameters, "responses": responses}
+
+    listing = [
+        {"name": "workflow", "in": "query", "required": False, "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "required": False, "schema": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]}},
+        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+    ]
+    resume = [
+        {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "Resume after this event",
+        },
+        {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0}, "description": "Same"},
+    ]
+    return {
+        f"{PREFIX}/jobs": {
+            "get": op(
+                "list_jobs",
+                "Recent jobs, newest first, without outputs (a key other than admin sees its own)",
+                {"200": _json_response("Jobs", "JobList"), **_errors((e.BadRequest,))},
+                listing,
+            )
+        },
+        f"{PREFIX}/jobs/{{job_id}}": {
+            "get": op(
+                "get_job", "A job: status, position or progress, timings, outputs or error", {"200": job, **_errors(_JOB_ERRORS)}, [_JOB_ID]
+            ),
+            "delete": op(
+                "cancel_job",
+                "Cancel a job: a queued one is taken off the queue, a running one interrupted (no other run is touched)",
+                {
+                    "200": _json_response("Ended (or had ended)", "Job"),
+                    "202": _json_response("ComfyUI has not confirmed the stop yet", "Job"),
+                    **_errors(_JOB_ERRORS),
+                },
+                [_JOB_ID],
+            ),
+        },
+        f"{PREFIX}/jobs/{{job_id}}/events": {
+            "get": op(
+                "job_events",
+                "A job's progress as Server-Sent Events",
+                {"200": events, **_errors((e.BadRequest, *_JOB_ERRORS))},
+                [_JOB_ID, *resume],
+            )
+        },
+    }
+
+
+_JOB_ERRORS = (e.NotFound,)

@@ -6,13 +6,12 @@ Domain errors become JSON error responses here, at one boundary (``_json_errors`
 from __future__ import annotations
 
 import asyncio
-import base64
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -20,18 +19,15 @@ from aiohttp import web
 from .app import Connect
 from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
 from .gate import KEY
+from .jobroutes import cancel_job, get_job, job_events, list_jobs, run_job
 from .login import login_page, login_submit, logout
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .openapi import DOCS_ASSETS
-from .outputs import collect, resolve_path
 from .pathguard import check_prompt_paths
-from .store import SavedWorkflow
+from .store import SavedWorkflow, check_timeout
 
 log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Encoding a few small files takes microseconds on the event loop; handing them to a thread costs more
-# (two cross-thread wake-ups, each contending for the GIL with ComfyUI's worker). Big outputs still go to a thread.
-_INLINE_ENCODE_LIMIT = 256 * 1024
 _DOCS_HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ComfyUI-Connect API</title>
 <link rel="icon" href="connect/docs/favicon-32x32.png"><link rel="stylesheet" href="connect/docs/swagger-ui.css">
@@ -53,6 +49,11 @@ def register(routes: web.RouteTableDef, connect: Connect) -> list[tuple[str, str
         ("PUT", "/connect/workflows/{name:.+}", lambda r: _save(r, connect)),
         ("DELETE", "/connect/workflows/{name:.+}", lambda r: _delete(r, connect)),
         ("POST", "/connect/workflows/{name:.+}", lambda r: _run(r, connect)),
+        # Jobs (jobroutes.py): every run is one.
+        ("GET", "/connect/jobs", lambda r: list_jobs(r, connect)),
+        ("GET", "/connect/jobs/{job_id}", lambda r: get_job(r, connect)),
+        ("DELETE", "/connect/jobs/{job_id}", lambda r: cancel_job(r, connect)),
+        ("GET", "/connect/jobs/{job_id}/events", lambda r: job_events(r, connect)),
         ("GET", "/connect/health", lambda r: _health(r, connect)),
         ("GET", "/connect/ready", lambda r: _ready(r, connect)),
         ("GET", "/connect/metrics", lambda r: _metrics(r, connect)),
@@ -124,6 +125,7 @@ def describe(saved: SavedWorkflow) -> dict[str, Any]:
     return {
         "name": saved.name,
         "saved_at": saved.saved_at,
+        "timeout": saved.timeout,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
@@ -151,9 +153,22 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     if not isinstance(body, dict) or "prompt" not in body:
         raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
     check_prompt_paths(body["prompt"], connect.spec)
-    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"))
+    timeout = _saved_timeout(body, connect, name)
+    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout)
     connect.workflows_changed()
     return web.json_response(describe(saved), status=201 if created else 200)
+
+
+def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float | None:
+    """The body's `timeout`; without one, the one saved before (ComfyUI's UI saves only prompt and workflow)."""
+    if "timeout" not in body:
+        with contextlib.suppress(ConnectError):
+            return connect.store.load(name).timeout
+        return None
+    try:
+        return check_timeout(body["timeout"])
+    except ValueError as exc:
+        raise BadRequest(str(exc), {"path": "timeout"}) from None
 
 
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -180,45 +195,4 @@ async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     started = time.perf_counter()
     saved = connect.store.load(request.match_info["name"])
     payload = await _read_json(request, empty={})
-    timeout = _timeout(request, connect.settings.run_timeout)
-    result, endpoint_outputs = await connect.run(saved, payload, timeout)
-    files = collect(endpoint_outputs, result.outputs)
-    paths = {name: [resolve_path(connect.directory_of, ref) for ref in refs] for name, refs in files.items()}
-    if sum(path.stat().st_size for found in paths.values() for path in found) <= _INLINE_ENCODE_LIMIT:
-        body = _encode_outputs(paths)
-    else:
-        body = await asyncio.to_thread(_encode_outputs, paths)
-    headers = {"X-Connect-Prompt-Id": result.prompt_id, "Server-Timing": _server_timing(time.perf_counter() - started, result.waited)}
-    return web.Response(body=body, content_type="application/json", headers=headers)
-
-
-def _server_timing(total: float, waited: float) -> str:
-    """``connect;dur=0.41, comfyui;dur=3.20`` (ms): the plugin's own share of the call, and ComfyUI's
-    (queue, execution and its worker's hand-offs), so callers and the benchmark can tell them apart."""
-    return f"connect;dur={(total - waited) * 1000:.2f}, comfyui;dur={waited * 1000:.2f}"
-
-
-def _timeout(request: web.Request, limit: float) -> float:
-    raw = request.query.get("timeout")
-    if raw is None:
-        return limit
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= limit:
-        raise BadRequest(f"query parameter 'timeout' must be a number of seconds in (0, {limit:g}], not {raw!r}", {"path": "timeout"})
-    return value
-
-
-def _encode_outputs(paths: dict[str, list[Path]]) -> bytes:
-    """The same bytes as ``json.dumps({name: [base64, ...]})``, without json.dumps.
-
-    Base64 never needs escaping, and letting json.dumps scan and copy megabytes of it was most of the
-    encoding time of a 2048x2048 PNG.
-    """
-    fields = (
-        json.dumps(name).encode() + b": [" + b", ".join(b'"' + base64.b64encode(path.read_bytes()) + b'"' for path in found) + b"]"
-        for name, found in paths.items()
-    )
-    return b"{" + b", ".join(fields) + b"}"
+    return await run_job(request, connect, saved, payload, started)

@@ -1,10 +1,23 @@
 """Server-side configuration, from environment variables prefixed ``CONNECT_``.
 
-CONNECT_RUN_TIMEOUT=600            seconds a synchronous run may take before 504
+CONNECT_RUN_TIMEOUT=600            seconds a run may execute before it is interrupted (504 / failed job); the largest ?timeout=
 CONNECT_MAX_FILE_BYTES=52428800    largest file accepted as base64 or from a URL
 CONNECT_URL_TIMEOUT=30             seconds to download one URL input
 CONNECT_ALLOW_PRIVATE_URLS=false   allow URL inputs on loopback/private/link-local addresses
 CONNECT_WORKFLOWS_DIR=             where endpoints are stored (default <user dir>/connect/workflows)
+
+Jobs (README "Jobs"):
+
+CONNECT_SYNC_WAIT=100              seconds a synchronous call waits before it answers 202 with its job (0: always)
+CONNECT_CANCEL_ON_DISCONNECT=true  a synchronous caller that hangs up cancels its job (per call: ?cancel_on_disconnect=)
+CONNECT_JOBS_MAX=1000              job records kept (the oldest finished ones go first)
+CONNECT_JOBS_TTL=86400             seconds a finished job's record is kept
+CONNECT_JOB_RESULTS_TTL=3600       seconds a finished job's outputs can be fetched
+CONNECT_SSE_HEARTBEAT=15           seconds between keep-alive comments on an idle event stream
+CONNECT_WEBHOOK_SECRET=            whsec_<base64>: signs webhooks (Standard Webhooks); without it webhooks are refused
+CONNECT_WEBHOOK_ATTEMPTS=5         deliveries tried per webhook
+CONNECT_WEBHOOK_BACKOFF=1          seconds before the first retry, doubled for each next one
+CONNECT_WEBHOOK_TIMEOUT=10         seconds one delivery may take
 
 Exposing the plugin safely (README "Safe to expose"):
 
@@ -49,3 +62,14 @@ class Settings(BaseSettings):
     max_queue_per_client: int = Field(64, gt=0)
     ready_max_queue: int | None = Field(None, gt=0)
     url_allow_networks: str = ""
+
+    sync_wait: float = Field(100.0, ge=0)
+    cancel_on_disconnect: bool = True
+    jobs_max: int = Field(1000, gt=0)
+    jobs_ttl: float = Field(86400.0, gt=0)
+    job_results_ttl: float = Field(3600.0, gt=0)
+    sse_heartbeat: float = Field(15.0, gt=0)
+    webhook_secret: str = ""
+    webhook_attempts: int = Field(5, gt=0, le=20)
+    webhook_backoff: float = Field(1.0, gt=0)
+    webhook_timeout: float = Field(10.0, gt=0)

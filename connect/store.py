@@ -33,6 +33,7 @@ class SavedWorkflow:
     endpoint: Endpoint
     workflow: Any
     saved_at: str
+    timeout: float | None = None  # the workflow's own execution timeout (seconds), if its author set one
 
 
 def check_name(name: str) -> str:
@@ -60,11 +61,13 @@ class WorkflowStore:
             raise InvalidName(f"workflow {name!r} is a symbolic link inside the store, which is refused", {"name": name})
         return path
 
-    def save(self, name: str, prompt: Any, workflow: Any = None) -> tuple[SavedWorkflow, bool]:
+    def save(self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None) -> tuple[SavedWorkflow, bool]:
         endpoint = parse_endpoint(prompt)
         path = self.path_for(name)
-        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout)
         document = {"version": 1, "name": name, "saved_at": saved.saved_at, "prompt": prompt, "workflow": workflow}
+        if timeout is not None:
+            document["timeout"] = timeout
         created = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
@@ -127,12 +130,22 @@ def _read(path: Path, name: str) -> SavedWorkflow:
         if not isinstance(document, dict) or "prompt" not in document:
             raise ValueError("not an object with a 'prompt'")
         endpoint = parse_endpoint(document["prompt"])
+        timeout = check_timeout(document.get("timeout"))
     # OSError: a folder named like a workflow, an unreadable file... must break only this endpoint,
     # not every listing and run that reads all workflows (`load_all`).
     except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
-    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")))
+    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout)
+
+
+def check_timeout(value: Any) -> float | None:
+    """A workflow's own timeout: None, or a positive number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"'timeout' must be a positive number of seconds or null, not {value!r}")
+    return float(value)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

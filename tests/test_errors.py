@@ -37,6 +37,7 @@ EXPECTED_STATUS = {
     "PayloadTooLarge": 413,
     "RunInterrupted": 409,
     "PromptInvalid": 422,
+    "IdempotencyMismatch": 422,
     "ExecutionFailed": 500,
     "WorkflowCorrupt": 500,
     "RunTimeout": 504,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -139,5 +140,30 @@ def test_a_client_that_leaves_cancels_the_run() -> None:
                 await asyncio.wait_for(started.wait(), 10)
                 call.cancel()  # the client hangs up
             await asyncio.wait_for(cancelled.wait(), 10)
+
+    run(check())
+
+
+def test_a_method_the_route_lacks_is_405_in_the_error_shape_with_allow() -> None:
+    async def check() -> None:
+        app = web.Application(middlewares=[make_gate(keys=KeyRing(), protect_all=False).middleware()])
+        app.router.add_get("/connect/health", ok)
+        app.router.add_post("/connect/logout", ok)
+        app.router.add_static("/", Path(__file__).parent)  # ComfyUI serves its page from "/": it matches every path for GET
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as http:
+                for path, allow in (("/connect/health", "GET,HEAD"), ("/connect/logout", "POST")):
+                    async with http.request("TRACE", f"http://127.0.0.1:{port}{path}") as r:
+                        assert r.status == 405 and (await r.json())["error"]["type"] == "method_not_allowed"
+                        assert r.headers["Allow"] == allow, path
+                async with http.get(f"http://127.0.0.1:{port}/connect/logout") as r:  # the static root matches it for GET
+                    assert r.status == 405 and r.headers["Allow"] == "POST"
+        finally:
+            await runner.cleanup()
 
     run(check())

@@ -41,6 +41,18 @@ def test_a_slot_is_released_when_the_run_fails() -> None:
         pass
 
 
+def test_a_detached_slot_is_held_until_its_job_gives_it_back_once() -> None:
+    admission = Admission(10, 1, lambda: 0, lambda: 1.0)
+    with admission.slot("a") as slot:
+        release = slot.detach()
+    assert admission.in_flight == 1  # the request ended, its job goes on
+    with pytest.raises(TooManyRequests), admission.slot("a"):
+        pass
+    release()
+    release()
+    assert admission.in_flight == 0
+
+
 def test_retry_after_is_bounded() -> None:
     assert Admission(1, 1, lambda: 0, lambda: 0.001).retry_after(1) == 1
     assert Admission(1, 1, lambda: 0, lambda: 30.0).retry_after(10) == 60

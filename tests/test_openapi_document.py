@@ -75,7 +75,7 @@ def test_every_error_class_is_documented() -> None:
 @pytest.mark.parametrize(
     ("path", "method", "status", "types"),
     [
-        ("/api/connect/workflows/t", "post", "422", {"invalid_payload", "prompt_invalid"}),
+        ("/api/connect/workflows/t", "post", "422", {"invalid_payload", "prompt_invalid", "idempotency_key_reused"}),
         ("/api/connect/workflows/t", "post", "500", {"execution_failed", "workflow_corrupt", "internal_error"}),
         ("/api/connect/workflows/t", "post", "504", {"timeout"}),
         (

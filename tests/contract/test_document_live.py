@@ -197,12 +197,13 @@ def test_docs_page_serves_swagger_ui_from_the_plugin(api: Api) -> None:
 
 def test_error_responses_are_described_by_status_and_type(api: Api) -> None:
     responses = api.document()["paths"][RUN]["post"]["responses"]
-    assert set(responses) == {"200", "400", "404", "409", "413", "422", "429", "500", "503", "504"}
+    # 202: the run goes on as a job; 429/503: admission (per client / overall).
+    assert set(responses) == {"200", "202", "400", "404", "409", "413", "422", "429", "500", "503", "504"}
     schemas = api.document()["components"]["schemas"]
     types_422 = {
         schemas[r["$ref"].rsplit("/", 1)[1]]["properties"]["error"]["properties"]["type"]["const"]
         for r in responses["422"]["content"]["application/json"]["schema"]["oneOf"]
     }
-    assert types_422 == {"invalid_payload", "prompt_invalid"}
+    assert types_422 == {"invalid_payload", "prompt_invalid", "idempotency_key_reused"}
     missing = requests.post(f"{api.base}/workflows/no-such-workflow", json={}, timeout=30)
     assert missing.status_code == 404

@@ -4,6 +4,8 @@
     ConnectTestOOM         raises torch.cuda.OutOfMemoryError (what ComfyUI treats as OOM) or MemoryError
     ConnectTestSlow        passes its image through after `seconds`, interruptible like model layers
     ConnectTestKillWorker  raises SystemExit, which ends ComfyUI's prompt worker thread silently
+    ConnectTestSteps       passes its image through after `steps` steps of `seconds` each, reporting each
+                           step as a sampler does (comfy.utils.ProgressBar: ComfyUI's "progress" messages)
 
 Each re-executes on every run (IS_CHANGED is NaN), so ComfyUI's cache never hides the fault.
 """
@@ -14,6 +16,7 @@ import time
 from typing import Any
 
 import comfy.model_management
+import comfy.utils
 import torch
 
 
@@ -60,6 +63,28 @@ class ConnectTestSlow(_Base):
         return (image,)
 
 
+class ConnectTestSteps(_Base):
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {
+            "required": {
+                "image": ("IMAGE",),
+                "steps": ("INT", {"default": 3, "min": 1, "max": 1000}),
+                "seconds": ("FLOAT", {"default": 0.05, "min": 0.0, "max": 60.0}),
+            }
+        }
+
+    def run(self, image: torch.Tensor, steps: int, seconds: float) -> tuple[torch.Tensor]:
+        bar = comfy.utils.ProgressBar(steps)
+        for _ in range(steps):
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                comfy.model_management.throw_exception_if_processing_interrupted()
+                time.sleep(0.01)
+            bar.update(1)  # ComfyUI's progress hook also raises here once interrupted
+        return (image,)
+
+
 class ConnectTestKillWorker(_Base):
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
@@ -74,4 +99,5 @@ NODE_CLASS_MAPPINGS = {
     "ConnectTestOOM": ConnectTestOOM,
     "ConnectTestSlow": ConnectTestSlow,
     "ConnectTestKillWorker": ConnectTestKillWorker,
+    "ConnectTestSteps": ConnectTestSteps,
 }

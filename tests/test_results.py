@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from connect.routes import _encode_outputs, _server_timing
+from connect.jobroutes import server_timing
+from connect.results import encode_base64_json
 
 
 @pytest.mark.parametrize(
@@ -25,9 +26,9 @@ def test_encoded_outputs_are_exactly_what_json_dumps_would_write(tmp_path: Path,
             path.write_bytes(content)
             paths[name].append(path)
     expected = json.dumps({name: [base64.b64encode(c).decode() for c in contents] for name, contents in layout.items()}).encode()
-    assert _encode_outputs(paths) == expected
+    assert encode_base64_json(paths) == expected
 
 
 def test_server_timing_splits_the_call_into_the_plugin_share_and_comfyui_share() -> None:
     # 5 ms in the handler, of which 3 ms waiting for ComfyUI: the plugin's own share is 2 ms.
-    assert _server_timing(0.005, 0.003) == "connect;dur=2.00, comfyui;dur=3.00"
+    assert server_timing(0.005, 0.003) == "connect;dur=2.00, comfyui;dur=3.00"
