@@ -33,6 +33,9 @@ KEY = "connect.key"  # request[KEY]: the ApiKey of the caller, or None when no k
 COOKIE = "connect_session"
 _REALM = 'Bearer realm="ComfyUI-Connect"'
 _PUBLIC = ("/connect/health", "/connect/ready", "/connect/login", "/connect/logout")
+# Download links (?output=url) carry an unguessable token: the link is the permission, like a presigned URL.
+_PUBLIC_PREFIXES = ("/connect/docs/", "/connect/files/")
+_EXPOSED = "X-Connect-Prompt-Id, X-Connect-Output, Content-Disposition, Retry-After, ETag, WWW-Authenticate"
 _RUN_ROUTE = "/connect/workflows/{name}"
 _WATCH_SECONDS = 0.25
 _HTTP_ERROR_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -101,7 +104,7 @@ class Gate:
                 response = _json_error(response.status, text or response.reason)
         if cors_ok:
             response.headers["Access-Control-Allow-Origin"] = str(origin)
-            response.headers["Access-Control-Expose-Headers"] = "X-Connect-Prompt-Id, Retry-After, ETag, WWW-Authenticate"
+            response.headers["Access-Control-Expose-Headers"] = _EXPOSED
         if self.cors.enabled:
             response.headers.add("Vary", "Origin")
         self.metrics.request(route_label(request), request.method, response.status, time.perf_counter() - started, error_type(response))
@@ -142,7 +145,7 @@ class Gate:
         return web.Response(status=204, headers=headers)
 
     def _authorize(self, request: web.Request, path: str) -> ApiKey | None:
-        if not self.keys.enabled or path in _PUBLIC or path.startswith("/connect/docs/"):
+        if not self.keys.enabled or path in _PUBLIC or path.startswith(_PUBLIC_PREFIXES):
             return None
         key = self.authenticate(request)
         level, workflow = required_access(request.method, path, request.match_info.get("name"))

@@ -14,6 +14,8 @@ from typing import Any
 
 from . import errors as e
 from .contract import SHARED_SCHEMAS, SpecLookup, build_contract
+from .openapi_io import OUTPUT_PARAMETER, files_operation, multipart_body, run_success
+from .openapi_io import SCHEMAS as OUTPUT_SCHEMAS
 from .store import NAME_RULE, SavedWorkflow
 
 PREFIX = "/api/connect"
@@ -24,7 +26,7 @@ DOCS_ASSETS = {
 }
 
 # Routes that answer without an API key even when keys are configured.
-_PUBLIC_OPERATIONS = ("health", "ready", "login_page", "login", "logout", "docs_page", "docs_asset")
+_PUBLIC_OPERATIONS = ("health", "ready", "login_page", "login", "logout", "docs_page", "docs_asset", "download_file")
 _OBJ = "object"
 _NULLABLE_OBJECT = ["object", "null"]
 
@@ -36,6 +38,7 @@ def _object(properties: Mapping[str, Any], required: Iterable[str] = (), nullabl
 
 _STR = {"type": "string"}
 _STR_OR_NULL = {"type": ["string", "null"]}
+_INT = {"type": "integer"}
 _PROBLEMS_OF = {
     "PayloadProblem": {
         "type": "object",
@@ -114,7 +117,13 @@ _ERROR_DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         "ComfyUI's queue is full (Retry-After), its prompt worker is dead, or the access settings are broken",
         _object({}, nullable=True),
     ),
-    e.NotFound: ("No such workflow (or documentation asset)", _object({"name": _STR}, nullable=True)),
+    e.NotFound: ("No such workflow (or documentation asset, or download link)", _object({"name": _STR}, nullable=True)),
+    e.NotAcceptable: (
+        "The delivery asked for does not fit the run's outputs: raw bytes need exactly one output, of a type the Accept header allows",
+        _object(
+            {"outputs": {"type": "object", "additionalProperties": {"type": "integer"}}, "files": {"type": "integer"}, "mime_type": _STR}
+        ),
+    ),
     e.PayloadTooLarge: ("A body or file over the size limit", _object({"path": _STR}, nullable=True)),
     e.RunInterrupted: ("The run was interrupted", _object({"prompt_id": _STR, "node_id": _STR_OR_NULL}, ["prompt_id"])),
     e.PayloadError: (
@@ -158,6 +167,7 @@ _RUN_ERRORS = (
     e.InputFileError,
     e.BypassError,
     e.PayloadTooLarge,
+    e.NotAcceptable,
     e.RunInterrupted,
     e.PayloadError,
     e.PromptInvalid,
@@ -195,12 +205,13 @@ def build_document(
             **_management_ops(""),
             "post": _run_operation("run_workflow", "Run a saved workflow by name", _GENERIC_BODY, None, None, run_timeout),
         },
+        f"{PREFIX}/files/{{token}}/{{name}}": {"get": files_operation(_errors((e.NotFound,)))},
         **_service_paths(),
     }
     for saved in workflows:
         suffix = ids[saved.name]
         contract = build_contract(saved.endpoint, specs)
-        outputs = {name: {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}} for name in saved.endpoint.outputs}
+        outputs = list(saved.endpoint.outputs)
         run = _run_operation("run" + suffix, f"Run workflow {saved.name}", contract.body_schema(), contract.example(), outputs, run_timeout)
         paths[f"{PREFIX}/workflows/{saved.name}"] = {**_management_ops(suffix), "post": run}
     description = "Saved ComfyUI workflows served as HTTP endpoints. Run one with `POST /api/connect/workflows/<name>`."
@@ -319,16 +330,12 @@ def _run_operation(
     summary: str,
     body: dict[str, Any],
     example: dict[str, Any] | None,
-    outputs: dict[str, Any] | None,
+    outputs: list[str] | None,
     run_timeout: float = 600.0,
 ) -> dict[str, Any]:
     media: dict[str, Any] = {"schema": body}
     if example is not None:
         media["example"] = example
-    if outputs is None:
-        result: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
-    else:
-        result = {"type": "object", "properties": outputs, "required": list(outputs), "additionalProperties": False}
     timeout = {
         "name": "timeout",
         "in": "query",
@@ -339,19 +346,14 @@ def _run_operation(
     return {
         "operationId": operation_id,
         "summary": summary,
-        "description": "Runs the workflow with the saved values, changed by the request body; returns every `#` output, "
-        "files as base64 in batch order. An empty body runs it as saved.",
+        "description": "Runs the workflow with the saved values, changed by the request body; returns every `#` output "
+        "(files in batch order, and values nodes show, such as PreviewAny's text) in the form `?output=` or the Accept header "
+        "chooses. An empty body runs it as saved. Files can be sent inline (base64), by URL, or as parts of a "
+        "multipart/form-data body.",
         "tags": ["workflows"],
-        "parameters": ([] if outputs is not None else [_NAME_PARAM]) + [timeout],
-        "requestBody": {"required": False, "content": {"application/json": media}},
-        "responses": {
-            "200": {
-                "description": "Every `#` output: base64 files in batch order",
-                "headers": {"X-Connect-Prompt-Id": {"schema": {"type": "string"}, "description": "ComfyUI's prompt id of this run"}},
-                "content": {"application/json": {"schema": result}},
-            },
-            **_errors(_RUN_ERRORS),
-        },
+        "parameters": ([] if outputs is not None else [_NAME_PARAM]) + [timeout, OUTPUT_PARAMETER],
+        "requestBody": {"required": False, "content": {"application/json": media, "multipart/form-data": multipart_body(body)}},
+        "responses": {"200": run_success(outputs), **_errors(_RUN_ERRORS)},
     }
 
 
@@ -515,6 +517,7 @@ def _shared_schemas() -> dict[str, Any]:
     errors = {error_schema_name(cls): _error_schema(cls) for cls in _ERROR_DETAILS}
     return {
         **SHARED_SCHEMAS,
+        **OUTPUT_SCHEMAS,
         **_PROBLEMS_OF,
         **errors,
         "SaveRequest": {

@@ -6,13 +6,11 @@ Domain errors become JSON error responses here, at one boundary (``_json_errors`
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -22,8 +20,8 @@ from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooL
 from .gate import KEY
 from .login import login_page, login_submit, logout
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .multipart import run_body
 from .openapi import DOCS_ASSETS
-from .outputs import FileRef, collect, resolve_path
 from .pathguard import check_prompt_paths
 from .store import SavedWorkflow
 
@@ -50,6 +48,7 @@ def register(routes: web.RouteTableDef, connect: Connect) -> list[tuple[str, str
         ("PUT", "/connect/workflows/{name:.+}", lambda r: _save(r, connect)),
         ("DELETE", "/connect/workflows/{name:.+}", lambda r: _delete(r, connect)),
         ("POST", "/connect/workflows/{name:.+}", lambda r: _run(r, connect)),
+        ("GET", "/connect/files/{token}/{name}", lambda r: connect.delivery.download(r)),
         ("GET", "/connect/health", lambda r: _health(r, connect)),
         ("GET", "/connect/ready", lambda r: _ready(r, connect)),
         ("GET", "/connect/metrics", lambda r: _metrics(r, connect)),
@@ -175,11 +174,13 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 # -- run -------------------------------------------------------------------------------------------
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     saved = connect.store.load(request.match_info["name"])
-    payload = await _read_json(request, empty={})
+    choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
+    connect.delivery.check_possible(choice, saved.endpoint.outputs)
     timeout = _timeout(request, connect.settings.run_timeout)
-    result, endpoint_outputs = await connect.run(saved, payload, timeout)
-    body = await asyncio.to_thread(_encode_outputs, collect(endpoint_outputs, result.outputs), connect.directory_of)
-    return web.Response(body=body, content_type="application/json", headers={"X-Connect-Prompt-Id": result.prompt_id})
+    limits = connect.settings.max_file_bytes, connect.settings.max_body_bytes
+    async with run_body(request, connect.files, *limits, lambda: _read_json(request, empty={})) as body:  # JSON or multipart
+        result, endpoint_outputs = await connect.run(saved, body.payload, timeout, body.parts)
+    return await connect.delivery.render(result, endpoint_outputs, choice, request)
 
 
 def _timeout(request: web.Request, limit: float) -> float:
@@ -193,11 +194,3 @@ def _timeout(request: web.Request, limit: float) -> float:
     if not 0 < value <= limit:
         raise BadRequest(f"query parameter 'timeout' must be a number of seconds in (0, {limit:g}], not {raw!r}", {"path": "timeout"})
     return value
-
-
-def _encode_outputs(files: dict[str, list[FileRef]], directory_of: Callable[[str], Path | None]) -> bytes:
-    encoded = {
-        name: [base64.b64encode(resolve_path(directory_of, ref).read_bytes()).decode("ascii") for ref in refs]
-        for name, refs in files.items()
-    }
-    return json.dumps(encoded).encode()

@@ -6,6 +6,12 @@ CONNECT_URL_TIMEOUT=30             seconds to download one URL input
 CONNECT_ALLOW_PRIVATE_URLS=false   allow URL inputs on loopback/private/link-local addresses
 CONNECT_WORKFLOWS_DIR=             where endpoints are stored (default <user dir>/connect/workflows)
 
+Outputs (README "Outputs and delivery"):
+
+CONNECT_KEEP_OUTPUTS=false         keep the files of API runs in ComfyUI's output/temp folders after delivery
+CONNECT_FILE_URL_TTL=3600          seconds a download link (?output=url) stays valid; its file is deleted after
+CONNECT_PUBLIC_URL=                base of download links, e.g. https://comfy.example (default: the request's host)
+
 Exposing the plugin safely (README "Safe to expose"):
 
 CONNECT_API_KEYS=                  keys, comma-separated, each `<key> [run|manage|admin] [workflow ...]`
@@ -37,6 +43,10 @@ class Settings(BaseSettings):
     url_timeout: float = Field(30.0, gt=0)
     allow_private_urls: bool = False
     workflows_dir: Path | None = None
+
+    keep_outputs: bool = False
+    file_url_ttl: float = Field(3600.0, gt=0)
+    public_url: str = ""
 
     api_keys: str = ""
     api_keys_file: Path | None = None
