@@ -174,7 +174,7 @@ class Delivery:
 
     def discard(self, result: RunResult, outputs: Mapping[str, tuple[str, ...]]) -> None:
         if not self.keep:
-            files = self._files(collect(outputs, result.outputs), _run_started(result), must_exist=False)
+            files = self._files(collect(outputs, result.outputs), _run_started(result))
             _delete(f for f in files.values() if f.deletable)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
@@ -189,9 +189,10 @@ class Delivery:
     def _render(
         self, named: dict[str, list[Item]], started: float | None, choice: Choice, prompt_id: str, base: str, consume: bool
     ) -> web.Response:
-        files = self._files(named, started, must_exist=True)
+        files = self._files(named, started)
         moved: set[Path] = set()
         try:
+            _check_present(named, files)
             headers = {PROMPT_HEADER: prompt_id}
             if choice.mode is Mode.RAW:
                 return _raw(named, files, choice, headers)
@@ -206,15 +207,14 @@ class Delivery:
             if consume and not self.keep:
                 _delete(f for f in files.values() if f.deletable and f.path not in moved)
 
-    def _files(self, named: dict[str, list[Item]], started: float | None, *, must_exist: bool) -> dict[FileRef, _File]:
+    def _files(self, named: dict[str, list[Item]], started: float | None) -> dict[FileRef, _File]:
+        """The run's output files that exist, each once."""
         files: dict[FileRef, _File] = {}
         for ref in (item for entries in named.values() for item in entries if isinstance(item, FileRef)):
             if ref in files:
                 continue
             path = resolve_path(self.directory_of, ref)
             if not path.is_file():
-                if must_exist:
-                    raise ExecutionFailed(f"output file {ref.filename!r} ({ref.kind}) is missing: it was deleted before it was delivered")
                 continue
             fresh = started is None or path.stat().st_mtime >= started - _MTIME_SLACK
             files[ref] = _File(ref, path, ref.kind in _DELETABLE_KINDS and fresh)
@@ -230,6 +230,12 @@ class Delivery:
                 moved.add(file.path)
             urls[ref] = f"{base}{FILES_ROUTE}/{token}/{quote(name)}"
         return {name: [urls[item] if isinstance(item, FileRef) else _value(item) for item in entries] for name, entries in named.items()}
+
+
+def _check_present(named: dict[str, list[Item]], files: dict[FileRef, _File]) -> None:
+    for ref in (item for entries in named.values() for item in entries if isinstance(item, FileRef)):
+        if ref not in files:
+            raise ExecutionFailed(f"output file {ref.filename!r} ({ref.kind}) is missing: it was deleted before it was delivered")
 
 
 def _plain(item: Item, files: dict[FileRef, _File]) -> Any:

@@ -251,9 +251,10 @@ def test_raw_is_refused_up_front_without_outputs(folders: Folders, tmp_path: Pat
 
 
 def test_a_missing_file_is_an_error_not_an_empty_answer(folders: Folders, tmp_path: Path) -> None:
-    ui = {"9": {"images": [{"filename": "gone.png", "subfolder": "", "type": "output"}]}}
+    ui = {"9": {"images": [{"filename": "gone.png", "subfolder": "", "type": "output"}, folders.write("output", "a.png", RED)]}}
     with pytest.raises(ExecutionFailed, match="missing"):
         render(delivery(folders, tmp_path), result(ui), {"out": ("9",)}, Choice(Mode.BASE64))
+    assert folders.files("output") == []  # the run's other files are still cleaned up
 
 
 def test_download(folders: Folders, tmp_path: Path) -> None:
