@@ -98,6 +98,8 @@ class Gate:
                 if exc.status < 400:
                     raise
                 response = _json_error(exc.status, exc.text or exc.reason)
+                if "Allow" in exc.headers:  # a 405 must say which methods the resource takes (RFC 9110)
+                    response.headers["Allow"] = exc.headers["Allow"]
             if response.status >= 400 and response.content_type != "application/json" and path not in _PUBLIC:
                 # e.g. ComfyUI's origin check answers a bare 403: callers of the API get the one error shape.
                 text = response.text if isinstance(response, web.Response) else None

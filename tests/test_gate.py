@@ -141,3 +141,24 @@ def test_a_client_that_leaves_cancels_the_run() -> None:
             await asyncio.wait_for(cancelled.wait(), 10)
 
     run(check())
+
+
+def test_a_method_not_allowed_keeps_its_allow_header() -> None:
+    # RFC 9110: a 405 lists the methods the resource supports; the JSON error body must not lose it.
+    async def main() -> None:
+        app = web.Application(middlewares=[make_gate(protect_all=False, keys=KeyRing([])).middleware()])
+        app.router.add_route("GET", "/connect/health", ok)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as session, session.request("TRACE", f"http://127.0.0.1:{port}/connect/health") as response:
+                assert response.status == 405
+                assert response.headers["Allow"] == "GET"
+                assert (await response.json())["error"]["type"] == "method_not_allowed"
+        finally:
+            await runner.cleanup()
+
+    run(main())
