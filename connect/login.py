@@ -2,6 +2,7 @@
 
     GET  /connect/login?next=/      the form (self-contained HTML: works offline, no scripts)
     POST /connect/login             key=<key>&next=/  -> 303 to `next` with the cookie, or 401 and the form
+                                    (400 and the form when no key is sent)
     POST /connect/logout            clears the cookie -> 303 to the form
 
 The cookie holds a value derived from the key (``auth.session_token``), never the key itself; it
@@ -52,9 +53,11 @@ async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamRespons
     form = await request.post()
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
+    if not secret:  # the form requires a key: a post without one is a bad request, with or without keys configured
+        return _page(next_, "Enter an API key.", status=400)
     if not keys.enabled:
         return _see_other(next_)
-    if not secret or keys.match(secret) is None:
+    if keys.match(secret) is None:
         return _page(next_, "That API key is not valid.", status=401)
     response = _see_other(next_)
     response.set_cookie(COOKIE, session_token(secret), max_age=MAX_AGE, path="/", httponly=True, samesite="Strict", secure=request.secure)

@@ -289,7 +289,11 @@ def _service_paths() -> dict[str, Any]:
             "post": op(
                 "login",
                 "Check the key and set an HttpOnly, SameSite=Strict session cookie",
-                {"303": redirect, "401": {"description": "Key not valid (the form again)", "content": html}},
+                {
+                    "303": redirect,
+                    "400": {"description": "No key sent (the form again)", "content": html},
+                    "401": {"description": "Key not valid (the form again)", "content": html},
+                },
                 requestBody={"required": True, "content": {"application/x-www-form-urlencoded": {"schema": form}}},
             ),
         },

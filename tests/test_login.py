@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from connect.auth import KeyRing, parse_key
+from connect.login import login_submit
+
+KEY = "login-key-0123456789abcdef"
+
+
+def submit(keys: KeyRing, form: dict[str, str]) -> tuple[int, str]:
+    async def main() -> tuple[int, str]:
+        app = web.Application()
+        app.router.add_post("/connect/login", lambda r: login_submit(r, keys))
+        async with TestServer(app) as server, aiohttp.ClientSession() as session:
+            response = await session.post(server.make_url("/connect/login"), data=form, allow_redirects=False)
+            response.release()
+            return response.status, response.headers.get("Location", "")
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("keys", [KeyRing([]), KeyRing([parse_key(KEY, "t")])], ids=["no-keys", "keys"])
+def test_a_post_without_a_key_is_400(keys: KeyRing) -> None:
+    assert submit(keys, {})[0] == 400
+    assert submit(keys, {"key": "   ", "next": "/x"})[0] == 400
+
+
+def test_a_key_logs_in_and_a_wrong_one_is_401() -> None:
+    keys = KeyRing([parse_key(KEY, "t")])
+    assert submit(keys, {"key": KEY, "next": "/x"}) == (303, "/x")
+    assert submit(keys, {"key": "wrong-key-0123456789abcdef"})[0] == 401
+    assert submit(KeyRing([]), {"key": "anything"}) == (303, "/")  # without keys there is nothing to check
