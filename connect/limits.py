@@ -4,7 +4,8 @@
   prompts on ComfyUI's queue overall. Over the first: 429; over the second: 503; both carry
   ``Retry-After`` (seconds, estimated from recent run times).
 - Images: a file input that is an image may have at most ``max_pixels`` pixels (width x height,
-  read from its header before anything is decoded), which also stops decompression bombs.
+  read from its header before anything is decoded), which also stops decompression bombs. For an
+  image loader's input, loaders.py counts every frame, and a video loader's frames are capped too.
 - Batch: a caller may give an exposed input named ``batch_size`` at most ``max_batch``.
 """
 
