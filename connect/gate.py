@@ -98,8 +98,8 @@ class Gate:
                 if exc.status < 400:
                     raise
                 response = _json_error(exc.status, exc.text or exc.reason)
-                if "Allow" in exc.headers:  # a 405 must say which methods the resource takes (RFC 9110)
-                    response.headers["Allow"] = exc.headers["Allow"]
+                if exc.status == 405:  # RFC 9110: a 405 says which methods the resource takes
+                    response.headers["Allow"] = await plugin_methods(request) or exc.headers.get("Allow", "")
             if response.status >= 400 and response.content_type != "application/json" and path not in _PUBLIC:
                 # e.g. ComfyUI's origin check answers a bare 403: callers of the API get the one error shape.
                 text = response.text if isinstance(response, web.Response) else None
@@ -120,7 +120,11 @@ class Gate:
                 {"limit": self.max_body},
             )
         if route_label(request) == "unmatched":
-            # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files.
+            # The plugin owns /connect/*: an unknown path there is answered here, never by ComfyUI's static files;
+            # a known path asked with another method (GET /connect/logout) is a 405, not the static route's 404.
+            allowed = await plugin_methods(request)
+            if allowed:
+                raise web.HTTPMethodNotAllowed(request.method, allowed.split(", "))
             raise getattr(request.match_info, "http_exception", None) or web.HTTPNotFound()
         request[KEY] = key
         # ComfyUI's own origin check refuses cross-origin calls to a loopback host; an origin the
@@ -215,6 +219,18 @@ def required_access(method: str, path: str, workflow: str | None) -> tuple[str, 
     if path.startswith("/connect/workflows/") and workflow is not None:
         return ("manage" if method in ("PUT", "DELETE") else "run"), workflow
     return "run", None
+
+
+async def plugin_methods(request: web.Request) -> str:
+    """The methods the plugin's routes take at this path (aiohttp's own Allow also counts ComfyUI's
+    catch-all static route, which answers GET for every path)."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if plugin_path(resource.canonical) is not None:
+            match, methods = await resource.resolve(request)
+            if match is None:
+                allowed |= methods
+    return ", ".join(sorted(allowed))
 
 
 def route_label(request: web.Request) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -148,16 +149,25 @@ def test_a_method_not_allowed_keeps_its_allow_header() -> None:
     async def main() -> None:
         app = web.Application(middlewares=[make_gate(protect_all=False, keys=KeyRing([])).middleware()])
         app.router.add_route("GET", "/connect/health", ok)
+        app.router.add_route("POST", "/connect/logout", ok)
+        app.router.add_static("/", Path(__file__).parent)  # like ComfyUI's web root: GET on every path
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         try:
-            async with aiohttp.ClientSession() as session, session.request("TRACE", f"http://127.0.0.1:{port}/connect/health") as response:
-                assert response.status == 405
-                assert response.headers["Allow"] == "GET"
-                assert (await response.json())["error"]["type"] == "method_not_allowed"
+            async with aiohttp.ClientSession() as session:
+                for method, path, allow in (
+                    ("TRACE", "/connect/health", "GET"),
+                    ("TRACE", "/connect/logout", "POST"),
+                    ("GET", "/connect/logout", "POST"),
+                ):
+                    async with session.request(method, f"http://127.0.0.1:{port}{path}") as response:
+                        assert response.status == 405
+                        assert response.headers["Allow"] == allow  # the plugin's methods, not the static route's GET
+                        # (GET /connect/logout matches only the static route: a 405 all the same, not a 404)
+                        assert (await response.json())["error"]["type"] == "method_not_allowed"
         finally:
             await runner.cleanup()
 
