@@ -50,7 +50,10 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamResponse:
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # e.g. multipart/form-data without a boundary
+        return _page(safe_next(request.query.get("next")), "The form could not be read.", status=400)
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
     if not secret:  # the form requires a key: a post without one is a bad request, with or without keys configured

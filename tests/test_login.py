@@ -36,3 +36,16 @@ def test_a_key_logs_in_and_a_wrong_one_is_401() -> None:
     assert submit(keys, {"key": KEY, "next": "/x"}) == (303, "/x")
     assert submit(keys, {"key": "wrong-key-0123456789abcdef"})[0] == 401
     assert submit(KeyRing([]), {"key": "anything"}) == (303, "/")  # without keys there is nothing to check
+
+
+def test_an_unreadable_form_is_400_not_500() -> None:
+    async def main() -> int:
+        app = web.Application()
+        app.router.add_post("/connect/login", lambda r: login_submit(r, KeyRing([])))
+        async with TestServer(app) as server, aiohttp.ClientSession() as session:
+            headers = {"Content-Type": "multipart/form-data"}  # no boundary
+            response = await session.post(server.make_url("/connect/login"), data=b"key=&next=", headers=headers)
+            response.release()
+            return response.status
+
+    assert asyncio.run(main()) == 400
