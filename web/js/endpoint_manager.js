@@ -34,7 +34,9 @@ function shellQuote(text) {
 
 /** A call with every exposed input at its saved value, ready to paste into a shell. */
 export function curlExample(endpoint) {
-  const payload = Object.fromEntries(Object.entries(endpoint.inputs).map(([group, g]) => [group, g.inputs]));
+  // A `$name()` group exposes no input: the contract takes only `false` for it, so it is left out.
+  const groups = Object.entries(endpoint.inputs).filter(([, g]) => Object.keys(g.inputs).length > 0);
+  const payload = Object.fromEntries(groups.map(([group, g]) => [group, g.inputs]));
   const base = app.extensionManager.setting.get(PUBLIC_URL_SETTING) || "";
   return `curl -X POST ${shellQuote(runUrl(endpoint.name, base))} -H 'Content-Type: application/json' -d ${shellQuote(JSON.stringify(payload))}`;
 }
