@@ -12,6 +12,8 @@ import importlib.util
 import logging
 import os
 import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,25 +23,29 @@ from .bypass import apply_bypass
 from .cache import keepalive_nodes
 from .comfy import ComfyAdapter
 from .contract import build_contract
+from .delivery import Delivery
 from .executor import Executor
-from .files import FileLimits, InputFiles
+from .files import FileLimits, InputFiles, Upload
 from .gate import Cors, Gate, lockdown
 from .health import Probe
 from .jobs import JobRecord, MemoryJobStore
 from .limits import Admission, check_batch
+from .links import FileLinks
+from .loaders import LoaderKind, loader_kind
 from .metrics import Metrics
 from .netguard import parse_networks
 from .nodespec import NodeSpec
 from .openapi import build_document
+from .outputs import uncached_outputs
 from .pathguard import check_path_inputs
 from .payload import patch_prompt
-from .results import render_body, render_outputs
+from .results import render_outputs
 from .runner import JobRunner
 from .settings import Settings
 from .store import SavedWorkflow, WorkflowStore
 from .validation import validate_body
 from .webhooks import WebhookPolicy, parse_secret
-from .workflow import Prompt
+from .workflow import Endpoint, Prompt
 
 log = logging.getLogger("comfyui-connect")
 
@@ -62,6 +68,7 @@ class Connect:
     probe: Probe
     metrics: Metrics
     jobs: JobRunner = field(init=False)
+    delivery: Delivery
     _specs: dict[str, NodeSpec | None] = field(default_factory=dict)
     _keepalive: tuple[float, Prompt] = (0.0, {})
 
@@ -86,28 +93,45 @@ class Connect:
             self._keepalive = (now, nodes)
         return nodes
 
-    async def prepare(self, saved: SavedWorkflow, payload: Any) -> tuple[Prompt, dict[str, tuple[str, ...]]]:
-        """The prompt to queue for this payload, and each `#` output's nodes in it; or the error why not."""
+    async def prepare(
+        self, saved: SavedWorkflow, payload: Any, parts: Mapping[str, Upload] | None = None
+    ) -> tuple[Prompt, dict[str, tuple[str, ...]]]:
+        """The prompt to queue for this payload, and each `#` output's nodes in it; or the error why not.
+
+        `parts` are the files of a multipart request (multipart.py)."""
         endpoint = saved.endpoint
         check_batch(payload, self.settings.max_batch)
         check_path_inputs(endpoint, payload, self.spec)
         # The contract is built per call, like the document: combo lists (model files) are live.
         validate_body(build_contract(endpoint, self.comfy.node_spec), payload)
-        patched = await patch_prompt(endpoint, payload, self.files.resolve)
+        patched = await patch_prompt(endpoint, payload, self._file_resolver(endpoint, parts))
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}
+        output_nodes = tuple(node_id for ids in endpoint.outputs.values() for node_id in ids)
+        prompt = uncached_outputs(prompt, output_nodes, self.spec, uuid.uuid4().hex)
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
         return prompt, outputs
 
     async def render(self, job: JobRecord) -> Any:
         return await render_outputs(job.outputs or {}, job.delivery, self.directory_of)
 
-    async def render_body(self, job: JobRecord) -> bytes:
-        return await render_body(job.outputs or {}, job.delivery, self.directory_of)
-
     def run_timeout(self, saved: SavedWorkflow, requested: float | None) -> float:
         """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""
         return min(requested or saved.timeout or self.settings.run_timeout, self.settings.run_timeout)
+
+    def _file_resolver(self, endpoint: Endpoint, parts: Mapping[str, Upload] | None) -> Callable[[str, Mapping[str, Any]], Awaitable[str]]:
+        """Store each file input, checked against what its loader node expects (image, video, audio)."""
+        kinds: dict[str, LoaderKind | None] = {}
+        for group in endpoint.groups.values():
+            for input_name, node_ids in group.targets.items():
+                specs = [self.spec(endpoint.prompt[node_id]["class_type"]) for node_id in node_ids]
+                found = [loader_kind(s.input(input_name)) for s in specs if s is not None]
+                kinds[f"{group.name}.{input_name}"] = next((k for k in found if k), None)
+
+        def resolve(path: str, spec: Mapping[str, Any]) -> Awaitable[str]:
+            return self.files.resolve(path, spec, kind=kinds.get(path), parts=parts)
+
+        return resolve
 
     def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
         good, bad = self.store.load_all()
@@ -149,6 +173,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         raise
     store_dir = settings.workflows_dir or comfy.user_dir() / "connect" / "workflows"
     limits = FileLimits(settings.max_file_bytes, settings.url_timeout, settings.allow_private_urls, settings.max_image_pixels, networks)
+    links = FileLinks(comfy.user_dir() / "connect" / "files", settings.file_url_ttl)
     metrics = Metrics()
     admission = Admission(settings.max_queue, settings.max_queue_per_client, comfy.queue_depth, metrics.mean_execution_seconds)
     gate = Gate(
@@ -164,6 +189,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         gate=gate,
         probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
         metrics=metrics,
+        delivery=Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url),
     )
     webhooks = WebhookPolicy(
         webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks
@@ -175,6 +201,10 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
     if keys.enabled and not settings.protect_all:
         log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
     swept = connect.store.sweep() + connect.files.sweep()
+    expired = links.load()
+    if expired:
+        log.info("ComfyUI-Connect: removed %d expired download links", expired)
+    connect.delivery.start_sweeps(comfy.loop)
     if swept:
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     from .routes import register

@@ -18,7 +18,7 @@ Built from ComfyUI's own node definitions (NodeSpec) and the values saved in the
   float in range, and decimal steps (0.01) are not exact in binary floats, so they are recorded in
   `x-comfy`, never enforced as `multipleOf`.
 - Loader inputs that take an upload (`image_upload`, `video_upload`, ...) also accept a FileInput
-  object (base64 `content` or a `url`), besides an existing file name.
+  object (base64 `content`, a `url`, or a multipart `part`), besides an existing file name.
 - Types follow JSON Schema, not Python: 20 and 20.0 are integers, "20" and true are not.
 - A combo with no choice at all (no model file yet) accepts no value: the saved one is used.
 - Every exposed input has a saved value, which is its `default`: nothing is required. A saved value
@@ -44,7 +44,7 @@ _TYPES = Draft202012Validator.TYPE_CHECKER
 FILE_INPUT_REF = "#/components/schemas/FileInput"
 _FILE_TYPE = {"type": "string", "const": "file"}
 _FILE_NAME = {"type": "string", "description": "Original file name; only its extension is used"}
-# Two closed shapes rather than one object with `oneOf: [{required: [content]}, {required: [url]}]`:
+# Closed shapes rather than one object with `oneOf: [{required: [content]}, {required: [url]}]`:
 # same meaning, and client generators turn them into two classes instead of giving up.
 FILE_CONTENT: dict[str, Any] = {
     "type": "object",
@@ -60,11 +60,23 @@ FILE_URL: dict[str, Any] = {
     "required": ["type", "url"],
     "additionalProperties": False,
 }
-FILE_INPUT: dict[str, Any] = {
-    "description": "A file sent with the call, stored in ComfyUI's input folder and given to the node by name",
-    "oneOf": [{"$ref": "#/components/schemas/FileContent"}, {"$ref": "#/components/schemas/FileURL"}],
+FILE_PART: dict[str, Any] = {
+    "type": "object",
+    "description": "A file sent as the part named `part` of a multipart/form-data request (beside the `payload` part)",
+    "properties": {"type": _FILE_TYPE, "part": {"type": "string", "minLength": 1}, "name": _FILE_NAME},
+    "required": ["type", "part"],
+    "additionalProperties": False,
 }
-SHARED_SCHEMAS = {"FileInput": FILE_INPUT, "FileContent": FILE_CONTENT, "FileURL": FILE_URL}
+FILE_INPUT: dict[str, Any] = {
+    "description": "A file sent with the call, checked against what its loader expects (an image, video or audio file), "
+    "stored in ComfyUI's input folder and given to the node by name",
+    "oneOf": [
+        {"$ref": "#/components/schemas/FileContent"},
+        {"$ref": "#/components/schemas/FileURL"},
+        {"$ref": "#/components/schemas/FilePart"},
+    ],
+}
+SHARED_SCHEMAS = {"FileInput": FILE_INPUT, "FileContent": FILE_CONTENT, "FileURL": FILE_URL, "FilePart": FILE_PART}
 
 SpecLookup = Callable[[str], "NodeSpec | None"]
 _NUMERIC = {"INT": "integer", "FLOAT": "number"}

@@ -12,6 +12,7 @@
     ├── Unauthorized (401)         no API key, or one that is not configured
     ├── Forbidden (403)            a valid key without access to this workflow or action
     ├── NotFound (404)
+    ├── NotAcceptable (406)        the delivery asked for (e.g. raw bytes) does not fit this run's outputs
     ├── PayloadTooLarge (413)
     ├── TooManyRequests (429)      this client already has its maximum of runs in flight
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
@@ -97,6 +98,11 @@ class Forbidden(ConnectError):
 class NotFound(ConnectError):
     status = 404
     type = "not_found"
+
+
+class NotAcceptable(ConnectError):
+    status = 406
+    type = "not_acceptable"
 
 
 class PayloadTooLarge(ConnectError):

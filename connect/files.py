@@ -2,11 +2,16 @@
 
     {"type": "file", "content": "<base64 or data: URI>", "name": "in.png"}
     {"type": "file", "url": "https://host/in.png"}
+    {"type": "file", "part": "img1"}        a part of a multipart/form-data request (multipart.py)
 
 The stored name is derived from the content's SHA-256 (``connect-<hash>.<ext>``): two requests never
 collide, the same content is stored once, and no caller-given name ever becomes a path. A ``name``
 that looks like a path anyway (separators, ``..``, NUL, control or bidi characters, also after
 percent-decoding or Unicode NFKC folding) is refused, so callers learn early that it was wrong.
+
+Every file is first written to a temporary file of the input folder, checked against what its loader
+expects (loaders.py: an image Pillow can decode, a video or audio PyAV can decode, a pixel cap), and
+only then linked into place under its final name: ComfyUI never sees a half-written or refused file.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import io
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from collections.abc import Mapping
@@ -31,6 +36,7 @@ from yarl import URL
 
 from .errors import InputFileError, PayloadTooLarge
 from .limits import check_image
+from .loaders import LoaderKind, check_file
 from .netguard import BlockedAddress, Networks, check_literal_host, connector
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
@@ -49,28 +55,78 @@ class FileLimits:
     allowed_networks: Networks = ()
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file received into a temporary file of the input folder (a multipart part), not yet placed."""
+
+    tmp: Path
+    digest: str  # SHA-256, hex
+    size: int
+    filename: str | None  # the name the caller's client gave the part, a hint for the extension
+
+
+class UploadWriter:
+    """Write a file chunk by chunk into the input folder, hashing it on the way."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".connect-", suffix=".tmp")
+        self.tmp = Path(tmp)
+        self.size = 0
+        self._handle = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+
+    def write(self, chunk: bytes) -> None:
+        self._handle.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def finish(self, filename: str | None) -> Upload:
+        self._handle.close()
+        return Upload(self.tmp, self._hash.hexdigest(), self.size, filename)
+
+    def discard(self) -> None:
+        self._handle.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 class InputFiles:
     def __init__(self, input_dir: Path, limits: FileLimits) -> None:
         self.input_dir = input_dir
         self.limits = limits
         self._session: aiohttp.ClientSession | None = None
 
-    async def resolve(self, path: str, spec: Mapping[str, Any]) -> str:
-        content, url = spec.get("content"), spec.get("url")
-        if (content is None) == (url is None):
-            raise InputFileError(f"'{path}': a file object needs exactly one of 'content' (base64) or 'url'", {"path": path})
+    async def resolve(
+        self, path: str, spec: Mapping[str, Any], *, kind: LoaderKind | None = None, parts: Mapping[str, Upload] | None = None
+    ) -> str:
+        """Store the file `spec` describes for the input at `path`; returns the name the loader gets.
+
+        `kind` is what the input's loader expects (checked before the file is placed); `parts` are the
+        files of a multipart request, by part name.
+        """
+        given = [key for key in ("content", "url", "part") if spec.get(key) is not None]
+        if len(given) != 1:
+            raise InputFileError(
+                f"'{path}': a file object needs exactly one of 'content' (base64), 'url' or 'part' (multipart), not {given or 'none'}",
+                {"path": path},
+            )
         name = spec.get("name")
         if name is not None:
             check_file_name(f"{path}.name", name)
-        if content is not None:
-            data = await self._decode(path, content)
+        if given == ["part"]:
+            upload = _part(path, spec["part"], parts)
+            hint = name or upload.filename
+            return await asyncio.to_thread(self._place, path, upload.tmp, upload.digest, hint, kind)
+        if given == ["content"]:
+            data = await self._decode(path, spec["content"])
             hint = name
         else:
-            data = await self._download(path, url)
-            hint = name or URL(str(url)).name
-        if self.limits.max_pixels is not None:
-            await asyncio.to_thread(check_image, path, data, self.limits.max_pixels)
-        return await asyncio.to_thread(self._store, data, hint if isinstance(hint, str) else None)
+            data = await self._download(path, spec["url"])
+            hint = name or URL(str(spec["url"])).name
+        return await asyncio.to_thread(self._store, path, data, hint if isinstance(hint, str) else None, kind)
+
+    def writer(self) -> UploadWriter:
+        return UploadWriter(self.input_dir)
 
     def sweep(self) -> int:
         """Remove temp files left by a process killed mid-write; returns how many."""
@@ -149,20 +205,22 @@ class InputFiles:
             )
         return self._session
 
-    def _store(self, data: bytes, hint: str | None) -> str:
-        digest = hashlib.sha256(data).hexdigest()[:32]
-        name = f"connect-{digest}{_suffix(hint, data)}"
-        path = self.input_dir / name
-        if not path.exists():
-            self.input_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.input_dir, prefix=".connect-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+    def _store(self, path: str, data: bytes, hint: str | None, kind: LoaderKind | None) -> str:
+        writer = self.writer()
+        try:
+            writer.write(data)
+            upload = writer.finish(hint)
+            return self._place(path, upload.tmp, upload.digest, hint, kind)
+        finally:
+            writer.discard()
+
+    def _place(self, path: str, tmp: Path, digest: str, hint: str | None, kind: LoaderKind | None) -> str:
+        """Check the file in `tmp` for its loader, then give it its final name (`tmp` stays)."""
+        if self.limits.max_pixels is not None:
+            check_image(path, tmp, self.limits.max_pixels)
+        suffix = check_file(path, tmp, kind, self.limits.max_pixels, hint) or _suffix(hint, tmp)
+        name = f"connect-{digest[:32]}{suffix}"
+        _link(tmp, self.input_dir / name)
         return name
 
 
@@ -189,6 +247,36 @@ def check_file_name(path: str, name: Any) -> None:
             )
 
 
+def _part(path: str, part: Any, parts: Mapping[str, Upload] | None) -> Upload:
+    if parts is None:
+        raise InputFileError(
+            f"'{path}.part': file parts can only be sent in a multipart/form-data request (a 'payload' part and file parts)",
+            {"path": path, "reason": "no_multipart"},
+        )
+    if not isinstance(part, str) or part not in parts:
+        sent = ", ".join(sorted(parts)) or "none"
+        raise InputFileError(f"'{path}.part': no file part named {part!r} was sent; sent: {sent}", {"path": path, "reason": "missing_part"})
+    return parts[part]
+
+
+def _link(tmp: Path, target: Path) -> None:
+    """Give `target` the content of `tmp` atomically; the same content may already be there (same hash)."""
+    if target.exists():
+        return
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        pass  # another request stored the same content a moment ago
+    except OSError:  # a file system without hard links: copy, then rename into place
+        fd, copy = tempfile.mkstemp(dir=target.parent, prefix=".connect-", suffix=".tmp")
+        os.close(fd)
+        try:
+            shutil.copyfile(tmp, copy)
+            os.replace(copy, target)
+        finally:
+            Path(copy).unlink(missing_ok=True)
+
+
 def _b64decode(text: str) -> bytes:
     return base64.b64decode("".join(text.split()), validate=True)
 
@@ -200,19 +288,19 @@ def _blocked(path: str, exc: OSError) -> InputFileError:
     )
 
 
-def _suffix(hint: str | None, data: bytes) -> str:
+def _suffix(hint: str | None, file: Path) -> str:
     if hint:
         suffix = PurePosixPath(hint.replace("\\", "/")).suffix
         if _SUFFIX.fullmatch(suffix):
             return suffix.lower()
-    return _sniff(data)
+    return _sniff(file)
 
 
-def _sniff(data: bytes) -> str:
+def _sniff(file: Path) -> str:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(file) as image:
             return "." + (image.format or "bin").lower().replace("jpeg", "jpg")
     except (UnidentifiedImageError, OSError):
         return ".bin"

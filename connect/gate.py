@@ -35,10 +35,15 @@ SLOT = "connect.slot"  # request[SLOT]: the admission Slot of a run request
 COOKIE = "connect_session"
 _REALM = 'Bearer realm="ComfyUI-Connect"'
 _PUBLIC = ("/connect/health", "/connect/ready", "/connect/login", "/connect/logout")
+# Download links (?output=url) carry an unguessable token: the link is the permission, like a presigned URL.
+_PUBLIC_PREFIXES = ("/connect/docs/", "/connect/files/")
 _RUN_ROUTE = "/connect/workflows/{name}"
 _WATCH_SECONDS = 0.25
 _HTTP_ERROR_TYPES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
-_EXPOSED_HEADERS = "X-Connect-Prompt-Id, X-Connect-Job-Id, Location, Retry-After, ETag, WWW-Authenticate, Preference-Applied"
+_EXPOSED_HEADERS = (
+    "X-Connect-Prompt-Id, X-Connect-Job-Id, X-Connect-Output, Content-Disposition, Location, Retry-After, ETag, "
+    "WWW-Authenticate, Preference-Applied, Server-Timing"
+)
 CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection before the answer"
 
 
@@ -152,7 +157,7 @@ class Gate:
         return web.Response(status=204, headers=headers)
 
     def _authorize(self, request: web.Request, path: str) -> ApiKey | None:
-        if not self.keys.enabled or path in _PUBLIC or path.startswith("/connect/docs/"):
+        if not self.keys.enabled or path in _PUBLIC or path.startswith(_PUBLIC_PREFIXES):
             return None
         key = self.authenticate(request)
         level, workflow = required_access(request.method, path, request.match_info.get("name"))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .auth import ApiKey
+from .delivery import Choice
 from .errors import BadRequest, NotFound
 from .gate import KEY, SLOT
 from .jobs import STATUSES, SUCCEEDED, JobQuery, JobRecord
@@ -76,7 +77,14 @@ def run_options(request: web.Request, connect: Connect) -> RunOptions:
 
 
 async def run_job(
-    request: web.Request, connect: Connect, saved: SavedWorkflow, payload: Any, started: float | None = None
+    request: web.Request,
+    connect: Connect,
+    saved: SavedWorkflow,
+    payload: Any,
+    started: float | None = None,
+    *,
+    choice: Choice | None = None,
+    parts: Any = None,
 ) -> web.StreamResponse:
     started = time.perf_counter() if started is None else started
     options = run_options(request, connect)
@@ -90,6 +98,7 @@ async def run_job(
         options.idempotency_key,
         options.delivery,
         request.get(SLOT),
+        parts,
     )
     job, replayed = await connect.jobs.start(run)
     headers = {"X-Connect-Job-Id": job.id, "X-Connect-Prompt-Id": job.prompt_id}
@@ -107,9 +116,11 @@ async def run_job(
         return _accepted(connect, current or job, headers)
     if current.status != SUCCEEDED:
         return web.json_response({"error": current.error}, status=current.error_status or 500, headers=headers)
-    body = await connect.render_body(current)
-    headers["Server-Timing"] = server_timing(time.perf_counter() - started, _comfyui_seconds(current))
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    assert current.result is not None and current.output_nodes is not None
+    response = await connect.delivery.render(current.result, current.output_nodes, choice or connect.delivery.choose(request), request)
+    response.headers.update(headers)
+    response.headers["Server-Timing"] = server_timing(time.perf_counter() - started, _comfyui_seconds(current))
+    return response
 
 
 def server_timing(total: float, waited: float) -> str:

@@ -21,7 +21,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .outputs import FileRef
+from .executor import RunResult
+from .outputs import Item
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
@@ -48,7 +49,10 @@ class JobRecord:
     status: str = QUEUED
     started_at: float | None = None
     finished_at: float | None = None
-    outputs: dict[str, list[FileRef]] | None = None
+    outputs: dict[str, list[Item]] | None = None
+    # What the run call's delivery modes (delivery.py) render from: ComfyUI's result and each `#` output's nodes.
+    result: RunResult | None = None
+    output_nodes: dict[str, tuple[str, ...]] | None = None
     result_expired: bool = False
     error: dict[str, Any] | None = None  # the one error shape's inner object: {"type", "message", "details"}
     error_status: int | None = None  # the HTTP status a synchronous call answers with

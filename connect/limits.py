@@ -4,7 +4,8 @@
   prompts on ComfyUI's queue overall. Over the first: 429; over the second: 503; both carry
   ``Retry-After`` (seconds, estimated from recent run times).
 - Images: a file input that is an image may have at most ``max_pixels`` pixels (width x height,
-  read from its header before anything is decoded), which also stops decompression bombs.
+  read from its header before anything is decoded), which also stops decompression bombs. For an
+  image loader's input, loaders.py counts every frame, and a video loader's frames are capped too.
 - Batch: a caller may give an exposed input named ``batch_size`` at most ``max_batch``.
 """
 
@@ -16,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from .errors import LimitExceeded, PayloadTooLarge, TooManyRequests, Unavailable
@@ -93,25 +95,28 @@ class Admission:
             self._in_flight[client] = mine + 1
 
 
-def check_image(path: str, data: bytes, max_pixels: int) -> None:
+def check_image(path: str, data: bytes | Path, max_pixels: int) -> None:
     """Refuse an image whose header announces more than `max_pixels`; other files pass."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
             width, height = image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         # Pillow's own guard fires inside open() for images far over its default limit.
         announced = re.search(r"\((\d+) pixels\)", str(exc))
-        raise _too_many_pixels(path, None, int(announced.group(1)) if announced else None, max_pixels) from exc
+        raise too_many_pixels(path, None, int(announced.group(1)) if announced else None, max_pixels) from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return  # not an image Pillow can read: the loader node decides what it is
     if width * height > max_pixels:
-        raise _too_many_pixels(path, (width, height), width * height, max_pixels)
+        raise too_many_pixels(path, (width, height), width * height, max_pixels)
 
 
-def _too_many_pixels(path: str, size: tuple[int, int] | None, pixels: int | None, limit: int) -> PayloadTooLarge:
-    shown = f"{size[0]}x{size[1]} = {pixels} pixels" if size else f"{pixels or 'too many'} pixels"
+def too_many_pixels(path: str, size: tuple[int, int] | None, pixels: int | None, limit: int, frames: int = 1) -> PayloadTooLarge:
+    if size and frames > 1:
+        shown = f"{frames} frames of {size[0]}x{size[1]} = {pixels} pixels"
+    else:
+        shown = f"{size[0]}x{size[1]} = {pixels} pixels" if size else f"{pixels or 'too many'} pixels"
     return PayloadTooLarge(
         f"'{path}': the image is too large ({shown}); at most {limit} pixels are accepted (CONNECT_MAX_IMAGE_PIXELS)",
         {"path": path, "width": size[0] if size else None, "height": size[1] if size else None, "pixels": pixels, "limit": limit},

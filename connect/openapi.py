@@ -14,6 +14,8 @@ from typing import Any
 
 from . import errors as e
 from .contract import SHARED_SCHEMAS, SpecLookup, build_contract
+from .openapi_io import OUTPUT_PARAMETER, files_operation, multipart_body, run_success
+from .openapi_io import SCHEMAS as OUTPUT_SCHEMAS
 from .store import NAME_RULE, SavedWorkflow
 
 PREFIX = "/api/connect"
@@ -24,7 +26,7 @@ DOCS_ASSETS = {
 }
 
 # Routes that answer without an API key even when keys are configured.
-_PUBLIC_OPERATIONS = ("health", "ready", "login_page", "login", "logout", "docs_page", "docs_asset")
+_PUBLIC_OPERATIONS = ("health", "ready", "login_page", "login", "logout", "docs_page", "docs_asset", "download_file")
 _OBJ = "object"
 _NULLABLE_OBJECT = ["object", "null"]
 
@@ -36,6 +38,7 @@ def _object(properties: Mapping[str, Any], required: Iterable[str] = (), nullabl
 
 _STR = {"type": "string"}
 _STR_OR_NULL = {"type": ["string", "null"]}
+_INT = {"type": "integer"}
 _PROBLEMS_OF = {
     "PayloadProblem": {
         "type": "object",
@@ -114,7 +117,16 @@ _ERROR_DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         "ComfyUI's queue is full (Retry-After), its prompt worker is dead, or the access settings are broken",
         _object({}, nullable=True),
     ),
-    e.NotFound: ("No such workflow, job or documentation asset", _object({"name": _STR, "job_id": _STR}, nullable=True)),
+    e.NotFound: (
+        "No such workflow, job, documentation asset or download link",
+        _object({"name": _STR, "job_id": _STR}, nullable=True),
+    ),
+    e.NotAcceptable: (
+        "The delivery asked for does not fit the run's outputs: raw bytes need exactly one output, of a type the Accept header allows",
+        _object(
+            {"outputs": {"type": "object", "additionalProperties": {"type": "integer"}}, "files": {"type": "integer"}, "mime_type": _STR}
+        ),
+    ),
     e.PayloadTooLarge: ("A body or file over the size limit", _object({"path": _STR}, nullable=True)),
     e.RunInterrupted: (
         "The run was interrupted: `reason` says by whom (cancelled: DELETE on its job; client_disconnected: the caller hung up; "
@@ -173,6 +185,7 @@ _RUN_ERRORS = (
     e.InputFileError,
     e.BypassError,
     e.PayloadTooLarge,
+    e.NotAcceptable,
     e.RunInterrupted,
     e.PayloadError,
     e.PromptInvalid,
@@ -213,13 +226,14 @@ def build_document(
             "post": _run_operation("run_workflow", "Run a saved workflow by name", _GENERIC_BODY, None, None, run_timeout, sync_wait),
         },
         **_job_paths(),
+        f"{PREFIX}/files/{{token}}/{{name}}": {"get": files_operation(_errors((e.NotFound,)))},
         **_service_paths(),
     }
     for saved in workflows:
         suffix = ids[saved.name]
         contract = build_contract(saved.endpoint, specs)
-        outputs = {name: {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}} for name in saved.endpoint.outputs}
         body, example = contract.body_schema(), contract.example()
+        outputs = list(saved.endpoint.outputs)
         run = _run_operation("run" + suffix, f"Run workflow {saved.name}", body, example, outputs, run_timeout, sync_wait)
         paths[f"{PREFIX}/workflows/{saved.name}"] = {**_management_ops(suffix), "post": run}
     description = "Saved ComfyUI workflows served as HTTP endpoints. Run one with `POST /api/connect/workflows/<name>`."
@@ -341,17 +355,13 @@ def _run_operation(
     summary: str,
     body: dict[str, Any],
     example: dict[str, Any] | None,
-    outputs: dict[str, Any] | None,
+    outputs: list[str] | None,
     run_timeout: float = 600.0,
     sync_wait: float = 100.0,
 ) -> dict[str, Any]:
     media: dict[str, Any] = {"schema": body}
     if example is not None:
         media["example"] = example
-    if outputs is None:
-        result: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
-    else:
-        result = {"type": "object", "properties": outputs, "required": list(outputs), "additionalProperties": False}
     timeout = {
         "name": "timeout",
         "in": "query",
@@ -363,20 +373,18 @@ def _run_operation(
     return {
         "operationId": operation_id,
         "summary": summary,
-        "description": "Runs the workflow with the saved values, changed by the request body; returns every `#` output, "
-        "files as base64 in batch order. An empty body runs it as saved.\n\n"
+        "description": "Runs the workflow with the saved values, changed by the request body; returns every `#` output "
+        "(files in batch order, and values nodes show, such as PreviewAny's text) in the form `?output=` or the Accept header "
+        "chooses. An empty body runs it as saved. Files can be sent inline (base64), by URL, or as parts of a "
+        "multipart/form-data body.\n\n"
         f"Every run is a job. This call waits for it up to {sync_wait:g} s (`CONNECT_SYNC_WAIT`; less with `Prefer: wait=<s>`), "
         "then answers `202` with the job and its `Location`, and the job goes on. `?async=1` or `Prefer: respond-async` "
         "answers `202` at once. Follow the job at `GET /api/connect/jobs/{id}` or its `/events`.",
         "tags": ["workflows"],
-        "parameters": ([] if outputs is not None else [_NAME_PARAM]) + [timeout, *_RUN_JOB_PARAMETERS],
-        "requestBody": {"required": False, "content": {"application/json": media}},
+        "parameters": ([] if outputs is not None else [_NAME_PARAM]) + [timeout, OUTPUT_PARAMETER, *_RUN_JOB_PARAMETERS],
+        "requestBody": {"required": False, "content": {"application/json": media, "multipart/form-data": multipart_body(body)}},
         "responses": {
-            "200": {
-                "description": "Every `#` output: base64 files in batch order",
-                "headers": {**_PROMPT_HEADERS, **_REPLAYED_HEADER},
-                "content": {"application/json": {"schema": result}},
-            },
+            "200": _with_headers(run_success(outputs), {**_PROMPT_HEADERS, **_REPLAYED_HEADER}),
             "202": {
                 "description": "The run goes on as a job (asked for, or past the wait budget): follow it at `Location`",
                 "headers": {**_PROMPT_HEADERS, **_REPLAYED_HEADER, "Location": {"schema": {"type": "string"}, "description": "The job"}},
@@ -385,6 +393,10 @@ def _run_operation(
             **_errors(_RUN_ERRORS),
         },
     }
+
+
+def _with_headers(response: dict[str, Any], headers: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "headers": {**response.get("headers", {}), **headers}}
 
 
 # -- management ------------------------------------------------------------------------------------
@@ -548,6 +560,7 @@ def _shared_schemas() -> dict[str, Any]:
     errors = {error_schema_name(cls): _error_schema(cls) for cls in _ERROR_DETAILS}
     return {
         **SHARED_SCHEMAS,
+        **OUTPUT_SCHEMAS,
         **_PROBLEMS_OF,
         **errors,
         "SaveRequest": {

@@ -1,18 +1,29 @@
-"""Find the files each `#name` output node produced, and read them safely.
+"""Find what each `#name` output node produced: its files, and the values it shows.
 
 ComfyUI reports a node's results as its UI output, e.g. SaveImage's
-``{"images": [{"filename": "x_00001_.png", "subfolder": "", "type": "output"}]}``.
-Results are returned per output name, nodes in workflow order and files in batch order.
+``{"images": [{"filename": "x_00001_.png", "subfolder": "", "type": "output"}]}``, PreviewAny's
+``{"text": ("hello",)}``, SaveAudio's ``{"audio": [...]}``, SaveGLB's ``{"3d": [...]}``. Every entry
+that names a file is a file, whatever its key; every other entry is a value shown by the node
+(except display flags such as ``animated``). Results are returned per output name, nodes in workflow
+order, and entries in the order the node reported them (a batch in batch order).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import ExecutionFailed
+from .nodespec import SpecLookup
+from .workflow import Prompt
+
+# UI keys that tell ComfyUI's page how to show the files, not results of their own.
+DISPLAY_FLAGS = frozenset({"animated"})
+# The input every API run adds to its `#` output nodes (see `uncached_outputs`).
+RUN_INPUT = "connect_run"
 
 
 @dataclass(frozen=True)
@@ -22,19 +33,35 @@ class FileRef:
     kind: str  # "output", "temp" or "input"
 
 
-def file_refs(ui_output: Mapping[str, Any]) -> list[FileRef]:
-    refs = []
-    for value in ui_output.values():
-        if not isinstance(value, list):
+@dataclass(frozen=True)
+class Value:
+    key: str  # the UI key it came under, e.g. "text"
+    value: Any  # JSON-safe
+
+
+Item = FileRef | Value
+
+
+def items(ui_output: Mapping[str, Any]) -> list[Item]:
+    found: list[Item] = []
+    for key, entries in ui_output.items():
+        if key in DISPLAY_FLAGS or not isinstance(entries, (list, tuple)):
             continue
-        for entry in value:
-            if isinstance(entry, dict) and isinstance(entry.get("filename"), str):
-                refs.append(FileRef(entry["filename"], str(entry.get("subfolder") or ""), str(entry.get("type") or "output")))
-    return refs
+        for entry in entries:
+            if isinstance(entry, dict) and "filename" in entry:
+                if isinstance(entry["filename"], str):  # a malformed file record is nothing to return
+                    found.append(FileRef(entry["filename"], str(entry.get("subfolder") or ""), str(entry.get("type") or "output")))
+            elif entry is not None:
+                found.append(Value(str(key), _json_safe(entry)))
+    return found
 
 
-def collect(outputs: Mapping[str, tuple[str, ...]], produced: Mapping[str, Any]) -> dict[str, list[FileRef]]:
-    return {name: [ref for node_id in node_ids for ref in file_refs(produced.get(node_id) or {})] for name, node_ids in outputs.items()}
+def file_refs(ui_output: Mapping[str, Any]) -> list[FileRef]:
+    return [item for item in items(ui_output) if isinstance(item, FileRef)]
+
+
+def collect(outputs: Mapping[str, tuple[str, ...]], produced: Mapping[str, Any]) -> dict[str, list[Item]]:
+    return {name: [item for node_id in node_ids for item in items(produced.get(node_id) or {})] for name, node_ids in outputs.items()}
 
 
 def resolve_path(directory_of: Callable[[str], Path | None], ref: FileRef) -> Path:
@@ -46,3 +73,27 @@ def resolve_path(directory_of: Callable[[str], Path | None], ref: FileRef) -> Pa
     if root not in path.parents:
         raise ExecutionFailed(f"output file {ref.filename!r} points outside ComfyUI's {ref.kind} folder")
     return path
+
+
+def uncached_outputs(prompt: Prompt, node_ids: tuple[str, ...], spec: SpecLookup, run: str) -> Prompt:
+    """Give each `#` output node of this run an input no other prompt has, so ComfyUI runs it again.
+
+    ComfyUI answers an identical node from its cache with the very file records of the earlier run,
+    which the plugin deleted after delivering them. With this input (unknown to the node class, so
+    never passed to it and ignored by validation, but part of ComfyUI's cache key) output nodes
+    always write fresh files, while everything upstream (models, sampling) stays cached.
+    """
+    changed = dict(prompt)
+    for node_id in node_ids:
+        node = prompt.get(node_id)
+        node_spec = spec(node["class_type"]) if node else None
+        if node is not None and node_spec is not None and node_spec.output_node:
+            changed[node_id] = {**node, "inputs": {**node.get("inputs", {}), RUN_INPUT: run}}
+    return changed
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return str(value)

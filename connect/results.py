@@ -17,31 +17,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .outputs import FileRef, resolve_path
+from .outputs import Item, Value, resolve_path
 
 DirectoryOf = Callable[[str], Path | None]
-# Encoding a few small files takes microseconds on the event loop; handing them to a thread costs more
-# (two cross-thread wake-ups, each contending for the GIL with ComfyUI's worker). Big outputs still go to a thread.
-INLINE_ENCODE_LIMIT = 256 * 1024
 
 
-async def render_outputs(files: Mapping[str, list[FileRef]], delivery: Mapping[str, str], directory_of: DirectoryOf) -> Any:
+async def render_outputs(files: Mapping[str, list[Item]], delivery: Mapping[str, str], directory_of: DirectoryOf) -> Any:
     return await asyncio.to_thread(_base64, files, directory_of)
 
 
-def _base64(files: Mapping[str, list[FileRef]], directory_of: DirectoryOf) -> dict[str, list[str]]:
-    return {
-        name: [base64.b64encode(resolve_path(directory_of, ref).read_bytes()).decode("ascii") for ref in refs]
-        for name, refs in files.items()
-    }
+def _base64(files: Mapping[str, list[Item]], directory_of: DirectoryOf) -> dict[str, list[Any]]:
+    return {name: [_plain(item, directory_of) for item in items] for name, items in files.items()}
 
 
-async def render_body(files: Mapping[str, list[FileRef]], delivery: Mapping[str, str], directory_of: DirectoryOf) -> bytes:
-    """The run call's JSON body, the same bytes as ``json.dumps(await render_outputs(...))``."""
-    paths = {name: [resolve_path(directory_of, ref) for ref in refs] for name, refs in files.items()}
-    if sum(path.stat().st_size for found in paths.values() for path in found) <= INLINE_ENCODE_LIMIT:
-        return encode_base64_json(paths)
-    return await asyncio.to_thread(encode_base64_json, paths)
+def _plain(item: Item, directory_of: DirectoryOf) -> Any:
+    # The default delivery's shape (delivery.py): a file as base64, a value as {"<ui key>": value}.
+    if isinstance(item, Value):
+        return {item.key: item.value}
+    return base64.b64encode(resolve_path(directory_of, item).read_bytes()).decode("ascii")
 
 
 def encode_base64_json(paths: Mapping[str, list[Path]]) -> bytes:

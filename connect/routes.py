@@ -22,6 +22,7 @@ from .gate import KEY
 from .jobroutes import cancel_job, get_job, job_events, list_jobs, run_job
 from .login import login_page, login_submit, logout
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .multipart import run_body
 from .openapi import DOCS_ASSETS
 from .pathguard import check_prompt_paths
 from .store import SavedWorkflow, check_timeout
@@ -54,6 +55,7 @@ def register(routes: web.RouteTableDef, connect: Connect) -> list[tuple[str, str
         ("GET", "/connect/jobs/{job_id}", lambda r: get_job(r, connect)),
         ("DELETE", "/connect/jobs/{job_id}", lambda r: cancel_job(r, connect)),
         ("GET", "/connect/jobs/{job_id}/events", lambda r: job_events(r, connect)),
+        ("GET", "/connect/files/{token}/{name}", lambda r: connect.delivery.download(r)),
         ("GET", "/connect/health", lambda r: _health(r, connect)),
         ("GET", "/connect/ready", lambda r: _ready(r, connect)),
         ("GET", "/connect/metrics", lambda r: _metrics(r, connect)),
@@ -194,5 +196,8 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     started = time.perf_counter()
     saved = connect.store.load(request.match_info["name"])
-    payload = await _read_json(request, empty={})
-    return await run_job(request, connect, saved, payload, started)
+    choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
+    connect.delivery.check_possible(choice, saved.endpoint.outputs)
+    limits = connect.settings.max_file_bytes, connect.settings.max_body_bytes
+    async with run_body(request, connect.files, *limits, lambda: _read_json(request, empty={})) as body:  # JSON or multipart
+        return await run_job(request, connect, saved, body.payload, started, choice=choice, parts=body.parts)

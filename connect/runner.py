@@ -29,7 +29,7 @@ from .events import EventHub, iso
 from .executor import Executor
 from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, WebhookState
 from .limits import Slot
-from .outputs import FileRef, collect
+from .outputs import Item, collect
 from .store import SavedWorkflow
 from .webhooks import WebhookPolicy, deliver
 from .workflow import Prompt, title_of
@@ -37,7 +37,7 @@ from .workflow import Prompt, title_of
 log = logging.getLogger("comfyui-connect")
 
 # Prepared = (the prompt to queue, output name -> ids of its nodes in that prompt)
-Prepare = Callable[[SavedWorkflow, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]
+Prepare = Callable[[SavedWorkflow, Any, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]
 Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as the run call returns them
 # Once the interrupt is raised, ComfyUI stops within milliseconds at the next node or step. A node
 # that never checks (a long model load) may take longer; the job ends anyway after this.
@@ -64,6 +64,7 @@ class RunRequest:
     idempotency_key: str | None = None
     delivery: dict[str, str] | None = None
     slot: Slot | None = None
+    parts: Any = None  # a multipart request's file parts (multipart.py), stored while the job is prepared
 
     def scope(self) -> str | None:
         if self.idempotency_key is None:
@@ -124,7 +125,7 @@ class JobRunner:
 
     async def _create(self, request: RunRequest, scope: str | None) -> JobRecord:
         saved = request.saved
-        prompt, outputs = await self._prepare(saved, request.payload)
+        prompt, outputs = await self._prepare(saved, request.payload, request.parts)
         job = JobRecord(
             id=uuid.uuid4().hex,
             workflow=saved.name,
@@ -209,6 +210,7 @@ class JobRunner:
             log.exception("ComfyUI-Connect: job %s failed unexpectedly", job.id)
             await self._finish(job, None, ConnectError(f"unexpected {type(exc).__name__}: {exc}"))
         else:
+            job.result, job.output_nodes = result, outputs
             await self._finish(job, collect(outputs, result.outputs), None)
         finally:
             self.executor.forget(job.prompt_id)
@@ -235,7 +237,7 @@ class JobRunner:
         message = REASONS.get(reason, exc.message).replace("{id}", job.id)
         return RunInterrupted(message, {"prompt_id": job.prompt_id, "node_id": details.get("node_id"), "reason": reason})
 
-    async def _finish(self, job: JobRecord, files: dict[str, list[FileRef]] | None, error: ConnectError | None) -> None:
+    async def _finish(self, job: JobRecord, files: dict[str, list[Item]] | None, error: ConnectError | None) -> None:
         job.finished_at = time.time()
         if error is None:
             job.status, job.outputs = SUCCEEDED, files

@@ -19,6 +19,12 @@ CONNECT_WEBHOOK_ATTEMPTS=5         deliveries tried per webhook
 CONNECT_WEBHOOK_BACKOFF=1          seconds before the first retry, doubled for each next one
 CONNECT_WEBHOOK_TIMEOUT=10         seconds one delivery may take
 
+Outputs (README "Outputs and delivery"):
+
+CONNECT_KEEP_OUTPUTS=false         keep the files of API runs in ComfyUI's output/temp folders after delivery
+CONNECT_FILE_URL_TTL=3600          seconds a download link (?output=url) stays valid; its file is deleted after
+CONNECT_PUBLIC_URL=                base of download links, e.g. https://comfy.example (default: the request's host)
+
 Exposing the plugin safely (README "Safe to expose"):
 
 CONNECT_API_KEYS=                  keys, comma-separated, each `<key> [run|manage|admin] [workflow ...]`
@@ -50,6 +56,10 @@ class Settings(BaseSettings):
     url_timeout: float = Field(30.0, gt=0)
     allow_private_urls: bool = False
     workflows_dir: Path | None = None
+
+    keep_outputs: bool = False
+    file_url_ttl: float = Field(3600.0, gt=0)
+    public_url: str = ""
 
     api_keys: str = ""
     api_keys_file: Path | None = None

@@ -30,6 +30,7 @@ _REF_PHRASES = {
     FILE_INPUT_REF: "a file object",
     "#/components/schemas/FileContent": "a file object with base64 `content`",
     "#/components/schemas/FileURL": "a file object with a `url`",
+    "#/components/schemas/FilePart": "a file object naming a multipart `part`",
 }
 _TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "a boolean", "object": "an object"}
 

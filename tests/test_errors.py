@@ -34,6 +34,7 @@ EXPECTED_STATUS = {
     "TooManyRequests": 429,
     "Unavailable": 503,
     "NotFound": 404,
+    "NotAcceptable": 406,
     "PayloadTooLarge": 413,
     "RunInterrupted": 409,
     "PromptInvalid": 422,

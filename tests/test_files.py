@@ -15,12 +15,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from mediakit import video
 from PIL import Image
 from yarl import URL
 
 import connect.files
 from connect.errors import ConnectError, InputFileError, PayloadTooLarge
-from connect.files import FileLimits, InputFiles
+from connect.files import FileLimits, InputFiles, Upload
 from connect.netguard import GuardedResolver
 
 T = TypeVar("T")
@@ -232,7 +233,7 @@ def test_jpeg_is_sniffed(input_dir: Path) -> None:
         pytest.param({"type": "file", "content": "abc"}, "is not valid base64", id="bad-padding"),
         pytest.param({"type": "file", "content": "data:image/png," + b64(PNG)}, "is not valid base64", id="data-uri-not-base64"),
         pytest.param({"type": "file", "content": 12}, "'load.image.content' must be a base64 string", id="not-a-string"),
-        pytest.param({"type": "file"}, "exactly one of 'content' (base64) or 'url'", id="neither"),
+        pytest.param({"type": "file"}, "exactly one of 'content' (base64), 'url' or 'part'", id="neither"),
         pytest.param({"type": "file", "content": "AA==", "url": "http://x/a.png"}, "exactly one of", id="both"),
         pytest.param({"type": "file", "url": ["http://x"]}, "'load.image.url' must be a string", id="url-not-a-string"),
     ],
@@ -447,3 +448,64 @@ def test_session_is_reused_and_closed(input_dir: Path) -> None:
 
     names = run(FileLimits(allow_private_urls=True), input_dir, use)
     assert len(set(names)) == 1
+
+
+# -- multipart parts and what each loader expects -----------------------------------------------------
+def upload(input_dir: Path, data: bytes, filename: str | None = None) -> Upload:
+    writer = InputFiles(input_dir, FileLimits()).writer()
+    for start in range(0, len(data), 3):
+        writer.write(data[start : start + 3])
+    return writer.finish(filename)
+
+
+def place(input_dir: Path, spec: Mapping[str, Any], kind: Any = None, parts: Mapping[str, Upload] | None = None) -> str:
+    async def main() -> str:
+        files = InputFiles(input_dir, FileLimits(max_pixels=64 * 64))
+        return await files.resolve("load.image", spec, kind=kind, parts=parts)
+
+    return asyncio.run(main())
+
+
+def test_a_part_is_placed_under_its_hash_and_its_temp_file_is_left_to_the_caller(input_dir: Path) -> None:
+    part = upload(input_dir, PNG, "photo.PNG")
+    assert part.digest == hashlib.sha256(PNG).hexdigest() and part.size == len(PNG)
+    name = place(input_dir, {"type": "file", "part": "img"}, "image", {"img": part})
+    assert name == f"connect-{part.digest[:32]}.png"
+    assert (input_dir / name).read_bytes() == PNG
+    assert part.tmp.exists()  # a part may feed several inputs; multipart.py removes it after the run
+    again = place(input_dir, {"type": "file", "part": "img", "name": "x.webp"}, "image", {"img": part})
+    assert again == f"connect-{part.digest[:32]}.webp"
+
+
+@pytest.mark.parametrize(
+    ("spec", "parts", "words"),
+    [
+        pytest.param({"type": "file", "part": "img"}, None, "multipart/form-data", id="not-multipart"),
+        pytest.param({"type": "file", "part": "other"}, "img", "no file part named 'other'", id="unknown-part"),
+        pytest.param({"type": "file", "part": "img", "content": "AA=="}, "img", "exactly one of", id="part-and-content"),
+    ],
+)
+def test_part_errors(input_dir: Path, spec: dict[str, Any], parts: str | None, words: str) -> None:
+    given = {parts: upload(input_dir, PNG)} if parts else None
+    with pytest.raises(InputFileError, match=words):
+        place(input_dir, spec, "image", given)
+
+
+def test_a_file_its_loader_cannot_use_is_never_placed(input_dir: Path) -> None:
+    with pytest.raises(InputFileError, match="expects an image") as caught:
+        place(input_dir, {"type": "file", "content": b64(b"not an image")}, "image")
+    assert caught.value.details == {"path": "load.image", "reason": "not_an_image"}
+    assert files_under(input_dir) == []  # not even a temporary file
+
+
+def test_loader_checks_see_the_pixel_cap(input_dir: Path) -> None:
+    big = io.BytesIO()
+    Image.new("RGB", (65, 64)).save(big, "PNG")
+    with pytest.raises(PayloadTooLarge):
+        place(input_dir, {"type": "file", "content": b64(big.getvalue())}, "image")
+    assert files_under(input_dir) == []
+
+
+def test_a_video_gets_a_suffix_its_loader_lists(input_dir: Path) -> None:
+    data = video([(0, 0, 0)])
+    assert place(input_dir, {"type": "file", "content": b64(data), "name": "clip.bin"}, "video").endswith(".webm")

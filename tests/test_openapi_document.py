@@ -105,3 +105,39 @@ def test_error_body_matches_its_documented_schema() -> None:
     for exc in (NotFound("no workflow named 'x'", {"name": "x"}), NotFound("no asset"), errors.InvalidJSON("not JSON")):
         schema = {**components["schemas"][error_schema_name(type(exc))], "components": components}
         Draft202012Validator(schema).validate(exc.body())
+
+
+def test_run_responses_per_delivery_mode_and_the_multipart_body() -> None:
+    document = _document("txt2img")
+    operation = document["paths"]["/api/connect/workflows/txt2img"]["post"]
+    content = operation["responses"]["200"]["content"]
+    assert set(content) == {
+        "application/json",
+        "application/vnd.comfyui-connect.url+json",
+        "application/vnd.comfyui-connect.detailed+json",
+        "application/octet-stream",
+        "image/*",
+        "video/*",
+        "audio/*",
+        "model/*",
+        "text/plain",
+    }
+    assert content["application/vnd.comfyui-connect.detailed+json"]["schema"]["properties"]["out"]["items"]["oneOf"] == [
+        {"$ref": "#/components/schemas/DetailedFile"},
+        {"$ref": "#/components/schemas/DetailedValue"},
+    ]
+    output = next(p for p in operation["parameters"] if p["name"] == "output")
+    assert output["schema"]["enum"] == ["base64", "url", "raw", "detailed"]
+    multipart = operation["requestBody"]["content"]["multipart/form-data"]
+    assert multipart["schema"]["properties"]["payload"] == operation["requestBody"]["content"]["application/json"]["schema"]
+    assert "406" in operation["responses"]
+    file_input = document["components"]["schemas"]["FileInput"]["oneOf"]
+    assert {"$ref": "#/components/schemas/FilePart"} in file_input
+
+
+def test_files_route_is_documented_and_public() -> None:
+    document = build_document([], spec, {}, "0.1.0", 600.0, secured=True)
+    validate(document)
+    operation = document["paths"]["/api/connect/files/{token}/{name}"]["get"]
+    assert operation["security"] == []
+    assert set(operation["responses"]) == {"200", "404", "500"}

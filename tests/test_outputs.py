@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from connect.errors import ExecutionFailed
-from connect.outputs import FileRef, collect, file_refs, resolve_path
+from connect.nodespec import NodeSpec
+from connect.outputs import RUN_INPUT, FileRef, Value, collect, file_refs, items, resolve_path, uncached_outputs
 
 
 def image(filename: str, subfolder: str = "", type_: str = "output") -> dict[str, str]:
@@ -103,3 +104,47 @@ def test_resolve_path_refuses_an_unknown_type(folders: dict[str, Path]) -> None:
     with pytest.raises(ExecutionFailed, match="unknown type 'models'") as info:
         resolve_path(folders.get, FileRef("a.png", "", "models"))
     assert info.value.status == 500
+
+
+# -- values shown by nodes, and the input that keeps output nodes out of ComfyUI's cache ---------------
+def test_items_keep_files_and_values_in_the_order_reported() -> None:
+    ui: dict[str, Any] = {
+        "images": [image("a.webp")],
+        "animated": (True,),  # a display flag, not a result
+        "text": ("hello",),  # PreviewAny returns a tuple
+        "result": ["mesh/x.glb", {"camera": 1}, None],  # Preview3D: values; None is nothing
+        "3d": [image("m.glb")],
+        "numbers": [1.5, object()],
+    }
+    found = items(ui)
+    assert found[:5] == [
+        FileRef("a.webp", "", "output"),
+        Value("text", "hello"),
+        Value("result", "mesh/x.glb"),
+        Value("result", {"camera": 1}),
+        FileRef("m.glb", "", "output"),
+    ]
+    assert found[5] == Value("numbers", 1.5)
+    assert isinstance(found[6], Value) and found[6].value.startswith("<object object")  # made JSON-safe
+
+
+def test_collect_returns_values_too() -> None:
+    assert collect({"caption": ("4",)}, {"4": {"text": ("a cat",)}}) == {"caption": [Value("text", "a cat")]}
+
+
+def spec_of(output_node: bool) -> NodeSpec:
+    return NodeSpec("X", (), (), output_node)
+
+
+def test_uncached_outputs_marks_output_nodes_only() -> None:
+    prompt = {
+        "1": {"class_type": "Loader", "inputs": {"a": 1}},
+        "2": {"class_type": "Save", "inputs": {"images": ["1", 0]}, "_meta": {"title": "#out"}},
+        "3": {"class_type": "NotOutput", "inputs": {}},
+    }
+    specs = {"Save": spec_of(True), "NotOutput": spec_of(False)}
+    changed = uncached_outputs(prompt, ("2", "3", "missing"), specs.get, "run-1")
+    assert changed["2"]["inputs"] == {"images": ["1", 0], RUN_INPUT: "run-1"}
+    assert changed["2"]["_meta"] == {"title": "#out"}
+    assert changed["1"] is prompt["1"] and changed["3"] is prompt["3"]
+    assert prompt["2"]["inputs"] == {"images": ["1", 0]}  # the saved prompt is not touched

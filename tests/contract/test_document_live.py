@@ -117,7 +117,7 @@ def test_upload_input_takes_an_existing_file_or_a_file_object(api: Api) -> None:
     shapes = [
         document["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]] for ref in document["components"]["schemas"]["FileInput"]["oneOf"]
     ]
-    assert [s["required"] for s in shapes] == [["type", "content"], ["type", "url"]]
+    assert [s["required"] for s in shapes] == [["type", "content"], ["type", "url"], ["type", "part"]]
 
 
 def test_empty_filter_accepts_only_false(api: Api) -> None:
@@ -197,8 +197,8 @@ def test_docs_page_serves_swagger_ui_from_the_plugin(api: Api) -> None:
 
 def test_error_responses_are_described_by_status_and_type(api: Api) -> None:
     responses = api.document()["paths"][RUN]["post"]["responses"]
-    # 202: the run goes on as a job; 429/503: admission (per client / overall).
-    assert set(responses) == {"200", "202", "400", "404", "409", "413", "422", "429", "500", "503", "504"}
+    # 202: the run goes on as a job; 406: a delivery the run cannot give; 429/503: admission.
+    assert set(responses) == {"200", "202", "400", "404", "406", "409", "413", "422", "429", "500", "503", "504"}
     schemas = api.document()["components"]["schemas"]
     types_422 = {
         schemas[r["$ref"].rsplit("/", 1)[1]]["properties"]["error"]["properties"]["type"]["const"]

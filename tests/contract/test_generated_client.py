@@ -46,7 +46,7 @@ def test_generated_client_runs_an_endpoint_and_gets_its_outputs(client_package: 
     run_invert = _module(client_package, "api.workflows.run_invert")
     models = _module(client_package, "models")
     client = client_package.Client(base_url=api.server.url, timeout=client_package.client.httpx.Timeout(120))
-    body = models.RunInvertBody(canvas=models.RunInvertBodyCanvasType0(width=16, height=8, color=0x00FF00))
+    body = models.RunInvertJsonBody(canvas=models.RunInvertJsonBodyCanvasType0(width=16, height=8, color=0x00FF00))
     response = run_invert.sync_detailed(client=client, body=body)
     assert response.status_code == 200, response.content
     assert response.headers["X-Connect-Prompt-Id"]
@@ -56,11 +56,25 @@ def test_generated_client_runs_an_endpoint_and_gets_its_outputs(client_package: 
         assert image.convert("RGB").getpixel((0, 0)) == (255, 0, 255)  # green, inverted
 
 
+def test_generated_client_sends_multipart_and_chooses_the_delivery(client_package: Any, api: Api) -> None:
+    # The multipart body (a JSON `payload` part) and the `output` parameter, as a generator reads them.
+    run_invert = _module(client_package, "api.workflows.run_invert")
+    models = _module(client_package, "models")
+    client = client_package.Client(base_url=api.server.url, timeout=client_package.client.httpx.Timeout(120))
+    payload = models.RunInvertFilesBodyPayload(canvas=models.RunInvertFilesBodyPayloadCanvasType0(width=4, height=4))
+    response = run_invert.sync_detailed(client=client, body=models.RunInvertFilesBody(payload=payload), output=models.RunInvertOutput.URL)
+    assert response.status_code == 200, response.content
+    assert response.headers["Content-Type"] == "application/vnd.comfyui-connect.url+json"
+    [url] = response.parsed.output
+    with Image.open(io.BytesIO(client.get_httpx_client().get(url).content)) as image:
+        assert image.size == (4, 4)
+
+
 def test_generated_client_reads_a_contract_error(client_package: Any, api: Api) -> None:
     run_invert = _module(client_package, "api.workflows.run_invert")
     models = _module(client_package, "models")
     client = client_package.Client(base_url=api.server.url)
-    response = run_invert.sync_detailed(client=client, body=models.RunInvertBody(canvas=models.RunInvertBodyCanvasType0(width=0)))
+    response = run_invert.sync_detailed(client=client, body=models.RunInvertJsonBody(canvas=models.RunInvertJsonBodyCanvasType0(width=0)))
     assert response.status_code == 422
     error = response.parsed
     assert isinstance(error, models.PayloadError)
@@ -76,7 +90,7 @@ def test_generated_client_manages_workflows(client_package: Any, api: Api) -> No
 
 def test_generated_models_carry_the_combo_lists_and_saved_defaults(client_package: Any) -> None:
     models = _module(client_package, "models")
-    assert models.RunTxt2ImgBodySamplerType0SamplerName("euler").value == "euler"
+    assert models.RunTxt2ImgJsonBodySamplerType0SamplerName("euler").value == "euler"
     with pytest.raises(ValueError):
-        models.RunTxt2ImgBodySamplerType0SamplerName("warp-drive")
-    assert models.RunTxt2ImgBodySamplerType0().steps == 20
+        models.RunTxt2ImgJsonBodySamplerType0SamplerName("warp-drive")
+    assert models.RunTxt2ImgJsonBodySamplerType0().steps == 20

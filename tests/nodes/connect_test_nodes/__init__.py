@@ -8,15 +8,29 @@
                            step as a sampler does (comfy.utils.ProgressBar: ComfyUI's "progress" messages)
 
 Each re-executes on every run (IS_CHANGED is NaN), so ComfyUI's cache never hides the fault.
+
+Stand-ins for ComfyUI's audio nodes (comfy_extras/nodes_audio.py imports torchaudio, which is not
+installed here, so LoadAudio and SaveAudio do not exist), and a voxel source for the 3D nodes:
+
+    ConnectTestTone        an AUDIO sine tone (what a model would generate)
+    ConnectTestLoadAudio   LoadAudio's contract: an `audio_upload` combo of the input folder's audio and
+                           video files, decoded with PyAV as LoadAudio does
+    ConnectTestSaveAudio   SaveAudio's UI output ({"audio": [file records]}), written by ComfyUI's own
+                           comfy_api AudioSaveHelper (FLAC) into the output folder
+    ConnectTestVoxel       a VOXEL ball, for the stock VoxelToMeshBasic -> SaveGLB chain
 """
 
 from __future__ import annotations
 
+import math
+import os
 import time
 from typing import Any
 
+import av
 import comfy.model_management
 import comfy.utils
+import folder_paths
 import torch
 
 
@@ -94,10 +108,89 @@ class ConnectTestKillWorker(_Base):
         raise SystemExit("connect test: the prompt worker thread ends here")
 
 
+class ConnectTestTone:
+    CATEGORY = "connect_test"
+    RETURN_TYPES = ("AUDIO",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {
+            "required": {
+                "hertz": ("FLOAT", {"default": 440.0, "min": 20.0, "max": 20000.0}),
+                "seconds": ("FLOAT", {"default": 0.5, "min": 0.01, "max": 10.0}),
+                "sample_rate": ("INT", {"default": 16000, "min": 8000, "max": 48000}),
+            }
+        }
+
+    def run(self, hertz: float, seconds: float, sample_rate: int) -> tuple[dict[str, Any]]:
+        t = torch.arange(int(seconds * sample_rate), dtype=torch.float32) / sample_rate
+        wave = 0.5 * torch.sin(2 * math.pi * hertz * t)
+        return ({"waveform": wave.reshape(1, 1, -1), "sample_rate": sample_rate},)
+
+
+class ConnectTestLoadAudio:
+    CATEGORY = "connect_test"
+    RETURN_TYPES = ("AUDIO",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        files = folder_paths.filter_files_content_types(os.listdir(folder_paths.get_input_directory()), ["audio", "video"])
+        return {"required": {"audio": (sorted(files), {"audio_upload": True})}}
+
+    def load(self, audio: str) -> tuple[dict[str, Any]]:
+        with av.open(folder_paths.get_annotated_filepath(audio)) as container:
+            stream = container.streams.audio[0]
+            frames = [torch.from_numpy(f.to_ndarray()).float().reshape(stream.channels, -1) for f in container.decode(stream)]
+            rate = stream.codec_context.sample_rate
+        return ({"waveform": torch.cat(frames, dim=1).unsqueeze(0), "sample_rate": rate},)
+
+
+class ConnectTestSaveAudio:
+    CATEGORY = "connect_test"
+    RETURN_TYPES = ()
+    FUNCTION = "save"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"audio": ("AUDIO",), "filename_prefix": ("STRING", {"default": "audio/ComfyUI"})}}
+
+    def save(self, audio: dict[str, Any], filename_prefix: str) -> dict[str, Any]:
+        from comfy_api.latest._io import FolderType
+        from comfy_api.latest._ui import AudioSaveHelper
+
+        results = AudioSaveHelper.save_audio(audio, filename_prefix, FolderType.output, None, format="flac")
+        return {"ui": {"audio": results}}
+
+
+class ConnectTestVoxel:
+    CATEGORY = "connect_test"
+    RETURN_TYPES = ("VOXEL",)
+    FUNCTION = "run"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"resolution": ("INT", {"default": 8, "min": 4, "max": 64})}}
+
+    def run(self, resolution: int) -> tuple[Any]:
+        from comfy_api.latest import VOXEL
+
+        axis = torch.linspace(-1, 1, resolution)
+        x, y, z = torch.meshgrid(axis, axis, axis, indexing="ij")
+        ball = ((x**2 + y**2 + z**2) < 0.6).float()
+        return (VOXEL(ball.unsqueeze(0)),)
+
+
 NODE_CLASS_MAPPINGS = {
     "ConnectTestRaise": ConnectTestRaise,
     "ConnectTestOOM": ConnectTestOOM,
     "ConnectTestSlow": ConnectTestSlow,
     "ConnectTestKillWorker": ConnectTestKillWorker,
     "ConnectTestSteps": ConnectTestSteps,
+    "ConnectTestTone": ConnectTestTone,
+    "ConnectTestLoadAudio": ConnectTestLoadAudio,
+    "ConnectTestSaveAudio": ConnectTestSaveAudio,
+    "ConnectTestVoxel": ConnectTestVoxel,
 }

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from connect.auth import KeyRing, parse_key
+from connect.login import login_submit
+from connect.routes import _json_errors
+
+KEY = "login-key-0123456789abcdef"
+
+
+def submit(keys: KeyRing, form: dict[str, str]) -> tuple[int, str]:
+    async def main() -> tuple[int, str]:
+        app = web.Application()
+        app.router.add_post("/connect/login", lambda r: login_submit(r, keys))
+        async with TestServer(app) as server, aiohttp.ClientSession() as session:
+            response = await session.post(server.make_url("/connect/login"), data=form, allow_redirects=False)
+            response.release()
+            return response.status, response.headers.get("Location", "")
+
+    return asyncio.run(main())
+
+
+def test_a_post_without_a_key_is_refused_when_keys_are_configured() -> None:
+    keys = KeyRing([parse_key(KEY, "t")])
+    assert submit(keys, {})[0] == 401
+    assert submit(keys, {"key": "   ", "next": "/x"})[0] == 401
+    assert submit(KeyRing([]), {}) == (303, "/")  # without keys there is nothing to check
+
+
+def test_a_key_logs_in_and_a_wrong_one_is_401() -> None:
+    keys = KeyRing([parse_key(KEY, "t")])
+    assert submit(keys, {"key": KEY, "next": "/x"}) == (303, "/x")
+    assert submit(keys, {"key": "wrong-key-0123456789abcdef"})[0] == 401
+    assert submit(KeyRing([]), {"key": "anything"}) == (303, "/")  # without keys there is nothing to check
+
+
+def test_an_unreadable_form_is_400_not_500() -> None:
+    async def main() -> int:
+        app = web.Application()
+        app.router.add_post("/connect/login", _json_errors(lambda r: login_submit(r, KeyRing([]))))
+        async with TestServer(app) as server, aiohttp.ClientSession() as session:
+            headers = {"Content-Type": "multipart/form-data"}  # no boundary
+            response = await session.post(server.make_url("/connect/login"), data=b"key=&next=", headers=headers)
+            response.release()
+            return response.status
+
+    assert asyncio.run(main()) == 400
