@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import urllib.request
 from pathlib import Path
@@ -15,6 +16,10 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8188"))
     base = prepare_base(Path(os.environ.get("CONNECT_BASE_DIR") or REPO / "var"))
     server = ComfyServer(base, port=port)
+    # Stopped by a signal (systemd, `timeout`, a terminal closing): take ComfyUI down too, since it runs
+    # in its own session and would otherwise outlive this script.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: (server.stop(), sys.exit(0)))
     print(f"starting ComfyUI on {server.url} (base directory {base}, log {server.log_path}) ...", flush=True)
     server.start()
     prompt = json.loads((REPO / "examples" / "invert.json").read_text())
