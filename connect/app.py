@@ -112,6 +112,10 @@ class Connect:
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
         return prompt, outputs
 
+    def discard_outputs(self, job: JobRecord) -> None:
+        if job.result is not None and job.output_nodes is not None:
+            self.delivery.discard(job.result, job.output_nodes)
+
     async def render(self, job: JobRecord) -> Any:
         return await render_outputs(job.outputs or {}, job.delivery, self.directory_of)
 
@@ -194,7 +198,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
     webhooks = WebhookPolicy(
         webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks
     )
-    store = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl)
+    store = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl, connect.discard_outputs)
     connect.jobs = JobRunner(comfy, connect.executor, store, connect.prepare, connect.render, webhooks)
     comfy.on_complete(metrics.prompt_finished)
     comfy.add_middleware(gate.middleware())

@@ -116,8 +116,15 @@ async def run_job(
         return _accepted(connect, current or job, headers)
     if current.status != SUCCEEDED:
         return web.json_response({"error": current.error}, status=current.error_status or 500, headers=headers)
-    assert current.result is not None and current.output_nodes is not None
-    response = await connect.delivery.render(current.result, current.output_nodes, choice or connect.delivery.choose(request), request)
+    if current.result is None or current.output_nodes is None or current.result_expired:
+        raise NotFound(f"the outputs of job {current.id} are no longer kept (CONNECT_JOB_RESULTS_TTL)", {"job_id": current.id})
+    # Delivered once, the files go (CONNECT_KEEP_OUTPUTS keeps them); a call with an Idempotency-Key may be
+    # replayed, so its files stay until the job's results expire.
+    consume = current.idempotency_scope is None
+    chosen = choice or connect.delivery.choose(request)
+    response = await connect.delivery.render(current.result, current.output_nodes, chosen, request, consume=consume)
+    if consume:
+        current.outputs, current.result_expired = None, True
     response.headers.update(headers)
     response.headers["Server-Timing"] = server_timing(time.perf_counter() - started, _comfyui_seconds(current))
     return response

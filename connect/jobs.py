@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -95,10 +96,12 @@ class JobStore(Protocol):
 
 
 class MemoryJobStore:
-    def __init__(self, max_jobs: int, ttl: float, result_ttl: float) -> None:
+    def __init__(self, max_jobs: int, ttl: float, result_ttl: float, on_result_expired: Callable[[JobRecord], None] | None = None) -> None:
         self.max_jobs = max_jobs
         self.ttl = ttl
         self.result_ttl = result_ttl
+        # Called when a job's outputs stop being kept, so their files can be deleted (delivery.py).
+        self.on_result_expired = on_result_expired
         self._jobs: OrderedDict[str, JobRecord] = OrderedDict()  # oldest first
         self._scopes: dict[str, str] = {}
 
@@ -119,8 +122,15 @@ class MemoryJobStore:
 
     async def remove(self, job_id: str) -> None:
         job = self._jobs.pop(job_id, None)
+        if job is not None and job.outputs is not None:
+            self._expire_result(job)
         if job is not None and job.idempotency_scope is not None and self._scopes.get(job.idempotency_scope) == job_id:
             del self._scopes[job.idempotency_scope]
+
+    def _expire_result(self, job: JobRecord) -> None:
+        job.outputs, job.result_expired = None, True
+        if self.on_result_expired is not None:
+            self.on_result_expired(job)
 
     async def select(self, query: JobQuery) -> list[JobRecord]:
         found = []
@@ -145,7 +155,7 @@ class MemoryJobStore:
             if age > self.ttl:
                 dropped.append(job.id)
             elif age > self.result_ttl and job.outputs is not None:
-                job.outputs, job.result_expired = None, True
+                self._expire_result(job)
         excess = len(self._jobs) - len(dropped) - self.max_jobs
         if excess > 0:  # the oldest finished ones make room
             kept = [j for j in self._jobs.values() if j.finished and j.id not in dropped]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import itertools
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,10 +60,12 @@ def test_validation_error_outside_exposed_inputs_names_the_node(api: Api) -> Non
     assert error["message"].startswith("node 1 ('Load', LoadImage).image: ")
 
 
-def test_node_failing_at_run_time_is_500_naming_it(api: Api) -> None:
+def test_node_failing_at_run_time_is_500_naming_it(api: Api, comfy_base: Path) -> None:
+    # A file sent with the call is checked before queueing (tests/io); one already in ComfyUI's input
+    # folder is not, so LoadImage itself fails on it while the prompt runs.
+    (comfy_base / "input" / "broken.png").write_bytes(b"this is not a PNG")
     api.saved("executor/fails", load_invert())
-    not_an_image = base64.b64encode(b"this is not a PNG").decode()
-    error = error_of(api.run("executor/fails", {"load": {"image": file_input(not_an_image, "broken.png")}}), 500, "execution_failed")
+    error = error_of(api.run("executor/fails", {"load": {"image": "broken.png"}}), 500, "execution_failed")
     assert error["message"].startswith("node 1 ('Load $load', LoadImage) failed: ")
     assert "cannot identify image file" in error["message"]
     details = error["details"]

@@ -16,6 +16,9 @@ URL_TIMEOUT = 3.0
 SETTINGS = {
     "CONNECT_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
     "CONNECT_URL_TIMEOUT": str(URL_TIMEOUT),
+    # Several tests read what SaveImage wrote (its filename_prefix); deleting delivered outputs is
+    # tested in tests/io, on a server with the default.
+    "CONNECT_KEEP_OUTPUTS": "1",
 }
 
 
