@@ -234,7 +234,7 @@ class Delivery:
             if move and moved is not None:
                 moved.add(file.path)
             urls[ref] = f"{base}{FILES_ROUTE}/{token}/{quote(name)}"
-        return {name: [urls[item] if isinstance(item, FileRef) else _value(item) for item in entries] for name, entries in named.items()}
+        return {name: [urls[item] if isinstance(item, FileRef) else item.as_json() for item in entries] for name, entries in named.items()}
 
 
 def _check_present(named: dict[str, list[Item]], files: dict[FileRef, _File]) -> None:
@@ -245,12 +245,8 @@ def _check_present(named: dict[str, list[Item]], files: dict[FileRef, _File]) ->
 
 def _plain(item: Item, files: dict[FileRef, _File]) -> Any:
     if isinstance(item, Value):
-        return _value(item)
+        return item.as_json()
     return base64.b64encode(files[item].path.read_bytes()).decode("ascii")
-
-
-def _value(item: Value) -> dict[str, Any]:
-    return {item.key: item.value}
 
 
 def _detailed(item: Item, files: dict[FileRef, _File]) -> dict[str, Any]:

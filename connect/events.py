@@ -27,7 +27,6 @@ from typing import Any
 from .outputs import file_refs
 
 _MAX_EVENTS = 5000
-FINAL_EVENTS = ("succeeded", "failed", "cancelled")
 StartListener = Callable[[str, float], None]  # (job id, epoch seconds)
 
 

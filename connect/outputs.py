@@ -38,6 +38,10 @@ class Value:
     key: str  # the UI key it came under, e.g. "text"
     value: Any  # JSON-safe
 
+    def as_json(self) -> dict[str, Any]:
+        """How every delivery mode shows a node's value: ``{"text": ["..."]}``."""
+        return {self.key: self.value}
+
 
 Item = FileRef | Value
 

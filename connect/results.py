@@ -33,7 +33,7 @@ def _base64(files: Mapping[str, list[Item]], directory_of: DirectoryOf) -> dict[
 def _plain(item: Item, directory_of: DirectoryOf) -> Any:
     # The default delivery's shape (delivery.py): a file as base64, a value as {"<ui key>": value}.
     if isinstance(item, Value):
-        return {item.key: item.value}
+        return item.as_json()
     return base64.b64encode(resolve_path(directory_of, item).read_bytes()).decode("ascii")
 
 
