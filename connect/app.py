@@ -43,7 +43,7 @@ from .results import render_outputs
 from .runner import JobRunner
 from .settings import Settings
 from .store import SavedWorkflow, WorkflowStore
-from .validation import validate_body
+from .validation import BodyChecks
 from .webhooks import WebhookPolicy, parse_secret
 from .workflow import Endpoint, Prompt
 
@@ -69,6 +69,7 @@ class Connect:
     metrics: Metrics
     jobs: JobRunner = field(init=False)
     delivery: Delivery
+    checks: BodyChecks
     _specs: dict[str, NodeSpec | None] = field(default_factory=dict)
     _keepalive: tuple[float, Prompt] = (0.0, {})
 
@@ -83,6 +84,7 @@ class Connect:
 
     def workflows_changed(self) -> None:
         self._keepalive = (0.0, {})
+        self.checks.clear()
 
     def keepalive(self) -> Prompt:
         stamp, nodes = self._keepalive
@@ -102,8 +104,7 @@ class Connect:
         endpoint = saved.endpoint
         check_batch(payload, self.settings.max_batch)
         check_path_inputs(endpoint, payload, self.spec)
-        # The contract is built per call, like the document: combo lists (model files) are live.
-        validate_body(build_contract(endpoint, self.comfy.node_spec), payload)
+        self.checks.validate(saved.name, endpoint, payload)
         patched = await patch_prompt(endpoint, payload, self._file_resolver(endpoint, parts))
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}
@@ -194,6 +195,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
         metrics=metrics,
         delivery=Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url),
+        checks=BodyChecks(lambda endpoint: build_contract(endpoint, comfy.node_spec)),
     )
     webhooks = WebhookPolicy(
         webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks

@@ -14,7 +14,9 @@ each rule expected in the caller's names (``sampler.steps``, ``load.image.conten
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -22,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 
 from .contract import FILE_INPUT_REF, SHARED_SCHEMAS, EndpointContract
 from .errors import PayloadError
+from .workflow import Endpoint
 
 Problem = dict[str, Any]
 _LIST_LIMIT = 20  # enums longer than this are named by size, not spelled out
@@ -32,21 +35,68 @@ _REF_PHRASES = {
     "#/components/schemas/FileURL": "a file object with a `url`",
     "#/components/schemas/FilePart": "a file object naming a multipart `part`",
 }
+# How long a workflow's validator is reused before its combo lists (model files) are read again.
+_REUSE_SECONDS = 1.0
 _TYPE_NAMES = {"integer": "an integer", "number": "a number", "string": "a string", "boolean": "a boolean", "object": "an object"}
 
 
+@dataclass(frozen=True)
+class BodyCheck:
+    """A contract with its compiled validator: building both costs more than checking a body."""
+
+    contract: EndpointContract
+    validator: Draft202012Validator
+
+    @classmethod
+    def of(cls, contract: EndpointContract) -> BodyCheck:
+        # The components ride along in the root so `$ref: #/components/schemas/...` resolves as in the document.
+        root = {**contract.body_schema(), "components": {"schemas": SHARED_SCHEMAS}}
+        return cls(contract, Draft202012Validator(root))
+
+    def problems(self, body: Any) -> list[Problem]:
+        found = [p for error in self.validator.iter_errors(body) for p in _explain(error, self.contract)]
+        # `{"type": "boolean", "const": false}` given {} breaks both keywords; `const` alone says it.
+        consts = {p["path"] for p in found if p["rule"] == "const"}
+        found = [p for p in found if not (p["rule"] == "type" and p["path"] in consts)]
+        return sorted(found, key=lambda p: (p["path"], p["rule"]))
+
+
+class BodyChecks:
+    """Run bodies checked against each saved workflow's contract, built once and reused briefly.
+
+    Combo lists are live (a model file copied in is accepted without a restart), so a validator is
+    reused for at most ``_REUSE_SECONDS``, and a body it refuses is judged again by a fresh one before
+    the refusal stands. A file removed within that second is still caught by ComfyUI's own validation.
+    """
+
+    def __init__(self, build: Callable[[Endpoint], EndpointContract], clock: Callable[[], float] = time.monotonic) -> None:
+        self._build = build
+        self._clock = clock
+        self._checks: dict[str, tuple[Endpoint, float, BodyCheck]] = {}
+
+    def validate(self, name: str, endpoint: Endpoint, body: Any) -> None:
+        now = self._clock()
+        kept = self._checks.get(name)
+        if kept is not None and kept[0] is endpoint and now - kept[1] <= _REUSE_SECONDS and not kept[2].problems(body):
+            return
+        check = BodyCheck.of(self._build(endpoint))
+        self._checks[name] = (endpoint, now, check)
+        _raise_problems(check.problems(body))
+
+    def clear(self) -> None:
+        """Forget every validator (a workflow was saved or deleted)."""
+        self._checks.clear()
+
+
 def check_body(contract: EndpointContract, body: Any) -> list[Problem]:
-    # The components ride along in the root so `$ref: #/components/schemas/...` resolves as in the document.
-    root = {**contract.body_schema(), "components": {"schemas": SHARED_SCHEMAS}}
-    found = [p for error in Draft202012Validator(root).iter_errors(body) for p in _explain(error, contract)]
-    # `{"type": "boolean", "const": false}` given {} breaks both keywords; `const` alone says it.
-    consts = {p["path"] for p in found if p["rule"] == "const"}
-    found = [p for p in found if not (p["rule"] == "type" and p["path"] in consts)]
-    return sorted(found, key=lambda p: (p["path"], p["rule"]))
+    return BodyCheck.of(contract).problems(body)
 
 
 def validate_body(contract: EndpointContract, body: Any) -> None:
-    problems = check_body(contract, body)
+    _raise_problems(check_body(contract, body))
+
+
+def _raise_problems(problems: list[Problem]) -> None:
     if problems:
         raise PayloadError(summary(problems), {"problems": problems})
 

@@ -8,8 +8,9 @@ from specimens import spec
 
 from connect.contract import SHARED_SCHEMAS, build_contract
 from connect.errors import PayloadError
-from connect.validation import check_body, validate_body
-from connect.workflow import parse_endpoint
+from connect.nodespec import NodeSpec
+from connect.validation import BodyChecks, check_body, validate_body
+from connect.workflow import Endpoint, parse_endpoint
 
 PROMPT = {
     "1": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}, "_meta": {"title": "$latent"}},
@@ -142,3 +143,71 @@ def test_verdict_is_the_document_schemas_verdict(body: Any) -> None:
     """Whatever the explanation, accept/refuse is exactly what the published schema says."""
     root = {**CONTRACT.body_schema(), "components": {"schemas": SHARED_SCHEMAS}}
     assert (check_body(CONTRACT, body) == []) == Draft202012Validator(root).is_valid(body)
+
+
+# -- BodyChecks: a validator per workflow, reused briefly ------------------------------------------
+class Models:
+    """CheckpointLoaderSimple's live combo list, and how often a contract was built from it."""
+
+    def __init__(self) -> None:
+        self.files = ["a.safetensors"]
+        self.builds = 0
+        self.now = 0.0
+
+    def spec(self, class_type: str) -> NodeSpec | None:
+        if class_type == "CheckpointLoaderSimple":
+            return NodeSpec.from_object_info(class_type, {"input": {"required": {"ckpt_name": [list(self.files)]}}, "output": ["MODEL"]})
+        return spec(class_type)
+
+    def checks(self) -> BodyChecks:
+        def build(endpoint: Endpoint) -> Any:
+            self.builds += 1
+            return build_contract(endpoint, self.spec)
+
+        return BodyChecks(build, clock=lambda: self.now)
+
+
+MODEL_ENDPOINT = parse_endpoint({"4": {**PROMPT["4"], "inputs": {"ckpt_name": "a.safetensors"}}})
+
+
+def test_a_workflows_validator_is_built_once_and_reused() -> None:
+    models = Models()
+    checks = models.checks()
+    for _ in range(3):
+        checks.validate("w", MODEL_ENDPOINT, {"model": {"ckpt_name": "a.safetensors"}})
+    assert models.builds == 1
+
+
+def test_a_model_file_added_since_is_accepted_at_once() -> None:
+    models = Models()
+    checks = models.checks()
+    checks.validate("w", MODEL_ENDPOINT, {})
+    models.files.append("b.safetensors")
+    checks.validate("w", MODEL_ENDPOINT, {"model": {"ckpt_name": "b.safetensors"}})  # the kept validator refuses; a fresh one accepts
+    assert models.builds == 2
+
+
+def test_a_refusal_stands_only_after_a_fresh_validator_agrees() -> None:
+    models = Models()
+    checks = models.checks()
+    checks.validate("w", MODEL_ENDPOINT, {})
+    with pytest.raises(PayloadError) as caught:
+        checks.validate("w", MODEL_ENDPOINT, {"model": {"ckpt_name": "c.safetensors"}})
+    assert [p["path"] for p in caught.value.details["problems"]] == ["model.ckpt_name"]
+    assert models.builds == 2
+
+
+def test_a_validator_is_rebuilt_after_a_second_and_for_a_changed_workflow() -> None:
+    models = Models()
+    checks = models.checks()
+    checks.validate("w", MODEL_ENDPOINT, {})
+    models.files = ["b.safetensors"]
+    models.now = 1.5
+    with pytest.raises(PayloadError):  # a removed file is refused by ComfyUI's list of now, not the kept one
+        checks.validate("w", MODEL_ENDPOINT, {"model": {"ckpt_name": "a.safetensors"}})
+    assert models.builds == 2
+    checks.validate("w", parse_endpoint({"4": {**PROMPT["4"], "inputs": {"ckpt_name": "b.safetensors"}}}), {})
+    assert models.builds == 3
+    checks.clear()
+    checks.validate("w", MODEL_ENDPOINT, {"model": {"ckpt_name": "b.safetensors"}})
+    assert models.builds == 4
