@@ -109,7 +109,8 @@ class Connect:
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         prompt = {**self.keepalive(), **prompt}
         output_nodes = tuple(node_id for ids in endpoint.outputs.values() for node_id in ids)
-        prompt = uncached_outputs(prompt, output_nodes, self.spec, uuid.uuid4().hex)
+        if not self.settings.keep_outputs:  # kept files may be handed back from ComfyUI's cache
+            prompt = uncached_outputs(prompt, output_nodes, self.spec, uuid.uuid4().hex)
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
         return prompt, outputs
 
