@@ -10,7 +10,9 @@ order, and entries in the order the node reported them (a batch in batch order).
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,11 +74,26 @@ def resolve_path(directory_of: Callable[[str], Path | None], ref: FileRef) -> Pa
     root = directory_of(ref.kind)
     if root is None:
         raise ExecutionFailed(f"output file {ref.filename!r} has unknown type {ref.kind!r}")
-    root = root.resolve()
-    path = (root / ref.subfolder / ref.filename).resolve()
-    if root not in path.parents:
-        raise ExecutionFailed(f"output file {ref.filename!r} points outside ComfyUI's {ref.kind} folder")
-    return path
+    real_root = _real_folder(str(root))
+    outside = ExecutionFailed(f"output file {ref.filename!r} points outside ComfyUI's {ref.kind} folder")
+    relative = os.path.normpath(os.path.join(ref.subfolder, ref.filename))
+    if os.path.isabs(relative) or relative == os.curdir or relative.split(os.sep, 1)[0] == os.pardir or "\0" in relative:
+        raise outside
+    path = os.path.join(real_root, relative)
+    # Only the few components below the folder can be links out of it: checking them is far cheaper
+    # than resolving the whole path on every delivery. A link found is followed and must stay inside.
+    parts = relative.split(os.sep)
+    if any(os.path.islink(os.path.join(real_root, *parts[: depth + 1])) for depth in range(len(parts))):
+        path = os.path.realpath(path)
+        if os.path.commonpath([real_root, path]) != real_root or path == real_root:
+            raise outside
+    return Path(path)
+
+
+@functools.lru_cache(maxsize=16)
+def _real_folder(folder: str) -> str:
+    # ComfyUI's folders do not move while it runs (a changed one is a new key).
+    return os.path.realpath(folder)
 
 
 def uncached_outputs(prompt: Prompt, node_ids: tuple[str, ...], spec: SpecLookup, run: str) -> Prompt:

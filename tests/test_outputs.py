@@ -148,3 +148,28 @@ def test_uncached_outputs_marks_output_nodes_only() -> None:
     assert changed["2"]["_meta"] == {"title": "#out"}
     assert changed["1"] is prompt["1"] and changed["3"] is prompt["3"]
     assert prompt["2"]["inputs"] == {"images": ["1", 0]}  # the saved prompt is not touched
+
+
+def test_resolve_path_follows_a_link_that_stays_inside_the_folder(folders: dict[str, Path]) -> None:
+    (folders["output"] / "real.png").write_bytes(b"x")
+    (folders["output"] / "alias.png").symlink_to(folders["output"] / "real.png")
+    assert resolve_path(folders.get, FileRef("alias.png", "", "output")) == (folders["output"] / "real.png").resolve()
+
+
+def test_resolve_path_refuses_a_linked_subfolder_leading_out(folders: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (folders["output"] / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    with pytest.raises(ExecutionFailed, match="points outside"):
+        resolve_path(folders.get, FileRef("a.png", "linked", "output"))
+
+
+def test_resolve_path_refuses_a_nul_byte(folders: dict[str, Path]) -> None:
+    with pytest.raises(ExecutionFailed, match="points outside"):
+        resolve_path(folders.get, FileRef("a\0.png", "", "output"))
+
+
+def test_resolve_path_under_a_linked_folder(tmp_path: Path) -> None:
+    (tmp_path / "real-output").mkdir()
+    (tmp_path / "output-link").symlink_to(tmp_path / "real-output", target_is_directory=True)
+    found = resolve_path({"output": tmp_path / "output-link"}.get, FileRef("a.png", "x/../y", "output"))
+    assert found == (tmp_path / "real-output").resolve() / "y" / "a.png"
