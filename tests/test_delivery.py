@@ -266,3 +266,14 @@ def test_download(folders: Folders, tmp_path: Path) -> None:
     response = asyncio.run(target.download(request))
     assert isinstance(response, web.FileResponse)
     assert response.headers["Content-Type"] == "image/png"
+
+
+@pytest.mark.parametrize("mode", [Mode.BASE64, Mode.RAW])
+def test_small_and_large_outputs_render_alike(folders: Folders, tmp_path: Path, mode: Mode) -> None:
+    # Up to 64 KiB is read on the event loop, more in a worker thread: the answer must not tell.
+    for size in (1_000, 300_000):
+        data = os.urandom(size)
+        ui = {"9": {"images": [folders.write("output", "a.png", data)]}}
+        response = render(delivery(folders, tmp_path), result(ui, time.time()), {"out": ("9",)}, Choice(mode))
+        assert response.body == (data if mode is Mode.RAW else json.dumps({"out": [base64.b64encode(data).decode()]}).encode())
+        assert folders.files("output") == []
