@@ -66,13 +66,16 @@ class EventHub:
         self._on_start = on_start
         self._feeds: dict[str, Feed] = {}
         self._by_prompt: dict[str, str] = {}
+        # Feeds of jobs not started yet: the only ones a queue change moves. Finished jobs' feeds stay
+        # in _feeds (for late readers) and must not be walked on every status message.
+        self._waiting: dict[str, Feed] = {}
 
     # -- jobs --------------------------------------------------------------------------------------
     def open(
         self, job_id: str, prompt_id: str, labels: Mapping[str, tuple[str | None, str]], outputs: Mapping[str, tuple[str, ...]]
     ) -> None:
         """Register a job before its prompt is queued, so that none of its messages is missed."""
-        self._feeds[job_id] = Feed(job_id, prompt_id, labels, outputs)
+        self._feeds[job_id] = self._waiting[job_id] = Feed(job_id, prompt_id, labels, outputs)
         self._by_prompt[prompt_id] = job_id
 
     def queued(self, job_id: str) -> None:
@@ -86,12 +89,14 @@ class EventHub:
         if feed is None or feed.closed:
             return
         self._by_prompt.pop(feed.prompt_id, None)
+        self._waiting.pop(job_id, None)
         feed.progress = None
         feed.closed = True
         self._publish(feed, name, data)
 
     def drop(self, job_id: str) -> None:
         feed = self._feeds.pop(job_id, None)
+        self._waiting.pop(job_id, None)
         if feed is not None:
             self._by_prompt.pop(feed.prompt_id, None)
 
@@ -120,6 +125,7 @@ class EventHub:
         if event == "execution_start":
             started = float(data.get("timestamp") or 0) / 1000 or None
             feed.started, feed.position = True, None
+            self._waiting.pop(feed.job_id, None)
             self._publish(feed, "started", {"started_at": iso(started)})
             self._on_start(feed.job_id, started or 0.0)
         elif event == "execution_cached":
@@ -134,11 +140,10 @@ class EventHub:
             self._executed(feed, str(data.get("node")), data.get("output"))
 
     def _queue_moved(self) -> None:
-        waiting = [f for f in self._feeds.values() if not f.started and not f.closed]
-        if not waiting:
+        if not self._waiting:
             return
         positions = self._positions()
-        for feed in waiting:
+        for feed in list(self._waiting.values()):
             place = positions.get(feed.prompt_id)
             if place is not None and place != feed.position:
                 feed.position = place

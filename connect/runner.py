@@ -134,7 +134,7 @@ class JobRunner:
             timeout=request.timeout,
             webhook=WebhookState(request.webhook) if request.webhook else None,
             idempotency_scope=scope,
-            fingerprint=request.fingerprint(),
+            fingerprint=request.fingerprint() if scope is not None else None,  # only a replay compares it
             delivery=dict(request.delivery or {}),
         )
         labels = {n: (title_of(node) or None, str(node.get("class_type"))) for n, node in prompt.items() if n in saved.endpoint.prompt}

@@ -75,3 +75,28 @@ def test_a_live_stream_gets_new_events_and_heartbeats() -> None:
 
     chunks = [c for c in asyncio.run(check()) if not c.startswith(":")]
     assert [c.split("\n")[1] for c in chunks[1:]] == ["event: queued", "event: started", "event: cancelled"]
+
+
+def test_queue_changes_move_only_jobs_still_waiting() -> None:
+    looked = []
+    positions = {"p": 2, "q": 3, "r": 4}
+
+    def read_positions() -> dict[str, int]:
+        looked.append(1)
+        return dict(positions)
+
+    hub = EventHub(read_positions, lambda job_id, at: None)
+    for job, prompt in (("j", "p"), ("k", "q"), ("l", "r")):
+        hub.open(job, prompt, LABELS, {})
+        hub.queued(job)
+    hub.comfy_event("execution_start", {"prompt_id": "p", "timestamp": 1})
+    hub.close("k", "cancelled", {"id": "k"})
+    positions.update(p=1, q=1, r=1)
+    hub.comfy_event("status", {"status": {}})
+    assert [hub.position(j) for j in ("j", "k", "l")] == [None, None, 1]
+    moved = [e.name for job in ("j", "k", "l") for e in hub._feeds[job].events if e.name == "position"]
+    assert moved == ["position"]  # only l's
+    hub.drop("l")
+    looked.clear()
+    hub.comfy_event("status", {"status": {}})  # nobody waits: ComfyUI's queue is not even read
+    assert looked == []
