@@ -239,5 +239,8 @@ class ComfyAdapter:
                     listener(item[1], status_dict, history_result)
                 except Exception:  # a listener bug must never kill ComfyUI's worker thread
                     log.exception("ComfyUI-Connect: completion listener failed")
+            # A caller waits on the event loop for this; the worker's own bookkeeping after it (logging,
+            # its next queue check) does not. Releasing the GIL here lets the loop answer first.
+            time.sleep(0)
 
         queue.task_done = task_done
