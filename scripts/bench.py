@@ -449,10 +449,16 @@ async def settle(bench: Bench) -> None:
 
 # -- the run -----------------------------------------------------------------------------------------
 def median_of(repeats: list[Any]) -> Any:
-    """Element-wise median of equally shaped nested results (numbers), other leaves from the first."""
+    """Element-wise median of nested results (numbers), other leaves from the first.
+
+    Results of different versions of this script may differ in shape (a key added, a string where a
+    measurement now is): a key is taken from the results that have it, and dicts win over other leaves.
+    """
+    dicts = [r for r in repeats if isinstance(r, dict)]
+    if dicts:
+        keys = dict.fromkeys(k for d in dicts for k in d)
+        return {k: median_of([d[k] for d in dicts if k in d]) for k in keys}
     first = repeats[0]
-    if isinstance(first, dict):
-        return {k: median_of([r[k] for r in repeats]) for k in first}
     if all(r == first for r in repeats):
         return first  # e.g. counts, or the number of cores: keep them as they are
     if isinstance(first, (int, float)) and not isinstance(first, bool):
