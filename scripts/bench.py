@@ -6,7 +6,8 @@
 
 Measures (1) latency of a trivial workflow, plugin vs a stock client (POST /prompt, websocket,
 /history, /view); (2) the plugin's own overhead, end-to-end minus ComfyUI's execution time;
-(3) throughput at 1, 4 and 16 concurrent clients; (4) delivery of one 2048x2048 image;
+(3) throughput at 1, 4 and 16 concurrent clients; (4) delivery of one 2048x2048 image in each of the
+plugin's delivery modes (base64, url, raw, detailed), with each side's delivery part timed on its own;
 (5) the `!cache` benefit with two generated checkpoints; (6) ComfyUI's RSS over 1,000 calls.
 Sections 1-4 are repeated (--repeat) and reported as the median of the repeats. Prints a table and
 writes JSON (--out). Every loop is bounded by a count and by the time budget (--budget).
@@ -34,7 +35,7 @@ import aiohttp
 import bench_report
 import psutil
 import tiny_models
-from bench_clients import Call, PluginClient, StockClient, cached_nodes, execution_ms, history
+from bench_clients import MODES, BenchError, Call, PluginClient, StockClient, cached_nodes, execution_ms, history
 from launcher import REPO, ComfyServer, comfyui_dir, prepare_base
 
 INVERT = "bench-invert"
@@ -296,85 +297,101 @@ def write_big_image(path: Path) -> None:
 
 
 async def delivery(bench: Bench, runs: int) -> dict[str, Any]:
-    """Same prompt every call: after the first, ComfyUI answers from its cache (stock) or re-runs only the
-    `#` output node (the plugin writes a fresh file per API run, issue 5), so the time is mostly delivery."""
+    """The same prompt every call, through each of the plugin's delivery modes and through a stock client.
+
+    Every plugin call re-runs the `#` SaveImage node (the plugin adds a nonce input, so that it never hands
+    back a file it has already deleted), so its end-to-end time includes encoding the 2048² PNG again.
+    Besides end-to-end times, each side's delivery part is therefore measured on its own: for the plugin,
+    end-to-end minus Server-Timing `comfyui` (ComfyUI's queue and execution), of which Server-Timing
+    `connect` is the plugin's handler; for stock, its GET /history plus GET /view.
+
+    The stock call comes right after plugin calls, and ComfyUI's (classic) cache keeps only the last
+    prompt's results, so stock runs SaveImage again too. A second stock call with the same prompt, at once,
+    shows stock answered from its cache ("stock_cached"). Every delivered image must have stock's pixels.
+    """
     payload: dict[str, Any] = {}
+    samples: dict[str, list[dict[str, float]]] = {side: [] for side in (*MODES, "stock_view", "stock_cached")}
+    bench.clean_outputs()
     stock = await StockClient(bench.session, bench.url).open()
-    modes: dict[str, list[Call]] = {"base64": [], "stock_view": []}
     try:
-        await bench.plugin.run(DELIVERY, payload)  # the one real execution (PNG encoding), not measured
-        for _ in range(runs):
-            if bench.left() <= 0:
+        first = await stock.run(delivery_prompt())
+        reference = _only_pixels("stock ComfyUI", first)
+        for mode in MODES:  # once each, not measured: the first real execution and anything set up lazily
+            _check_pixels(mode, await bench.plugin.run(DELIVERY, payload, mode), reference)
+        for index in range(runs):
+            if index and bench.left() <= 0:
                 break
-            modes["base64"].append(await bench.plugin.run(DELIVERY, payload))
-            modes["stock_view"].append(await stock.run(delivery_prompt()))
+            # Modes take turns, starting one further each round, so that none always follows stock's call.
+            for mode in MODES[index % len(MODES) :] + MODES[: index % len(MODES)]:
+                call = await bench.plugin.run(DELIVERY, payload, mode)
+                _check_pixels(mode, call, reference)
+                samples[mode].append(_plugin_sample(mode, call))
+            for side in ("stock_view", "stock_cached"):
+                call = await stock.run(delivery_prompt())
+                _check_pixels(side, call, reference)
+                samples[side].append(_stock_sample(call))
     finally:
         await stock.close()
-    if _pixels(modes["base64"][-1].files[0]) != _pixels(modes["stock_view"][-1].files[0]):
-        # Bytes differ since issue 5: each API run writes a fresh file (its PNG metadata differs).
-        raise RuntimeError("the plugin and stock ComfyUI delivered different images for the same prompt")
-    result: dict[str, Any] = {
-        "image_bytes": len(modes["stock_view"][-1].files[0]),
-        **{mode: _delivery_summary(calls) for mode, calls in modes.items()},
-    }
-    for mode in ("url", "raw"):
-        result[mode] = await _probe_mode(bench, mode)
-    return result
+        bench.clean_outputs()
+    return {"image_bytes": len(first.files[0]), **{side: _delivery_summary(found) for side, found in samples.items()}}
 
 
-def _pixels(data: bytes) -> bytes:
+def _pixels(data: bytes) -> tuple[tuple[int, int], bytes]:
     import io
 
     from PIL import Image
 
     with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB").tobytes()
+        return image.size, image.convert("RGB").tobytes()
 
 
-def _delivery_summary(calls: list[Call]) -> dict[str, Any]:
-    found: dict[str, Any] = {**summary([c.seconds * 1000 for c in calls]), "wire_bytes": calls[-1].wire_bytes}
-    handler = [c.server_timing["connect"] for c in calls if "connect" in c.server_timing]
-    if handler:  # the server's share: reading and encoding the file (the rest is transfer and the client's decoding)
-        found["plugin_handler_median_ms"] = statistics.median(handler)
+def _only_pixels(who: str, call: Call) -> tuple[tuple[int, int], bytes]:
+    if len(call.files) != 1:
+        raise BenchError(f"{who} delivered {len(call.files)} files for the one-image prompt")
+    return _pixels(call.files[0])
+
+
+def _check_pixels(who: str, call: Call, reference: tuple[tuple[int, int], bytes]) -> None:
+    # Not bytes: each plugin run writes a fresh file, whose PNG metadata (the prompt, with its nonce) differs.
+    if _only_pixels(who, call) != reference:
+        raise BenchError(f"{who} delivered an image whose pixels differ from those stock ComfyUI delivered first")
+
+
+def _plugin_sample(mode: str, call: Call) -> dict[str, float]:
+    timing = call.server_timing
+    if "connect" not in timing or "comfyui" not in timing:
+        raise BenchError(f"delivery mode {mode!r} answered without Server-Timing connect and comfyui: {timing}")
+    total = call.seconds * 1000
+    return {
+        "ms": total,
+        "wire_bytes": call.wire_bytes,
+        "comfyui_ms": timing["comfyui"],
+        "delivery_ms": total - timing["comfyui"],
+        "handler_ms": timing["connect"],
+    }
+
+
+def _stock_sample(call: Call) -> dict[str, float]:
+    total, fetch = call.seconds * 1000, (call.fetch_seconds or 0.0) * 1000
+    cached = "2" in cached_nodes(call.history_entry)  # node 2: the SaveImage of delivery_prompt()
+    return {"ms": total, "wire_bytes": call.wire_bytes, "comfyui_ms": total - fetch, "delivery_ms": fetch, "output_cached": cached}
+
+
+def _delivery_summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    """End-to-end as before (n, median_ms, p95_ms, wire_bytes), plus the parts: `delivery`, `comfyui` (plugin:
+    Server-Timing comfyui; stock: POST /prompt until done) and, for the plugin, `handler` (Server-Timing connect)."""
+    found: dict[str, Any] = {
+        **summary([s["ms"] for s in samples]),
+        "wire_bytes": round(statistics.median(s["wire_bytes"] for s in samples)),
+        "delivery": summary([s["delivery_ms"] for s in samples]),
+        "comfyui": summary([s["comfyui_ms"] for s in samples]),
+    }
+    if "handler_ms" in samples[0]:
+        found["handler"] = summary([s["handler_ms"] for s in samples])
+        found["plugin_handler_median_ms"] = found["handler"]["median_ms"]  # the name older results use
+    if "output_cached" in samples[0]:
+        found["output_cached"] = sum(1 for s in samples if s["output_cached"])
     return found
-
-
-async def _probe_mode(bench: Bench, mode: str) -> str | dict[str, Any]:
-    """Issue 5's delivery modes: measured if the plugin offers them, else reported as missing."""
-    status, content_type, body = await bench.plugin.probe(DELIVERY, {}, f"?output={mode}")
-    if status != 200:
-        return "n/a (not implemented)"
-    if mode == "raw" and content_type.startswith("image/"):
-        return await _time_raw(bench)
-    if mode == "url" and content_type == "application/json":
-        values = [v for vs in json.loads(body).values() for v in (vs if isinstance(vs, list) else [vs])]
-        if values and all(isinstance(v, str) and (v.startswith("http") or v.startswith("/")) for v in values):
-            return await _time_url(bench)
-    return "n/a (not implemented)"
-
-
-async def _time_raw(bench: Bench) -> dict[str, Any]:
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        _, _, body = await bench.plugin.probe(DELIVERY, {}, "?output=raw")
-        times.append((time.perf_counter() - started) * 1000)
-    return {**summary(times), "wire_bytes": len(body)}
-
-
-async def _time_url(bench: Bench) -> dict[str, Any]:
-    times = []
-    wire = 0
-    for _ in range(5):
-        started = time.perf_counter()
-        _, _, body = await bench.plugin.probe(DELIVERY, {}, "?output=url")
-        wire = len(body)
-        for links in json.loads(body).values():
-            for link in links if isinstance(links, list) else [links]:
-                async with bench.session.get(link if link.startswith("http") else bench.url + link) as response:
-                    wire += len(await response.read())
-        times.append((time.perf_counter() - started) * 1000)
-    return {**summary(times), "wire_bytes": wire}
 
 
 # -- 5: !cache ---------------------------------------------------------------------------------------
@@ -449,10 +466,16 @@ async def settle(bench: Bench) -> None:
 
 # -- the run -----------------------------------------------------------------------------------------
 def median_of(repeats: list[Any]) -> Any:
-    """Element-wise median of equally shaped nested results (numbers), other leaves from the first."""
+    """Element-wise median of nested results (numbers), other leaves from the first.
+
+    Results of different versions of this script may differ in shape (a key added, a string where a
+    measurement now is): a key is taken from the results that have it, and dicts win over other leaves.
+    """
+    dicts = [r for r in repeats if isinstance(r, dict)]
+    if dicts:
+        keys = dict.fromkeys(k for d in dicts for k in d)
+        return {k: median_of([d[k] for d in dicts if k in d]) for k in keys}
     first = repeats[0]
-    if isinstance(first, dict):
-        return {k: median_of([r[k] for r in repeats]) for k in first}
     if all(r == first for r in repeats):
         return first  # e.g. counts, or the number of cores: keep them as they are
     if isinstance(first, (int, float)) and not isinstance(first, bool):

@@ -2,10 +2,12 @@
 
     plugin = PluginClient(session, url)            # one round trip
     call = await plugin.run("bench-invert", {"canvas": {"color": 7}})
+    call = await plugin.run("bench-invert", {}, output="url")   # or "raw", "detailed": the delivery modes
     stock = await StockClient(session, url).open() # what a client of stock ComfyUI must do:
     call = await stock.run(prompt)                 # POST /prompt, websocket wait, GET /history, GET /view
 
-Both return a `Call`: wall time from the first byte sent to the decoded file bytes in hand.
+Both return a `Call`: wall time from the first byte sent to the decoded file bytes in hand (in url
+mode that includes downloading every link).
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
 CALL_TIMEOUT = 120.0
+# The plugin's delivery modes (connect/delivery.py); None is the default, base64 JSON.
+MODES = ("base64", "url", "raw", "detailed")
 
 
 class BenchError(RuntimeError):
@@ -34,6 +39,8 @@ class Call:
     files: list[bytes]
     wire_bytes: int  # response bodies the client had to read
     server_timing: dict[str, float] = field(default_factory=dict)  # the plugin's Server-Timing header, ms
+    fetch_seconds: float | None = None  # stock: GET /history plus GET /view, the part that delivers the files
+    history_entry: dict[str, Any] = field(default_factory=dict)  # stock: the /history entry it read anyway
 
 
 def parse_server_timing(header: str) -> dict[str, float]:
@@ -76,21 +83,66 @@ class PluginClient:
         self.session = session
         self.url = url
 
-    async def run(self, name: str, payload: dict[str, Any], query: str = "") -> Call:
+    async def run(self, name: str, payload: dict[str, Any], output: str | None = None) -> Call:
+        """One call in delivery mode `output` (None: the default, base64 JSON), with its files in hand.
+
+        Any answer that is not what the mode promises raises BenchError naming the mode.
+        """
+        if output is not None and output not in MODES:
+            raise ValueError(f"unknown delivery mode {output!r}")
+        query = f"?output={output}" if output else ""
         started = time.perf_counter()
         async with self.session.post(f"{self.url}/api/connect/workflows/{name}{query}", json=payload) as response:
             body = await response.read()
             if response.status != 200:
-                raise BenchError(f"plugin run of {name!r} answered {response.status}: {body[:500]!r}")
+                raise BenchError(f"plugin run of {name!r}{query} answered {response.status}: {body[:500]!r}")
             prompt_id = response.headers["X-Connect-Prompt-Id"]
             timing = parse_server_timing(response.headers.get("Server-Timing", ""))
-        files = [base64.b64decode(item) for items in json.loads(body).values() for item in items]
-        return Call(time.perf_counter() - started, prompt_id, files, len(body), timing)
+            content_type = response.content_type
+        wire = len(body)
+        where = f"plugin run of {name!r}{query}"
+        if output == "raw":
+            if not content_type.startswith("image/"):
+                raise BenchError(f"{where} answered {content_type}, not the image's bytes: {body[:200]!r}")
+            files = [body]
+        elif output == "url":
+            files = []
+            for link in _items(body, where):
+                if not isinstance(link, str) or not link.startswith(("http://", "https://", "/")):
+                    raise BenchError(f"{where} answered {link!r} where a download link belongs")
+                async with self.session.get(link if link.startswith("http") else self.url + link) as download:
+                    data = await download.read()
+                    if download.status != 200:
+                        raise BenchError(f"downloading {link} answered {download.status}: {data[:200]!r}")
+                wire += len(data)
+                files.append(data)
+        elif output == "detailed":
+            items = list(_items(body, where))
+            if not all(isinstance(i, dict) and i.get("type") == "file" and isinstance(i.get("content"), str) for i in items):
+                raise BenchError(f"{where} answered items that are not files with base64 content: {body[:300]!r}")
+            files = [_decode(item["content"], where) for item in items]
+        else:
+            files = [_decode(item, where) for item in _items(body, where)]
+        return Call(time.perf_counter() - started, prompt_id, files, wire, timing)
 
-    async def probe(self, name: str, payload: dict[str, Any], query: str) -> tuple[int, str, bytes]:
-        """Status, content type and body of one call, to detect delivery modes that may not exist yet."""
-        async with self.session.post(f"{self.url}/api/connect/workflows/{name}{query}", json=payload) as response:
-            return response.status, response.content_type, await response.read()
+
+def _items(body: bytes, where: str) -> Iterator[Any]:
+    """The items of a JSON answer ``{"<output name>": [item, ...]}``."""
+    try:
+        outputs = json.loads(body)
+    except ValueError:
+        raise BenchError(f"{where} answered no JSON: {body[:200]!r}") from None
+    if not isinstance(outputs, dict) or not all(isinstance(v, list) for v in outputs.values()):
+        raise BenchError(f"{where} answered JSON that is not {{output name: [items]}}: {body[:200]!r}")
+    for items in outputs.values():
+        yield from items
+
+
+def _decode(item: Any, where: str) -> bytes:
+    try:
+        return base64.b64decode(item, validate=True)
+    except (TypeError, ValueError):
+        raise BenchError(f"{where} answered {str(item)[:100]!r} where a file's base64 belongs") from None
 
 
 class StockClient:
@@ -153,6 +205,7 @@ class StockClient:
         self._done.pop(prompt_id, None)
         if error is not None:
             raise BenchError(f"stock prompt {prompt_id} failed: {error}")
+        fetch_started = time.perf_counter()
         async with self.session.get(f"{self.url}/history/{prompt_id}") as response:
             body = await response.read()
             wire += len(body)
@@ -167,4 +220,5 @@ class StockClient:
                         raise BenchError(f"GET /view answered {response.status}")
                 wire += len(data)
                 files.append(data)
-        return Call(time.perf_counter() - started, prompt_id, files, wire)
+        ended = time.perf_counter()
+        return Call(ended - started, prompt_id, files, wire, fetch_seconds=ended - fetch_started, history_entry=entry)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
-NA = "n/a (not implemented)"
 Row = tuple[str, str, str, str, str]  # section, metric, plugin (or with), stock (or without), ratio
 
 
@@ -58,19 +58,7 @@ def rows(result: dict[str, Any]) -> list[Row]:
     for who in ("server", "client"):
         p, s = (thr["1"][side][f"{who}_cpu_ms"] for side in ("plugin", "stock"))
         out.append(("3. throughput, calls/s", f"{who} CPU per call, 1 client, ms", _ms(p), _ms(s), _ratio(p, s)))
-    image = f"4. delivery, one 2048×2048 PNG ({dlv['image_bytes'] / 1e6:.1f} MB)"
-    p, s = dlv["base64"]["median_ms"], dlv["stock_view"]["median_ms"]
-    out.append((image, "base64 JSON vs stock /view, median ms", _ms(p), _ms(s), _ratio(p, s)))
-    if "plugin_handler_median_ms" in dlv["base64"]:
-        out.append(
-            (image, "of which in the plugin's handler (read + encode), median ms", _ms(dlv["base64"]["plugin_handler_median_ms"]), "", "")
-        )
-    p, s = dlv["base64"]["wire_bytes"], dlv["stock_view"]["wire_bytes"]
-    out.append((image, "bytes read by the client", f"{p / 1e6:.1f} MB", f"{s / 1e6:.1f} MB", _ratio(p, s)))
-    for mode in ("url", "raw"):
-        value = dlv[mode]
-        shown = value if isinstance(value, str) else f"{_ms(value['median_ms'])} ms, {value['wire_bytes'] / 1e6:.1f} MB"
-        out.append((image, f"{mode} delivery, median", shown, "", ""))
+    out += _delivery_rows(dlv)
     calls = cache["with"]["n"]
     section = f"5. `!cache`: two workflows, two checkpoints, alternating ({calls} calls each way)"
     out.append((section, "model loads", str(cache["with"]["loads"]), str(cache["without"]["loads"]), ""))
@@ -85,6 +73,59 @@ def rows(result: dict[str, Any]) -> list[Row]:
     p, s = mem["plugin"]["growth_mb"], mem["stock"]["growth_mb"]
     out.append((f"6. ComfyUI RSS over {mem['plugin']['calls']} calls", "growth", f"{p:+.1f} MB", f"{s:+.1f} MB", ""))
     return out
+
+
+MODE_LABELS = {"base64": "base64 JSON", "url": "url + download", "raw": "raw bytes", "detailed": "detailed JSON"}
+
+
+def _delivery_rows(dlv: dict[str, Any]) -> list[Row]:
+    """Per plugin mode: end-to-end, its delivery part and the plugin handler's share of it, and bytes read,
+    each against the stock client. Results of older versions (a mode as "n/a", no parts) are shown as they are."""
+    stock = dlv["stock_view"]
+    section = f"4. delivery, one 2048×2048 PNG ({dlv['image_bytes'] / 1e6:.1f} MB), {stock['n']:.0f} calls per mode"
+    out: list[Row] = []
+
+    def add(metric: str, plugin: str = "", base: str = "", ratio: str = "") -> None:
+        out.append((section, metric, plugin, base, ratio))
+
+    if "delivery" in stock:
+        add("delivery = plugin: end-to-end − Server-Timing comfyui; stock: GET /history + /view")
+        p, s = _median_over_modes(dlv, "comfyui"), stock["comfyui"]["median_ms"]
+        add("ComfyUI's part (plugin: Server-Timing comfyui; stock: POST /prompt → done), median ms", _ms(p), _ms(s), _ratio(p, s))
+    if "output_cached" in stock:
+        cached_calls = f"{stock['output_cached']:.0f} of {stock['n']:.0f}"
+        add("stock calls whose SaveImage ComfyUI's cache answered (it keeps the last prompt's)", "", cached_calls)
+    for mode, label in MODE_LABELS.items():
+        value = dlv.get(mode)
+        if isinstance(value, str):
+            add(f"{label}: end-to-end, median", value)
+        if not isinstance(value, dict):
+            continue
+        add(f"{label}: end-to-end, median / p95 ms", _pair(value), _pair(stock), _ratio(value["median_ms"], stock["median_ms"]))
+        if "delivery" in value and "delivery" in stock:
+            p, s = value["delivery"]["median_ms"], stock["delivery"]["median_ms"]
+            add(f"{label}: delivery, median / p95 ms", _pair(value["delivery"]), _pair(stock["delivery"]), _ratio(p, s))
+        if "handler" in value:
+            what = "POST only, " if mode == "url" else ""
+            add(f"{label}: of which handler ({what}Server-Timing connect), median / p95 ms", _pair(value["handler"]))
+        elif "plugin_handler_median_ms" in value:
+            add(f"{label}: of which in the plugin's handler (read + encode), median ms", _ms(value["plugin_handler_median_ms"]))
+        p, s = value["wire_bytes"], stock["wire_bytes"]
+        add(f"{label}: bytes read by the client", f"{p / 1e6:.1f} MB", f"{s / 1e6:.1f} MB", _ratio(p, s))
+    cached = dlv.get("stock_cached")
+    if isinstance(cached, dict):
+        add("stock, same prompt again at once (cache answers): end-to-end, median / p95 ms", "", _pair(cached))
+        add("stock, same prompt again at once (cache answers): delivery, median / p95 ms", "", _pair(cached["delivery"]))
+    return out
+
+
+def _median_over_modes(dlv: dict[str, Any], part: str) -> float:
+    values: list[float] = [dlv[m][part]["median_ms"] for m in MODE_LABELS if isinstance(dlv.get(m), dict) and part in dlv[m]]
+    return statistics.median(values)
+
+
+def _pair(summary: dict[str, Any]) -> str:
+    return f"{_ms(summary['median_ms'])} / {_ms(summary['p95_ms'])}"
 
 
 def _ms(value: float) -> str:
@@ -113,7 +154,12 @@ def _how_many(result: dict[str, Any]) -> str:
 def table(result: dict[str, Any]) -> str:
     lines = [_header(result), ""]
     table_rows = rows(result)
-    widths = (max(len(r[1]) for r in table_rows) + 2, max(12, *(len(r[2]) for r in table_rows)), 13, 7)
+    widths = (
+        max(len(r[1]) for r in table_rows) + 2,
+        max(12, *(len(r[2]) for r in table_rows)),
+        max(13, *(len(r[3]) for r in table_rows)),
+        7,
+    )
     lines.append(f"{'':{widths[0]}} {'plugin/with':>{widths[1]}} {'stock/without':>{widths[2]}} {'ratio':>{widths[3]}}")
     section = None
     for sec, metric, p, s, r in table_rows:
