@@ -21,7 +21,8 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
             _target(
                 f"throughput >= stock's, {clients} client(s)",
                 f"{level['plugin']['per_s']:.0f}/s vs {level['stock']['per_s']:.0f}/s",
-                level["ratio"] >= 1,
+                # The rates shown, not the median of per-repeat ratios: those can disagree when merged.
+                level["plugin"]["per_s"] >= level["stock"]["per_s"],
             )
         )
     found.append(_target(f"RSS growth < 50 MB over {rss['calls']} calls", f"{rss['growth_mb']:+.1f} MB", rss["growth_mb"] < 50))
