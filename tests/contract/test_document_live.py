@@ -8,7 +8,7 @@ from typing import Any, cast
 import pytest
 import requests
 from aiohttp import web
-from contract_support import TXT2IMG, Api, invert_prompt
+from contract_support import TXT2IMG, Api, invert_prompt, png_bytes
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
@@ -207,3 +207,20 @@ def test_error_responses_are_described_by_status_and_type(api: Api) -> None:
     assert types_422 == {"invalid_payload", "prompt_invalid", "idempotency_key_reused"}
     missing = requests.post(f"{api.base}/workflows/no-such-workflow", json={}, timeout=30)
     assert missing.status_code == 404
+
+
+def test_an_image_added_on_disk_is_accepted_by_the_next_run_at_once(api: Api) -> None:
+    # The run path reuses a workflow's compiled schema for a second: a name it refuses is judged again
+    # against ComfyUI's list of now, so a file that appeared meanwhile is accepted, not refused.
+    api.save(
+        "live/load",
+        {
+            "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}, "_meta": {"title": "$load"}},
+            "2": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "live"}, "_meta": {"title": "#out"}},
+        },
+    )
+    refused = api.run("live/load", {"load": {"image": "appears-later.png"}})
+    assert refused.status_code == 422 and refused.json()["error"]["details"]["problems"][0]["path"] == "load.image"
+    (api.server.base / "input" / "appears-later.png").write_bytes(png_bytes(color=(0, 0, 255)))
+    accepted = api.run("live/load", {"load": {"image": "appears-later.png"}})
+    assert accepted.status_code == 200, accepted.text[:300]
