@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from support.api import Api, cached_nodes, link, node
-from support.images import assert_color, decode, inverted, png_b64
+from support.images import assert_color, inverted, png_b64
 from support.workflows import canvas, file_input
 
 pytestmark = pytest.mark.e2e
