@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from bench_clients import cached_nodes, execution_ms, parse_server_timing
+from bench_profile import plugin_shares
 from bench_report import targets
 
 from bench import median_of, percentile
@@ -62,3 +63,16 @@ def test_targets_are_judged_against_the_issue_thresholds() -> None:
     missed = [t["met"] for t in targets(_result(6.0, 5.0, 2.5, (90, 100), 60.0))]
     assert met == [True, True, True, True]
     assert missed == [False, False, False, False]
+
+
+def test_profile_counts_busy_event_loop_samples_per_plugin_function() -> None:
+    lines = [
+        "thread (1): MainThread;run (main.py:1);_run (ComfyUI-Connect/connect/routes.py:10);check (ComfyUI-Connect/connect/v.py:3) 5",
+        "thread (1): MainThread;run (main.py:1);_run (ComfyUI-Connect/connect/routes.py:12) 3",  # another line, same function
+        "thread (1): MainThread;run (main.py:1);handle (aiohttp/web.py:5) 2",  # busy, not the plugin
+        "thread (1): MainThread;run (main.py:1);EpollSelector.select (selectors.py:468) 90",  # idle
+        "thread (2): Thread-1 (prompt_worker);execute (ComfyUI-Connect/connect/x.py:1) 7",  # not the event loop
+    ]
+    busy, shares = plugin_shares(lines)
+    assert busy == 10
+    assert shares == {"_run (ComfyUI-Connect/connect/routes.py)": 8, "check (ComfyUI-Connect/connect/v.py)": 5}
