@@ -32,6 +32,7 @@ log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 KEY = "connect.key"  # request[KEY]: the ApiKey of the caller, or None when no keys are configured
 SLOT = "connect.slot"  # request[SLOT]: the admission Slot of a run request
+STARTED = "connect.started"  # request[STARTED]: perf_counter() when the gate saw it (Server-Timing counts from here)
 COOKIE = "connect_session"
 _REALM = 'Bearer realm="ComfyUI-Connect"'
 _PUBLIC = ("/connect/health", "/connect/ready", "/connect/login", "/connect/logout")
@@ -94,7 +95,7 @@ class Gate:
             response: web.StreamResponse = self._preflight(cors_ok)
         else:
             try:
-                response = await self._handle(request, handler, path, cors_ok)
+                response = await self._handle(request, handler, path, cors_ok, started)
             except Unauthorized as exc:
                 response = _to_login(request) if wants_page(request) else error_response(exc)
             except ConnectError as exc:
@@ -117,7 +118,7 @@ class Gate:
         self.metrics.request(route_label(request), request.method, response.status, time.perf_counter() - started, error_type(response))
         return response
 
-    async def _handle(self, request: web.Request, handler: Handler, path: str, cors_ok: bool) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, handler: Handler, path: str, cors_ok: bool, started: float) -> web.StreamResponse:
         key = self._authorize(request, path)
         if request.content_length is not None and request.content_length > self.max_body:
             raise PayloadTooLarge(
@@ -132,6 +133,7 @@ class Gate:
                 raise web.HTTPMethodNotAllowed(request.method, methods)
             raise getattr(request.match_info, "http_exception", None) or web.HTTPNotFound()
         request[KEY] = key
+        request[STARTED] = started
         # ComfyUI's own origin check refuses cross-origin calls to a loopback host; an origin the
         # operator allowed for these routes is taken off before it looks.
         headers = request.headers.copy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import urljoin
 
@@ -134,3 +135,16 @@ def test_openapi_document_stays_valid_for_names_that_differ_only_in_punctuation(
     finally:
         for name in names:
             api.delete(name)
+
+
+def test_a_run_answer_splits_its_time_into_the_plugins_share_and_comfyuis(api: Api) -> None:
+    api.saved("routes/timing", canvas())
+    started = time.perf_counter()
+    response = api.run("routes/timing", {"canvas": {"color": 0x102030}})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, response.text
+    timing = dict(re.findall(r"(\w+);dur=([\d.]+)", response.headers["Server-Timing"]))
+    assert set(timing) == {"connect", "comfyui"}
+    connect, comfyui = float(timing["connect"]), float(timing["comfyui"])
+    # Both shares are real, and together they fit inside what the caller waited.
+    assert connect > 0 and comfyui > 0 and connect + comfyui <= elapsed_ms
