@@ -13,15 +13,15 @@ run is over (the loaders got their own copies, see files.py).
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from .errors import BadRequest, InputFileError, InvalidJSON, PayloadTooLarge
+from .errors import BadRequest, InputFileError, PayloadTooLarge
 from .files import InputFiles, Upload, UploadWriter
+from .jsonbody import parse_json
 
 PAYLOAD_PART = "payload"
 _CHUNK = 64 * 1024
@@ -114,14 +114,7 @@ async def _read_small(part: BodyPartReader, limit: int) -> bytes:
 def _parse_payload(raw: bytes) -> Any:
     if not raw.strip():
         return {}
-    try:
-        return json.loads(raw, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"the 'payload' part is not valid JSON: {exc}") from exc
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
+    return parse_json(raw, "the 'payload' part")
 
 
 def _check_references(body: RunBody) -> None:

@@ -20,6 +20,7 @@ from .app import Connect
 from .errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
 from .gate import KEY, STARTED
 from .jobroutes import cancel_job, get_job, job_events, list_jobs, run_job
+from .jsonbody import parse_json
 from .login import login_page, login_submit, logout
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .multipart import run_body
@@ -89,15 +90,7 @@ async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
         if empty is not None:
             return empty
         raise InvalidJSON("the request body is empty; a JSON object was expected")
-    try:
-        return json.loads(raw, parse_constant=_not_json)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"the request body is not valid JSON: {exc}") from exc
-
-
-def _not_json(name: str) -> Any:
-    # Python's json module reads NaN and Infinity, which JSON does not have (and which pass any min/max check).
-    raise ValueError(f"{name} is not a JSON value")
+    return parse_json(raw, "the request body")
 
 
 # -- docs ------------------------------------------------------------------------------------------
