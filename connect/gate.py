@@ -88,14 +88,14 @@ class Gate:
 
     # -- the plugin's routes ------------------------------------------------------------------
     async def _plugin(self, request: web.Request, handler: Handler, path: str) -> web.StreamResponse:
-        started = time.perf_counter()
+        started = request[STARTED] = time.perf_counter()  # request.clone() in _handle keeps it
         origin = request.headers.get("Origin")
         cors_ok = self.cors.allows(origin)
         if self.cors.enabled and request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             response: web.StreamResponse = self._preflight(cors_ok)
         else:
             try:
-                response = await self._handle(request, handler, path, cors_ok, started)
+                response = await self._handle(request, handler, path, cors_ok)
             except Unauthorized as exc:
                 response = _to_login(request) if wants_page(request) else error_response(exc)
             except ConnectError as exc:
@@ -118,7 +118,7 @@ class Gate:
         self.metrics.request(route_label(request), request.method, response.status, time.perf_counter() - started, error_type(response))
         return response
 
-    async def _handle(self, request: web.Request, handler: Handler, path: str, cors_ok: bool, started: float) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, handler: Handler, path: str, cors_ok: bool) -> web.StreamResponse:
         key = self._authorize(request, path)
         if request.content_length is not None and request.content_length > self.max_body:
             raise PayloadTooLarge(
@@ -133,7 +133,6 @@ class Gate:
                 raise web.HTTPMethodNotAllowed(request.method, methods)
             raise getattr(request.match_info, "http_exception", None) or web.HTTPNotFound()
         request[KEY] = key
-        request[STARTED] = started
         # ComfyUI's own origin check refuses cross-origin calls to a loopback host; an origin the
         # operator allowed for these routes is taken off before it looks.
         headers = request.headers.copy()
