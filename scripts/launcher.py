@@ -14,6 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +116,18 @@ class ComfyServer:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(15)
+
+    @contextmanager
+    def running(self, timeout: float = 120.0) -> Iterator[ComfyServer]:
+        """Started, and stopped on leaving; if anything fails meanwhile, ComfyUI's log tail is printed first."""
+        try:
+            self.start(timeout)
+            yield self
+        except BaseException:
+            print(self.log_tail(120))
+            raise
+        finally:
+            self.stop()
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

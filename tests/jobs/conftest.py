@@ -13,19 +13,12 @@ from launcher import ComfyServer, prepare_base
 @pytest.fixture(scope="session")
 def jobs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jobs]:
     base = prepare_base(tmp_path_factory.mktemp("jobs") / "base", plugins={"connect_test_nodes": TEST_NODES})
-    server = ComfyServer(base, env=ENV)
-    try:
-        server.start()
+    with ComfyServer(base, env=ENV).running() as server:
         client = Jobs(server)
         for name, prompt in WORKFLOWS.items():
             response = client.http.put(f"{client.api}/workflows/{name}", json={"prompt": prompt}, timeout=30)
             assert response.status_code == 201, response.text
         yield client
-    except BaseException:
-        print(server.log_tail(120))
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -27,19 +27,12 @@ def safe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Safe]:
         "CONNECT_CORS_ORIGINS": CORS_ORIGIN,
         **LIMITS,
     }
-    server = ComfyServer(base, env=env)
-    try:
-        server.start()
+    with ComfyServer(base, env=env).running() as server:
         instance = Safe(server, root, base)
         for name, prompt in WORKFLOWS.items():
             response = instance.call("PUT", f"/api/connect/workflows/{name}", ADMIN, {"prompt": prompt})
             assert response.status_code == 201, response.text
         yield instance
-    except BaseException:
-        print(server.log_tail(120))
-        raise
-    finally:
-        server.stop()
 
 
 @pytest.fixture
