@@ -20,7 +20,7 @@ def _inside_comfyui() -> bool:
 if _inside_comfyui():
     # Imported here only: pytest imports this file with no parent package when the checkout's folder
     # name is not an identifier (e.g. "ComfyUI-Connect"), and a relative import would fail there.
-    from .connect.app import setup
+    from .connect.plugin import setup
 
     setup()
 

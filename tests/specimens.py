@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connect.nodespec import NodeSpec
+from connect.comfy.nodespec import NodeSpec
 
 OBJECT_INFO: dict[str, dict[str, Any]] = {
     "KSampler": {

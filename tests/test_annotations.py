@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from connect.annotations import Annotations, InputAnnotation, TitleError, parse_title
+from connect.workflow.annotations import Annotations, InputAnnotation, TitleError, parse_title
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from connect.auth import KeyConfigError, KeyRing, parse_key, session_token
+from connect.http.auth import KeyConfigError, KeyRing, parse_key, session_token
 
 ADMIN = "admin-key-0123456789abcdef"
 

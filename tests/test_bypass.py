@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from connect.bypass import apply_bypass
+from connect.comfy.nodespec import InputSpec, NodeSpec
 from connect.errors import BypassError
-from connect.nodespec import InputSpec, NodeSpec
+from connect.workflow.bypass import apply_bypass
 
 
 def inputs(*declared: str, optional: tuple[str, ...] = ()) -> tuple[InputSpec, ...]:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from connect.cache import PREFIX, ancestors, keepalive_nodes
-from connect.nodespec import NodeSpec
-from connect.store import SavedWorkflow
-from connect.workflow import parse_endpoint
+from connect.comfy.nodespec import NodeSpec
+from connect.workflow.endpoint import parse_endpoint
+from connect.workflow.keepalive import PREFIX, ancestors, keepalive_nodes
+from connect.workflow.store import SavedWorkflow
 
 SPECS = {
     spec.class_type: spec

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from specimens import spec
 
-from connect.contract import FILE_INPUT_REF, build_contract, input_contract
-from connect.workflow import parse_endpoint
+from connect.contract.schema import FILE_INPUT_REF, build_contract, input_contract
+from connect.workflow.endpoint import parse_endpoint
 
 
 def _schema(class_type: str, name: str, saved: Any) -> dict[str, Any]:

@@ -13,10 +13,10 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from mediakit import png
 
-from connect.delivery import Choice, Delivery, Mode, choose, matches, media_ranges
+from connect.comfy.outcome import RunResult
 from connect.errors import BadRequest, ExecutionFailed, NotAcceptable
-from connect.executor import RunResult
-from connect.links import FileLinks
+from connect.io.delivery import Choice, Delivery, Mode, choose, matches, media_ranges
+from connect.io.links import FileLinks
 
 
 # -- choosing -------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from connect.events import EventHub
+from connect.run.events import EventHub
 
 LABELS = {"1": ("Canvas $canvas", "EmptyImage"), "2": ("Steps", "ConnectTestSteps"), "3": ("Save #out", "SaveImage")}
 

@@ -19,10 +19,10 @@ from mediakit import video
 from PIL import Image
 from yarl import URL
 
-import connect.files
+import connect.io.inputs
 from connect.errors import ConnectError, InputFileError, PayloadTooLarge
-from connect.files import FileLimits, InputFiles, Upload
-from connect.netguard import GuardedResolver
+from connect.io.inputs import FileLimits, InputFiles, Upload
+from connect.io.netguard import GuardedResolver
 
 T = TypeVar("T")
 LIMIT = 100_000
@@ -330,7 +330,7 @@ def public_origin(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not allow_private
         return aiohttp.TCPConnector(resolver=PublicOrigin())
 
-    monkeypatch.setattr(connect.files, "connector", connector)
+    monkeypatch.setattr(connect.io.inputs, "connector", connector)
 
 
 def fetch_from_origin(input_dir: Path, path_and_query: Callable[[URL], str]) -> str:

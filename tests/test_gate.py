@@ -11,10 +11,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from connect.auth import KeyRing, parse_key
-from connect.gate import Cors, Gate
-from connect.limits import Admission
-from connect.metrics import Metrics
+from connect.http.auth import KeyRing, parse_key
+from connect.http.gate import Cors, Gate
+from connect.ops.metrics import Metrics
+from connect.run.limits import Admission
 
 ADMIN = "admin-key-0123456789abcdef"
 RUNNER = "runner-key-0123456789abcdef"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from connect.jobs import CANCELLED, QUEUED, SUCCEEDED, JobQuery, JobRecord, MemoryJobStore
-from connect.outputs import FileRef
+from connect.io.outputs import FileRef
+from connect.run.jobs import CANCELLED, QUEUED, SUCCEEDED, JobQuery, JobRecord, MemoryJobStore
 
 
 def job(n: int, workflow: str = "w", status: str = SUCCEEDED, finished: float | None = 100.0, scope: str | None = None) -> JobRecord:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from connect.errors import InvalidJSON
-from connect.jsonbody import parse_json
+from connect.http.jsonbody import parse_json
 
 
 def test_json_is_parsed() -> None:

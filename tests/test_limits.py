@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from connect.errors import LimitExceeded, PayloadTooLarge, TooManyRequests, Unavailable
-from connect.limits import Admission, check_batch, check_image
+from connect.io.pixels import check_image
+from connect.run.limits import Admission, check_batch
 
 
 def _png(width: int, height: int) -> bytes:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from connect.links import FileLinks
+from connect.io.links import FileLinks
 
 
 class Clock:

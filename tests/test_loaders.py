@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from mediakit import animated_png, bomb_png, png, tone, video
 
+from connect.comfy.nodespec import InputSpec
 from connect.errors import InputFileError, PayloadTooLarge
-from connect.loaders import _AUDIO_SUFFIXES, _VIDEO_SUFFIXES, check_file, loader_kind
-from connect.nodespec import InputSpec
+from connect.io.loaders import _AUDIO_SUFFIXES, _VIDEO_SUFFIXES, check_file, loader_kind
 
 CAP = 64 * 64
 

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from connect.auth import KeyRing, parse_key
-from connect.login import login_submit
-from connect.routes import _json_errors
+from connect.http.auth import KeyRing, parse_key
+from connect.http.login import login_submit
+from connect.http.routes import _json_errors
+from connect.http.state import CONNECT
 
 KEY = "login-key-0123456789abcdef"
 
@@ -16,6 +18,7 @@ KEY = "login-key-0123456789abcdef"
 def submit(keys: KeyRing, form: dict[str, str]) -> tuple[int, str]:
     async def main() -> tuple[int, str]:
         app = web.Application()
+        app[CONNECT] = cast(Any, None)  # the login handler reads no state
         app.router.add_post("/connect/login", lambda r: login_submit(r, keys))
         async with TestServer(app) as server, aiohttp.ClientSession() as session:
             response = await session.post(server.make_url("/connect/login"), data=form, allow_redirects=False)
@@ -42,7 +45,8 @@ def test_a_key_logs_in_and_a_wrong_one_is_401() -> None:
 def test_an_unreadable_form_is_400_not_500() -> None:
     async def main() -> int:
         app = web.Application()
-        app.router.add_post("/connect/login", _json_errors(lambda r: login_submit(r, KeyRing([]))))
+        app[CONNECT] = cast(Any, None)  # the login handler reads no state
+        app.router.add_post("/connect/login", _json_errors(lambda r, c: login_submit(r, KeyRing([]))))
         async with TestServer(app) as server, aiohttp.ClientSession() as session:
             headers = {"Content-Type": "multipart/form-data"}  # no boundary
             response = await session.post(server.make_url("/connect/login"), data=b"key=&next=", headers=headers)

@@ -8,7 +8,7 @@ import pytest
 from mediakit import animated_png, png, tone, video
 from PIL import Image
 
-from connect.media import KINDS, Media, describe, kind_of, mime_type
+from connect.io.media import KINDS, Media, describe, kind_of, mime_type
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from connect.metrics import Metrics
+from connect.ops.metrics import Metrics
 
 
 def _samples(text: str) -> dict[str, float]:

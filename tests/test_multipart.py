@@ -12,8 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from connect.errors import ConnectError
-from connect.files import FileLimits, InputFiles
-from connect.multipart import part_references, run_body
+from connect.http.multipart import part_references, run_body
+from connect.io.inputs import FileLimits, InputFiles
 
 MAX_FILE, MAX_BODY = 1000, 2500
 REF = {"load": {"image": {"type": "file", "part": "img"}}}

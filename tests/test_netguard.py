@@ -7,7 +7,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from connect.netguard import BlockedAddress, GuardedResolver, check_literal_host, connector, is_public
+from connect.io.netguard import BlockedAddress, GuardedResolver, check_literal_host, connector, is_public
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connect.netguard import BlockedAddress, check_literal_host, parse_networks, permitted
+from connect.io.netguard import BlockedAddress, check_literal_host, parse_networks, permitted
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from connect.nodespec import InputSpec, NodeSpec, types_match
+from connect.comfy.nodespec import InputSpec, NodeSpec, types_match
 
 SAMPLERS = ["euler", "euler_ancestral", "dpmpp_2m"]
 

@@ -7,10 +7,10 @@ from openapi_spec_validator import validate
 from specimens import spec
 
 from connect import errors
+from connect.contract.openapi import build_document, documented_errors, error_schema_name
 from connect.errors import ConnectError, NotFound, WorkflowCorrupt
-from connect.openapi import build_document, documented_errors, error_schema_name
-from connect.store import SavedWorkflow
-from connect.workflow import parse_endpoint
+from connect.workflow.endpoint import parse_endpoint
+from connect.workflow.store import SavedWorkflow
 
 PROMPT = {
     "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}, "_meta": {"title": "$load"}},

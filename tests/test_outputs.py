@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
+from connect.comfy.nodespec import NodeSpec
 from connect.errors import ExecutionFailed
-from connect.nodespec import NodeSpec
-from connect.outputs import RUN_INPUT, FileRef, Value, collect, file_refs, items, resolve_path, uncached_outputs
+from connect.io.outputs import RUN_INPUT, FileRef, Value, collect, file_refs, items, resolve_path, uncached_outputs
 
 
 def image(filename: str, subfolder: str = "", type_: str = "output") -> dict[str, str]:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from connect.comfy.nodespec import NodeSpec
+from connect.contract.pathguard import check_path_inputs, check_prompt_paths, unsafe_reason
 from connect.errors import InvalidWorkflow, PayloadError
-from connect.nodespec import NodeSpec
-from connect.pathguard import check_path_inputs, check_prompt_paths, unsafe_reason
-from connect.workflow import parse_endpoint
+from connect.workflow.endpoint import parse_endpoint
 
 LOAD_IMAGE = NodeSpec.from_object_info(
     "LoadImage", {"input": {"required": {"image": [["a.png", "sub/b.png"], {"image_upload": True}]}}, "output": ["IMAGE"]}

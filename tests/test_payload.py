@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from connect.errors import PayloadError
-from connect.payload import Patched, is_file_object, patch_prompt
-from connect.workflow import Endpoint, parse_endpoint
+from connect.run.payload import Patched, is_file_object, patch_prompt
+from connect.workflow.endpoint import Endpoint, parse_endpoint
 
 
 def node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from connect.jobroutes import server_timing
-from connect.results import encode_base64_json
+from connect.http.jobs import server_timing
+from connect.io.render import encode_base64_json
 
 
 @pytest.mark.parametrize(

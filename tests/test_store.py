@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from connect.errors import AnnotationError, InvalidName, InvalidWorkflow, NotFound, WorkflowCorrupt
-from connect.store import WorkflowStore, check_name
+from connect.workflow.store import WorkflowStore, check_name
 
 
 def prompt(width: int = 512, title: str = "$size") -> dict[str, Any]:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from connect.errors import InvalidName
-from connect.store import WorkflowStore
+from connect.workflow.store import WorkflowStore
 
 
 @pytest.fixture

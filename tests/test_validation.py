@@ -6,11 +6,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from specimens import spec
 
-from connect.contract import SHARED_SCHEMAS, build_contract
+from connect.comfy.nodespec import NodeSpec
+from connect.contract.schema import SHARED_SCHEMAS, build_contract
+from connect.contract.validation import BodyChecks, check_body, validate_body
 from connect.errors import PayloadError
-from connect.nodespec import NodeSpec
-from connect.validation import BodyChecks, check_body, validate_body
-from connect.workflow import Endpoint, parse_endpoint
+from connect.workflow.endpoint import Endpoint, parse_endpoint
 
 PROMPT = {
     "1": {"class_type": "EmptyLatentImage", "inputs": {"width": 512, "height": 512, "batch_size": 1}, "_meta": {"title": "$latent"}},

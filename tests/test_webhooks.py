@@ -12,9 +12,9 @@ from aiohttp import web
 from standardwebhooks import Webhook
 
 from connect.errors import BadRequest
-from connect.jobs import WebhookState
-from connect.netguard import parse_networks
-from connect.webhooks import WebhookPolicy, deliver, parse_secret, sign
+from connect.io.netguard import parse_networks
+from connect.run.jobs import WebhookState
+from connect.run.webhooks import WebhookPolicy, deliver, parse_secret, sign
 
 KEY = b"0123456789abcdef0123"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()

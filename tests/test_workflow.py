@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from connect.errors import AnnotationError, InvalidWorkflow
-from connect.workflow import check_prompt, is_link, parse_endpoint, title_of
+from connect.workflow.endpoint import check_prompt, is_link, parse_endpoint, title_of
 
 
 def node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:

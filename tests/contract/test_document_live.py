@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import requests
@@ -12,7 +12,7 @@ from contract_support import TXT2IMG, Api, invert_prompt, png_bytes
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from connect.routes import register
+from connect.http.routes import register
 
 pytestmark = pytest.mark.e2e
 
@@ -172,7 +172,7 @@ def test_document_has_a_validator_and_follows_saves_and_disk_changes(api: Api) -
 
 
 def test_every_registered_route_is_documented_and_every_operation_is_served(api: Api) -> None:
-    registered = register(web.RouteTableDef(), cast(Any, None))
+    registered = register(web.RouteTableDef())
     document = api.document()
     for method, path in registered:
         documented = "/api" + path.replace("{name:.+}", "{name}")

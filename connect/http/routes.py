@@ -1,0 +1,198 @@
+"""HTTP handlers, registered as ``/connect/...`` (ComfyUI also serves each at ``/api/connect/...``).
+
+Domain errors become JSON error responses here, at one boundary (``_json_errors``), nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ..contract.openapi import DOCS_ASSETS
+from ..contract.pathguard import check_prompt_paths
+from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
+from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ..workflow.store import SavedWorkflow, check_timeout
+from .gate import KEY, STARTED
+from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
+from .jsonbody import parse_json
+from .login import login_page, login_submit, logout
+from .multipart import run_body
+from .state import Connect, state
+
+log = logging.getLogger("comfyui-connect")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Every handler is given the plugin's state, read from the app's typed key (state.py).
+StateHandler = Callable[[web.Request, Connect], Awaitable[web.StreamResponse]]
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ComfyUI-Connect API</title>
+<link rel="icon" href="connect/docs/favicon-32x32.png"><link rel="stylesheet" href="connect/docs/swagger-ui.css">
+</head><body><div id="swagger-ui"></div>
+<script src="connect/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "connect/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  tryItOutEnabled: true, displayRequestDuration: true});</script>
+</body></html>"""
+
+
+def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
+    """Add every route; returns (method, path) pairs so tests can check the document covers them."""
+    table: list[tuple[str, str, StateHandler]] = [
+        ("GET", "/connect", lambda r, c: _docs_page(r)),
+        ("GET", "/connect/openapi.json", _openapi),
+        ("GET", "/connect/docs/{asset}", _docs_asset),
+        ("GET", "/connect/workflows", _list),
+        ("GET", "/connect/workflows/{name:.+}", _describe),
+        ("PUT", "/connect/workflows/{name:.+}", _save),
+        ("DELETE", "/connect/workflows/{name:.+}", _delete),
+        ("POST", "/connect/workflows/{name:.+}", _run),
+        # Jobs (jobs.py): every run is one.
+        ("GET", "/connect/jobs", list_jobs),
+        ("GET", "/connect/jobs/{job_id}", get_job),
+        ("DELETE", "/connect/jobs/{job_id}", cancel_job),
+        ("GET", "/connect/jobs/{job_id}/events", job_events),
+        ("GET", "/connect/files/{token}/{name}", lambda r, c: c.delivery.download(r)),
+        ("GET", "/connect/health", _health),
+        ("GET", "/connect/ready", _ready),
+        ("GET", "/connect/metrics", _metrics),
+        ("GET", "/connect/login", lambda r, c: login_page(r)),
+        ("POST", "/connect/login", lambda r, c: login_submit(r, c.gate.keys)),
+        ("POST", "/connect/logout", lambda r, c: logout(r)),
+    ]
+    for method, path, handler in table:
+        routes.route(method, path)(_json_errors(handler))
+    return [(method, path) for method, path, _ in table]
+
+
+def _json_errors(handler: StateHandler) -> Handler:
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request, state(request))
+        except ConnectError as exc:
+            return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
+        except web.HTTPRequestEntityTooLarge as exc:
+            return web.json_response(error_body(PayloadTooLarge.type, f"request body too large: {exc.text}", None), status=413)
+        except Exception as exc:
+            log.exception("ComfyUI-Connect: unexpected error on %s %s", request.method, request.path)
+            return web.json_response(error_body("internal_error", f"unexpected {type(exc).__name__}: {exc}", None), status=500)
+
+    return wrapped
+
+
+async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        if empty is not None:
+            return empty
+        raise InvalidJSON("the request body is empty; a JSON object was expected")
+    return parse_json(raw, "the request body")
+
+
+# -- docs ------------------------------------------------------------------------------------------
+async def _docs_page(request: web.Request) -> web.StreamResponse:
+    return web.Response(text=_DOCS_HTML, content_type="text/html")
+
+
+async def _docs_asset(request: web.Request, connect: Connect) -> web.StreamResponse:
+    asset = request.match_info["asset"]
+    if asset not in DOCS_ASSETS:
+        raise NotFound(f"no documentation asset {asset!r}")
+    return web.FileResponse(connect.docs_assets / asset, headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def _openapi(request: web.Request, connect: Connect) -> web.StreamResponse:
+    body = json.dumps(connect.openapi_document(request.get(KEY))).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+# -- management ------------------------------------------------------------------------------------
+def describe(saved: SavedWorkflow) -> dict[str, Any]:
+    endpoint = saved.endpoint
+    return {
+        "name": saved.name,
+        "saved_at": saved.saved_at,
+        "timeout": saved.timeout,
+        "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
+        "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
+        "bypassable": list(endpoint.groups),
+        "bypassed": list(endpoint.bypassed),
+        "cached": list(endpoint.cached),
+    }
+
+
+async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
+    good, bad = await asyncio.to_thread(connect.store.load_all)
+    key = request.get(KEY)
+    if key is not None:  # a key limited to some workflows lists only those
+        good, bad = [w for w in good if key.sees(w.name)], {n: e for n, e in bad.items() if key.sees(n)}
+    return web.json_response({"workflows": [describe(s) for s in good], "errors": {n: e.body() for n, e in bad.items()}})
+
+
+async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.json_response(describe(connect.store.load(request.match_info["name"])))
+
+
+async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
+    name = request.match_info["name"]
+    connect.store.path_for(name)  # reject a bad name before reading the body
+    body = await _read_json(request)
+    if not isinstance(body, dict) or "prompt" not in body:
+        raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
+    check_prompt_paths(body["prompt"], connect.preparer.spec)
+    timeout = _saved_timeout(body, connect, name)
+    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout)
+    connect.workflows_changed()
+    return web.json_response(describe(saved), status=201 if created else 200)
+
+
+def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float | None:
+    """The body's `timeout`; without one, the one saved before (ComfyUI's UI saves only prompt and workflow)."""
+    if "timeout" not in body:
+        with contextlib.suppress(ConnectError):
+            return connect.store.load(name).timeout
+        return None
+    try:
+        return check_timeout(body["timeout"])
+    except ValueError as exc:
+        raise BadRequest(str(exc), {"path": "timeout"}) from None
+
+
+async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
+    await asyncio.to_thread(connect.store.delete, request.match_info["name"])
+    connect.workflows_changed()
+    return web.Response(status=204)
+
+
+# -- health and metrics ----------------------------------------------------------------------------
+async def _health(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.json_response(connect.probe.health(time.monotonic()))
+
+
+async def _ready(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.json_response(connect.probe.ready(connect.gate.admission.retry_after))
+
+
+async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return web.Response(body=connect.metrics_text().encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+
+
+# -- run -------------------------------------------------------------------------------------------
+async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
+    started = request.get(STARTED) or time.perf_counter()  # the plugin's share starts at its gate
+    saved = connect.store.load(request.match_info["name"])
+    choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
+    connect.delivery.check_possible(choice, saved.endpoint.outputs)
+    limits = connect.settings.max_file_bytes, connect.settings.max_body_bytes
+    async with run_body(request, connect.files, *limits, lambda: _read_json(request, empty={})) as body:  # JSON or multipart
+        return await run_job(request, connect, saved, body.payload, started, choice=choice, parts=body.parts)

@@ -1,0 +1,90 @@
+"""The plugin's state as the HTTP layer sees it, kept on the aiohttp app under one typed key.
+
+    app[CONNECT] = connect            # plugin.setup() does this once
+    connect = state(request)          # every handler starts here
+
+Handlers never import the composition root (plugin.py): they read this key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..comfy.adapter import ComfyAdapter
+from ..contract.openapi import build_document
+from ..io.delivery import Delivery
+from ..io.inputs import InputFiles
+from ..io.render import render_outputs
+from ..ops.health import Probe
+from ..ops.metrics import Metrics
+from ..run.jobs import JobRecord
+from ..run.prepare import Preparer
+from ..run.runner import JobRunner
+from ..settings import Settings
+from ..workflow.store import SavedWorkflow, WorkflowStore
+from .auth import ApiKey
+from .gate import Gate
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class Connect:
+    settings: Settings
+    comfy: ComfyAdapter
+    store: WorkflowStore
+    files: InputFiles
+    preparer: Preparer
+    docs_assets: Path
+    gate: Gate
+    probe: Probe
+    metrics: Metrics
+    delivery: Delivery
+    jobs: JobRunner
+
+    def workflows_changed(self) -> None:
+        self.preparer.workflows_changed()
+
+    def run_timeout(self, saved: SavedWorkflow, requested: float | None) -> float:
+        """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""
+        return min(requested or saved.timeout or self.settings.run_timeout, self.settings.run_timeout)
+
+    async def render(self, job: JobRecord) -> Any:
+        return await render_outputs(job.outputs or {}, job.delivery, self.comfy.directory_of)
+
+    def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
+        good, bad = self.store.load_all()
+        if key is not None:  # a key limited to some workflows sees only those
+            good = [w for w in good if key.sees(w.name)]
+            bad = {n: e for n, e in bad.items() if key.sees(n)}
+        return build_document(
+            good,
+            self.comfy.node_spec,
+            bad,
+            VERSION,
+            self.settings.run_timeout,
+            secured=self.gate.keys.enabled,
+            sync_wait=self.settings.sync_wait,
+        )
+
+    def metrics_text(self) -> str:
+        gauges = {
+            "connect_queue_depth": ("Prompts waiting or running on ComfyUI's queue", float(self.comfy.queue_depth())),
+            "connect_runs_in_flight": ("API runs admitted and not yet answered", float(self.gate.admission.in_flight)),
+            "connect_prompt_worker_alive": ("1 while ComfyUI's prompt worker thread runs", float(self.comfy.worker_alive())),
+        }
+        return self.metrics.render(gauges)
+
+
+CONNECT = web.AppKey("comfyui_connect", Connect)
+
+
+def state(request: web.Request) -> Connect:
+    try:
+        return request.app[CONNECT]
+    except KeyError:
+        raise RuntimeError("ComfyUI-Connect: plugin.setup() must run before its routes are served") from None

@@ -1,0 +1,118 @@
+"""``setup()``: the one call that builds the plugin and wires it into a running ComfyUI.
+
+    from .connect.plugin import setup
+    setup()          # registers the routes on PromptServer.instance
+
+Nothing happens at import time. This is the composition root: the only module that knows every
+part; everything else is handed what it needs here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import time
+from pathlib import Path
+
+from .comfy.adapter import ComfyAdapter
+from .contract.schema import build_contract
+from .contract.validation import BodyChecks
+from .http.auth import KeyConfigError, KeyRing
+from .http.gate import Cors, Gate, lockdown
+from .http.routes import register
+from .http.state import CONNECT, VERSION, Connect
+from .io.delivery import Delivery
+from .io.inputs import FileLimits, InputFiles
+from .io.links import FileLinks
+from .io.netguard import parse_networks
+from .ops.health import Probe
+from .ops.metrics import Metrics
+from .run.executor import Executor
+from .run.jobs import JobRecord, MemoryJobStore
+from .run.limits import Admission
+from .run.prepare import Preparer
+from .run.runner import JobRunner
+from .run.webhooks import WebhookPolicy, parse_secret
+from .settings import Settings
+from .workflow.store import WorkflowStore
+
+log = logging.getLogger("comfyui-connect")
+
+# With any of these set, broken settings lock the server instead of leaving it open.
+_ACCESS_SETTINGS = ("CONNECT_API_KEYS", "CONNECT_API_KEYS_FILE", "CONNECT_PROTECT_ALL")
+
+__all__ = ["VERSION", "Connect", "setup"]
+
+
+def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -> Connect:
+    comfy = comfy or ComfyAdapter.from_running_server()
+    try:
+        settings = settings or Settings()
+        keys = KeyRing.load(settings.api_keys, settings.api_keys_file)
+        networks = parse_networks(settings.url_allow_networks)
+        webhook_key = parse_secret(settings.webhook_secret)
+        if settings.protect_all and not keys.enabled:
+            raise KeyConfigError("CONNECT_PROTECT_ALL=1 needs at least one API key (CONNECT_API_KEYS or CONNECT_API_KEYS_FILE)")
+    except ValueError as exc:  # pydantic's ValidationError, KeyConfigError, a bad network
+        if any(os.environ.get(name) for name in _ACCESS_SETTINGS):
+            log.error("ComfyUI-Connect: access settings are invalid, every request is refused: %s", exc)
+            comfy.add_middleware(lockdown(str(exc)))
+        raise
+    store_dir = settings.workflows_dir or comfy.user_dir() / "connect" / "workflows"
+    limits = FileLimits(settings.max_file_bytes, settings.url_timeout, settings.allow_private_urls, settings.max_image_pixels, networks)
+    links = FileLinks(comfy.user_dir() / "connect" / "files", settings.file_url_ttl)
+    metrics = Metrics()
+    admission = Admission(settings.max_queue, settings.max_queue_per_client, comfy.queue_depth, metrics.mean_execution_seconds)
+    gate = Gate(
+        keys, settings.protect_all, Cors.parse(settings.cors_origins), settings.max_body_bytes, admission, metrics, comfy.worker_alive
+    )
+    store = WorkflowStore(Path(store_dir))
+    files = InputFiles(comfy.input_dir(), limits)
+    checks = BodyChecks(lambda endpoint: build_contract(endpoint, comfy.node_spec))
+    preparer = Preparer(comfy.node_spec, store, files, checks, max_batch=settings.max_batch, keep_outputs=settings.keep_outputs)
+    delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
+
+    def discard_outputs(job: JobRecord) -> None:
+        if job.result is not None and job.output_nodes is not None:
+            delivery.discard(job.result, job.output_nodes)
+
+    webhooks = WebhookPolicy(
+        webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks
+    )
+    job_store = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl, discard_outputs)
+    connect = Connect(
+        settings=settings,
+        comfy=comfy,
+        store=store,
+        files=files,
+        preparer=preparer,
+        docs_assets=_swagger_ui_static(),
+        gate=gate,
+        probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
+        metrics=metrics,
+        delivery=delivery,
+        jobs=JobRunner(comfy, Executor(comfy), job_store, preparer.prepare, lambda job: connect.render(job), webhooks),
+    )
+    comfy.on_complete(metrics.prompt_finished)
+    comfy.add_middleware(gate.middleware())
+    if keys.enabled and not settings.protect_all:
+        log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
+    swept = store.sweep() + files.sweep()
+    expired = links.load()
+    if expired:
+        log.info("ComfyUI-Connect: removed %d expired download links", expired)
+    delivery.start_sweeps(comfy.loop)
+    if swept:
+        log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
+    comfy.set_app_state(CONNECT, connect)
+    register(comfy.routes)
+    return connect
+
+
+def _swagger_ui_static() -> Path:
+    # Locate swagger-ui-py's bundled assets without importing the package (and its web frameworks).
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("ComfyUI-Connect needs the 'swagger-ui-py' package: pip install -r requirements.txt")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"

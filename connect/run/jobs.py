@@ -1,0 +1,165 @@
+"""Job records, and the store that keeps them.
+
+A job is one accepted run of a workflow (its body passed validation and its prompt is on ComfyUI's
+queue). Its status moves one way:
+
+    queued ──> running ──> succeeded
+      │           ├──────> failed       a node raised, the timeout passed, ComfyUI's worker died
+      └───────────┴──────> cancelled    DELETE, the client left, an interrupt from ComfyUI's UI,
+                                        taken off ComfyUI's queue
+
+``JobStore`` is the interface a backend implements (async, so a networked one fits);
+``MemoryJobStore`` is the single-machine form: at most ``max_jobs`` records, a finished one kept for
+``ttl`` seconds and its outputs for ``result_ttl`` seconds. Records of unfinished jobs are never dropped
+(their number is bounded by the queue limits).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..comfy.outcome import RunResult
+from ..io.outputs import Item
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+
+@dataclass
+class WebhookState:
+    url: str
+    state: str = "pending"  # pending -> delivered | failed
+    attempts: int = 0
+    last_status: int | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class JobRecord:
+    id: str
+    workflow: str
+    prompt_id: str
+    owner: str | None  # the API key id that started it (None without keys)
+    timeout: float
+    created_at: float = field(default_factory=time.time)
+    status: str = QUEUED
+    started_at: float | None = None
+    finished_at: float | None = None
+    outputs: dict[str, list[Item]] | None = None
+    # What the run call's delivery modes (delivery.py) render from: ComfyUI's result and each `#` output's nodes.
+    result: RunResult | None = None
+    output_nodes: dict[str, tuple[str, ...]] | None = None
+    result_expired: bool = False
+    error: dict[str, Any] | None = None  # the one error shape's inner object: {"type", "message", "details"}
+    error_status: int | None = None  # the HTTP status a synchronous call answers with
+    cancel_reason: str | None = None  # why a stop was asked for (cancelled, client_disconnected, timeout)
+    webhook: WebhookState | None = None
+    idempotency_scope: str | None = None
+    fingerprint: str | None = None
+    delivery: dict[str, str] = field(default_factory=dict)  # how outputs are rendered (the run's query)
+    deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    workflow: str | None = None
+    status: str | None = None
+    owner: str | None = None  # only this owner's jobs; None: everyone's
+    limit: int = 50
+
+
+class JobStore(Protocol):
+    async def put(self, job: JobRecord) -> None:
+        """Insert or replace."""
+
+    async def get(self, job_id: str) -> JobRecord | None: ...
+
+    async def find(self, idempotency_scope: str) -> JobRecord | None:
+        """The job started with this idempotency scope (workflow, key, Idempotency-Key), if still kept."""
+
+    async def remove(self, job_id: str) -> None: ...
+
+    async def select(self, query: JobQuery) -> list[JobRecord]:
+        """Newest first."""
+
+    async def prune(self, now: float) -> list[str]:
+        """Drop what is past its age (and outputs past theirs); returns the ids of dropped jobs."""
+
+
+class MemoryJobStore:
+    def __init__(self, max_jobs: int, ttl: float, result_ttl: float, on_result_expired: Callable[[JobRecord], None] | None = None) -> None:
+        self.max_jobs = max_jobs
+        self.ttl = ttl
+        self.result_ttl = result_ttl
+        # Called when a job's outputs stop being kept, so their files can be deleted (delivery.py).
+        self.on_result_expired = on_result_expired
+        self._jobs: OrderedDict[str, JobRecord] = OrderedDict()  # oldest first
+        self._scopes: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    async def put(self, job: JobRecord) -> None:
+        self._jobs[job.id] = job
+        if job.idempotency_scope is not None:
+            self._scopes[job.idempotency_scope] = job.id
+
+    async def get(self, job_id: str) -> JobRecord | None:
+        return self._jobs.get(job_id)
+
+    async def find(self, idempotency_scope: str) -> JobRecord | None:
+        job_id = self._scopes.get(idempotency_scope)
+        return None if job_id is None else self._jobs.get(job_id)
+
+    async def remove(self, job_id: str) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None and job.outputs is not None:
+            self._expire_result(job)
+        if job is not None and job.idempotency_scope is not None and self._scopes.get(job.idempotency_scope) == job_id:
+            del self._scopes[job.idempotency_scope]
+
+    def _expire_result(self, job: JobRecord) -> None:
+        job.outputs, job.result_expired = None, True
+        if self.on_result_expired is not None:
+            self.on_result_expired(job)
+
+    async def select(self, query: JobQuery) -> list[JobRecord]:
+        found = []
+        for job in reversed(self._jobs.values()):
+            if query.workflow is not None and job.workflow != query.workflow:
+                continue
+            if query.status is not None and job.status != query.status:
+                continue
+            if query.owner is not None and job.owner != query.owner:
+                continue
+            found.append(job)
+            if len(found) >= query.limit:
+                break
+        return found
+
+    async def prune(self, now: float) -> list[str]:
+        dropped = []
+        for job in list(self._jobs.values()):
+            if not job.finished or job.finished_at is None:
+                continue
+            age = now - job.finished_at
+            if age > self.ttl:
+                dropped.append(job.id)
+            elif age > self.result_ttl and job.outputs is not None:
+                self._expire_result(job)
+        excess = len(self._jobs) - len(dropped) - self.max_jobs
+        if excess > 0:  # the oldest finished ones make room
+            kept = [j for j in self._jobs.values() if j.finished and j.id not in dropped]
+            dropped += [j.id for j in kept[:excess]]
+        for job_id in dropped:
+            await self.remove(job_id)
+        return dropped

@@ -1,0 +1,105 @@
+"""Turn a caller's payload into the prompt ComfyUI runs.
+
+    prompt, outputs = await preparer.prepare(saved, payload)
+
+Checks (batch cap, paths, the endpoint's contract), patches the caller's values in, applies
+``!bypass``, adds the ``!cache`` keepalive nodes and, unless outputs are kept, makes each output
+node run again. Each `#` output's node ids in the final prompt come back beside it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from ..comfy.nodespec import NodeSpec
+from ..contract.pathguard import check_path_inputs
+from ..contract.validation import BodyChecks
+from ..io.inputs import InputFiles, Upload
+from ..io.loaders import LoaderKind, loader_kind
+from ..io.outputs import uncached_outputs
+from ..workflow.bypass import apply_bypass
+from ..workflow.endpoint import Endpoint, Prompt
+from ..workflow.keepalive import keepalive_nodes
+from ..workflow.store import SavedWorkflow, WorkflowStore
+from .limits import check_batch
+from .payload import patch_prompt
+
+# Files edited on disk change the `!cache` set; re-read it at most this often.
+_KEEPALIVE_TTL = 1.0
+SpecSource = Callable[[str], NodeSpec | None]
+
+
+class Preparer:
+    def __init__(
+        self,
+        node_spec: SpecSource,
+        store: WorkflowStore,
+        files: InputFiles,
+        checks: BodyChecks,
+        *,
+        max_batch: int,
+        keep_outputs: bool,
+    ) -> None:
+        self._node_spec = node_spec
+        self._store = store
+        self._files = files
+        self._checks = checks
+        self._max_batch = max_batch
+        self._keep_outputs = keep_outputs
+        self._specs: dict[str, NodeSpec | None] = {}
+        self._keepalive: tuple[float, Prompt] = (0.0, {})
+
+    def spec(self, class_type: str) -> NodeSpec | None:
+        # Types never change while ComfyUI runs; combo choices do, so the document reads them live.
+        if class_type not in self._specs:
+            self._specs[class_type] = self._node_spec(class_type)
+        return self._specs[class_type]
+
+    def workflows_changed(self) -> None:
+        self._keepalive = (0.0, {})
+        self._checks.clear()
+
+    def keepalive(self) -> Prompt:
+        stamp, nodes = self._keepalive
+        now = time.monotonic()
+        if now - stamp > _KEEPALIVE_TTL:
+            good, _ = self._store.load_all()
+            nodes = keepalive_nodes(good, self.spec)
+            self._keepalive = (now, nodes)
+        return nodes
+
+    async def prepare(
+        self, saved: SavedWorkflow, payload: Any, parts: Mapping[str, Upload] | None = None
+    ) -> tuple[Prompt, dict[str, tuple[str, ...]]]:
+        """The prompt to queue for this payload, and each `#` output's nodes in it; or the error why not.
+
+        `parts` are the files of a multipart request (http/multipart.py)."""
+        endpoint = saved.endpoint
+        check_batch(payload, self._max_batch)
+        check_path_inputs(endpoint, payload, self.spec)
+        self._checks.validate(saved.name, endpoint, payload)
+        patched = await patch_prompt(endpoint, payload, self._file_resolver(endpoint, parts))
+        prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
+        prompt = {**self.keepalive(), **prompt}
+        output_nodes = tuple(node_id for ids in endpoint.outputs.values() for node_id in ids)
+        if not self._keep_outputs:  # kept files may be handed back from ComfyUI's cache
+            prompt = uncached_outputs(prompt, output_nodes, self.spec, uuid.uuid4().hex)
+        outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
+        return prompt, outputs
+
+    def _file_resolver(self, endpoint: Endpoint, parts: Mapping[str, Upload] | None) -> Callable[[str, Mapping[str, Any]], Awaitable[str]]:
+        """Store each file input, checked against what its loader node expects (image, video, audio)."""
+        kinds: dict[str, LoaderKind | None] = {}
+        for group in endpoint.groups.values():
+            for input_name, node_ids in group.targets.items():
+                specs = [self.spec(endpoint.prompt[node_id]["class_type"]) for node_id in node_ids]
+                found = [loader_kind(s.input(input_name)) for s in specs if s is not None]
+                kinds[f"{group.name}.{input_name}"] = next((k for k in found if k), None)
+
+        def resolve(path: str, spec: Mapping[str, Any]) -> Awaitable[str]:
+            return self._files.resolve(path, spec, kind=kinds.get(path), parts=parts)
+
+        return resolve

@@ -1,0 +1,328 @@
+"""Every run is a job: started here, followed to its end, cancelled, announced by webhook.
+
+    job, replayed = await runner.start(request)   # validated and queued, or a ConnectError
+    job = await runner.wait(job.id, 100)            # finished, or still going after 100 s
+    job = await runner.cancel(job.id, "cancelled")  # stop it (and only it)
+
+A synchronous call is a job whose caller waits for it (up to the sync wait budget); ``?async=1``
+answers at once. The job's execution timeout counts from the moment ComfyUI starts running it, not
+while it waits in the queue. Jobs of this process are kept live in ``_active`` until they end; the
+store holds every record (see jobs.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..comfy.adapter import ComfyAdapter
+from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
+from ..io.outputs import Item, collect
+from ..workflow.endpoint import Prompt, title_of
+from ..workflow.store import SavedWorkflow
+from .events import EventHub, iso
+from .executor import Executor
+from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, WebhookState
+from .limits import Slot
+from .webhooks import WebhookPolicy, deliver
+
+log = logging.getLogger("comfyui-connect")
+
+# Prepared = (the prompt to queue, output name -> ids of its nodes in that prompt)
+Prepare = Callable[[SavedWorkflow, Any, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]
+Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as the run call returns them
+# Once the interrupt is raised, ComfyUI stops within milliseconds at the next node or step. A node
+# that never checks (a long model load) may take longer; the job ends anyway after this.
+_STOP_GRACE = 30.0
+_PRUNE_EVERY = 30.0
+JOBS_PATH = "/api/connect/jobs"
+_WEBHOOK_FIELDS = ("url", "state", "attempts", "last_status", "last_error")
+
+REASONS = {
+    "cancelled": "the job was cancelled (DELETE /api/connect/jobs/{id})",
+    "client_disconnected": "the caller disconnected before the run finished, so the run was cancelled",
+    "interrupted": "the run was interrupted in ComfyUI (its Cancel button or POST /interrupt), not through this API",
+    "removed": "the prompt was taken off ComfyUI's queue before it ran (e.g. from ComfyUI's queue panel)",
+}
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    saved: SavedWorkflow
+    payload: Any
+    timeout: float
+    owner: str | None = None
+    webhook: str | None = None
+    idempotency_key: str | None = None
+    delivery: dict[str, str] | None = None
+    slot: Slot | None = None
+    parts: Any = None  # a multipart request's file parts (multipart.py), stored while the job is prepared
+
+    def scope(self) -> str | None:
+        if self.idempotency_key is None:
+            return None
+        return json.dumps([self.owner, self.saved.name, self.idempotency_key])
+
+    def fingerprint(self) -> str:
+        body = json.dumps(self.payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(f"{body}\n{self.timeout!r}\n{self.webhook}".encode()).hexdigest()
+
+
+class JobRunner:
+    def __init__(
+        self, comfy: ComfyAdapter, executor: Executor, store: JobStore, prepare: Prepare, render: Render, webhooks: WebhookPolicy
+    ) -> None:
+        self.comfy = comfy
+        self.executor = executor
+        self.store = store
+        self.hub = EventHub(comfy.queue_positions, self._started)
+        self._prepare = prepare
+        self._render = render
+        self.webhooks = webhooks
+        self._active: dict[str, JobRecord] = {}
+        self._done: dict[str, asyncio.Event] = {}
+        self._release: dict[str, Callable[[], None]] = {}
+        self._reserved: dict[str, asyncio.Future[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._pruned_at = 0.0
+        comfy.on_event(self.hub.comfy_event)
+
+    # -- starting --------------------------------------------------------------------------------------
+    async def start(self, request: RunRequest) -> tuple[JobRecord, bool]:
+        """The new job, or with an Idempotency-Key seen before, that earlier job (and True)."""
+        await self._prune()
+        scope = request.scope()
+        if scope is None:
+            return await self._create(request, None), False
+        while True:
+            earlier = await self.store.find(scope)
+            if earlier is not None:
+                if earlier.fingerprint != request.fingerprint():
+                    raise IdempotencyMismatch(
+                        "this Idempotency-Key was used for another request (a different body, timeout or webhook); use a new key",
+                        {"idempotency_key": request.idempotency_key, "job_id": earlier.id},
+                    )
+                return self._active.get(earlier.id, earlier), True
+            pending = self._reserved.get(scope)
+            if pending is None:
+                break
+            await asyncio.shield(pending)  # the same key is being started right now: wait for that one
+        reservation = asyncio.get_running_loop().create_future()
+        self._reserved[scope] = reservation
+        try:
+            return await self._create(request, scope), False
+        finally:
+            del self._reserved[scope]
+            reservation.set_result(None)
+
+    async def _create(self, request: RunRequest, scope: str | None) -> JobRecord:
+        saved = request.saved
+        prompt, outputs = await self._prepare(saved, request.payload, request.parts)
+        job = JobRecord(
+            id=uuid.uuid4().hex,
+            workflow=saved.name,
+            prompt_id=self.comfy.new_prompt_id(),
+            owner=request.owner,
+            timeout=request.timeout,
+            webhook=WebhookState(request.webhook) if request.webhook else None,
+            idempotency_scope=scope,
+            fingerprint=request.fingerprint() if scope is not None else None,  # only a replay compares it
+            delivery=dict(request.delivery or {}),
+        )
+        labels = {n: (title_of(node) or None, str(node.get("class_type"))) for n, node in prompt.items() if n in saved.endpoint.prompt}
+        by_node: dict[str, tuple[str, ...]] = {}
+        for name, ids in outputs.items():
+            for node_id in ids:
+                by_node[node_id] = (*by_node.get(node_id, ()), name)
+        # Registered before the prompt is queued: ComfyUI may start it (and report) at once.
+        self.hub.open(job.id, job.prompt_id, labels, by_node)
+        try:
+            await self.executor.submit(saved.endpoint, prompt, job.prompt_id)
+        except BaseException:
+            self.hub.drop(job.id)
+            raise
+        self._active[job.id] = job
+        self._done[job.id] = asyncio.Event()
+        if request.slot is not None:
+            self._release[job.id] = request.slot.detach()
+        await self.store.put(job)
+        self.hub.queued(job.id)
+        self._spawn(self._drive(job, saved, prompt, outputs))
+        return job
+
+    # -- following ---------------------------------------------------------------------------------------
+    async def get(self, job_id: str) -> JobRecord | None:
+        await self._prune()
+        return self._active.get(job_id) or await self.store.get(job_id)
+
+    async def select(self, query: JobQuery) -> list[JobRecord]:
+        await self._prune()
+        return [self._active.get(job.id, job) for job in await self.store.select(query)]
+
+    async def wait(self, job_id: str, seconds: float) -> JobRecord | None:
+        """The job once it has ended, or as it is after `seconds`."""
+        done = self._done.get(job_id)
+        if done is not None and seconds > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), seconds)
+        return await self.get(job_id)
+
+    def position(self, job: JobRecord) -> int | None:
+        return self.hub.position(job.id) if job.status == "queued" else None
+
+    def progress(self, job: JobRecord) -> dict[str, Any] | None:
+        return self.hub.progress(job.id) if job.status == RUNNING else None
+
+    def _started(self, job_id: str, started: float) -> None:
+        job = self._active.get(job_id)
+        if job is not None and not job.finished:
+            job.status, job.started_at = RUNNING, started or time.time()
+            self._spawn(self._persist(job))
+
+    async def _drive(self, job: JobRecord, saved: SavedWorkflow, prompt: Prompt, outputs: dict[str, tuple[str, ...]]) -> None:
+        def expired() -> bool:
+            if job.started_at is None and self.comfy.prompt_state(job.prompt_id) == "running":
+                self._started(job.id, time.time())  # should ComfyUI's execution_start message not come
+            return job.started_at is not None and time.time() - job.started_at > job.timeout
+
+        try:
+            try:
+                status, history = await self.executor.wait(job.prompt_id, expired)
+            except asyncio.TimeoutError:
+                job.cancel_reason = job.cancel_reason or "timeout"
+                self._stop(job)
+                status, history = await self._stopped(job)
+            result = self.executor.result(saved.endpoint, prompt, job.prompt_id, status, history)
+        except ConnectError as exc:
+            await self._finish(job, None, self._failure(job, exc))
+        except asyncio.CancelledError:  # ComfyUI is shutting down: nobody will read the result
+            self.comfy.cancel(job.prompt_id)
+            raise
+        except Exception as exc:
+            log.exception("ComfyUI-Connect: job %s failed unexpectedly", job.id)
+            await self._finish(job, None, ConnectError(f"unexpected {type(exc).__name__}: {exc}"))
+        else:
+            job.result, job.output_nodes = result, outputs
+            await self._finish(job, collect(outputs, result.outputs), None)
+        finally:
+            self.executor.forget(job.prompt_id)
+
+    async def _stopped(self, job: JobRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+        deadline = time.monotonic() + _STOP_GRACE
+        try:
+            return await self.executor.wait(job.prompt_id, lambda: time.monotonic() > deadline)
+        except asyncio.TimeoutError:
+            log.warning("ComfyUI-Connect: job %s: ComfyUI did not stop prompt %s within %g s", job.id, job.prompt_id, _STOP_GRACE)
+            raise RunInterrupted("ComfyUI did not stop the run in time", {"prompt_id": job.prompt_id, "node_id": None}) from None
+
+    def _failure(self, job: JobRecord, exc: ConnectError) -> ConnectError:
+        """The error a job ends with; an interrupt is told apart by who asked for it."""
+        if not isinstance(exc, RunInterrupted):
+            return exc
+        if job.cancel_reason == "timeout":
+            return RunTimeout(
+                f"the run did not finish within {job.timeout:g} s of starting and was interrupted",
+                {"prompt_id": job.prompt_id, "timeout": job.timeout},
+            )
+        details = exc.details if isinstance(exc.details, dict) else {}
+        reason = job.cancel_reason or ("removed" if "removed" in exc.message else "interrupted")
+        message = REASONS.get(reason, exc.message).replace("{id}", job.id)
+        return RunInterrupted(message, {"prompt_id": job.prompt_id, "node_id": details.get("node_id"), "reason": reason})
+
+    async def _finish(self, job: JobRecord, files: dict[str, list[Item]] | None, error: ConnectError | None) -> None:
+        job.finished_at = time.time()
+        if error is None:
+            job.status, job.outputs = SUCCEEDED, files
+        else:
+            job.status = CANCELLED if isinstance(error, RunInterrupted) else FAILED
+            job.error, job.error_status = error.body()["error"], error.status
+        await self.store.put(job)
+        self.hub.close(job.id, job.status, self.summary(job))
+        release = self._release.pop(job.id, None)
+        if release is not None:
+            release()
+        self._active.pop(job.id, None)
+        self._done[job.id].set()
+        if job.webhook is not None:
+            self._spawn(self._notify(job))
+        if job.deleted:
+            await self._forget(job)
+
+    # -- cancelling --------------------------------------------------------------------------------------
+    async def cancel(self, job: JobRecord, reason: str) -> None:
+        """Ask ComfyUI to stop this job's prompt (and no other); the job ends when ComfyUI confirms."""
+        if job.finished:
+            return
+        job.cancel_reason = job.cancel_reason or reason
+        self._stop(job)
+        await self._persist(job)
+
+    async def delete(self, job: JobRecord) -> None:
+        """Cancel the job and forget it once it has ended (webhooks still go out)."""
+        job.deleted = True
+        await self.cancel(job, "cancelled")
+        if job.finished:
+            await self._forget(job)
+
+    async def _forget(self, job: JobRecord) -> None:
+        await self.store.remove(job.id)
+        self._done.pop(job.id, None)
+        self.hub.drop(job.id)
+
+    async def _persist(self, job: JobRecord) -> None:
+        if not (job.deleted and job.finished):  # a late webhook update must not bring a deleted job back
+            await self.store.put(job)
+
+    def _stop(self, job: JobRecord) -> None:
+        if self.comfy.cancel(job.prompt_id) == "removed":  # it never ran: it will never report back
+            self.executor.abandon(job.prompt_id, RunInterrupted("removed from the queue", {"prompt_id": job.prompt_id}))
+
+    # -- webhooks and housekeeping ---------------------------------------------------------------------
+    async def _notify(self, job: JobRecord) -> None:
+        assert job.webhook is not None
+        data = {**self.summary(job), "outputs": await self._render(job) if job.outputs is not None else None}
+        body = json.dumps({"type": f"job.{job.status}", "timestamp": iso(time.time()), "data": data}).encode()
+        await deliver(self.webhooks, job.webhook, f"msg_{job.id}", body, lambda _: self._persist(job))
+
+    def summary(self, job: JobRecord) -> dict[str, Any]:
+        """The job as the API shows it, without the outputs' content."""
+        webhook = job.webhook
+        return {
+            "id": job.id,
+            "workflow": job.workflow,
+            "status": job.status,
+            "prompt_id": job.prompt_id,
+            "position": self.position(job),
+            "progress": self.progress(job),
+            "queued_at": iso(job.created_at),
+            "started_at": iso(job.started_at),
+            "finished_at": iso(job.finished_at),
+            "timeout": job.timeout,
+            "cancel_requested": job.cancel_reason is not None and not job.finished,
+            "error": job.error,
+            "result_expired": job.result_expired,
+            "webhook": None if webhook is None else {k: getattr(webhook, k) for k in _WEBHOOK_FIELDS},
+            "links": {"self": f"{JOBS_PATH}/{job.id}", "events": f"{JOBS_PATH}/{job.id}/events"},
+        }
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _prune(self) -> None:
+        now = time.time()
+        if now - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        for job_id in await self.store.prune(now):
+            self.hub.drop(job_id)
+            self._done.pop(job_id, None)

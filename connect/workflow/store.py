@@ -1,0 +1,166 @@
+"""Saved workflows on disk: one JSON file per endpoint under ComfyUI's user directory.
+
+    <root>/txt2img.json            endpoint "txt2img"
+    <root>/team/upscale.json       endpoint "team/upscale"
+
+Writes are atomic (temp file + fsync + rename), so a crash never leaves half a file. Reads are
+cached by the file's (mtime, size, inode) and re-parsed when it changes, so files edited or copied in
+by hand are picked up without a restart. A corrupt file only breaks its own endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConnectError, InvalidName, NotFound, WorkflowCorrupt
+from .endpoint import Endpoint, parse_endpoint
+
+NAME_RULE = r"[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,4}"
+_NAME = re.compile(NAME_RULE)
+SUFFIX = ".json"
+
+
+@dataclass(frozen=True)
+class SavedWorkflow:
+    name: str
+    endpoint: Endpoint
+    workflow: Any
+    saved_at: str
+    timeout: float | None = None  # the workflow's own execution timeout (seconds), if its author set one
+
+
+def check_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise InvalidName(
+            f"invalid workflow name {name!r}: use 1-64 letters, digits, '-' or '_' per part, parts separated by '/' (at most 5)",
+            {"name": name, "rule": NAME_RULE},
+        )
+    return name
+
+
+class WorkflowStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cache: dict[str, tuple[tuple[int, int, int], SavedWorkflow]] = {}
+
+    def path_for(self, name: str) -> Path:
+        parts = check_name(name).split("/")
+        path = self.root.joinpath(*parts).with_suffix(SUFFIX)
+        # The allow-list already rules out '..'; this also refuses symlinked folders or files
+        # that would lead outside the store. Only what lies inside the store is checked (built from
+        # the name's parts: walking path.parents and comparing paths cost ~0.2 ms on every call).
+        inside = [self.root.joinpath(*parts[:depth]) for depth in range(1, len(parts))] + [path]
+        if any(p.is_symlink() for p in inside):
+            raise InvalidName(f"workflow {name!r} is a symbolic link inside the store, which is refused", {"name": name})
+        return path
+
+    def save(self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None) -> tuple[SavedWorkflow, bool]:
+        endpoint = parse_endpoint(prompt)
+        path = self.path_for(name)
+        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout)
+        document = {"version": 1, "name": name, "saved_at": saved.saved_at, "prompt": prompt, "workflow": workflow}
+        if timeout is not None:
+            document["timeout"] = timeout
+        created = not path.exists()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
+        return saved, created
+
+    def load(self, name: str) -> SavedWorkflow:
+        path = self.path_for(name)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._cache.pop(name, None)
+            raise NotFound(f"no workflow named {name!r}", {"name": name}) from None
+        key = (st.st_mtime_ns, st.st_size, st.st_ino)
+        hit = self._cache.get(name)
+        if hit and hit[0] == key:
+            return hit[1]
+        saved = _read(path, name)
+        self._cache[name] = (key, saved)
+        return saved
+
+    def delete(self, name: str) -> None:
+        path = self.path_for(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise NotFound(f"no workflow named {name!r}", {"name": name}) from None
+        self._cache.pop(name, None)
+
+    def sweep(self) -> int:
+        """Remove temp files left by a process killed mid-save (the saved files are never partial)."""
+        stale = list(self.root.rglob(".*" + SUFFIX + ".*.tmp")) if self.root.is_dir() else []
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return len(stale)
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        found = []
+        for path in self.root.rglob("*" + SUFFIX):
+            name = path.relative_to(self.root).with_suffix("").as_posix()
+            if _NAME.fullmatch(name) and not path.is_symlink():
+                found.append(name)
+        return sorted(found)
+
+    def load_all(self) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
+        """Every saved workflow that loads, and the error of each one that does not."""
+        good, bad = [], {}
+        for name in self.names():
+            try:
+                good.append(self.load(name))
+            except ConnectError as exc:
+                bad[name] = exc
+        return good, bad
+
+
+def _read(path: Path, name: str) -> SavedWorkflow:
+    try:
+        document = json.loads(path.read_bytes())
+        if not isinstance(document, dict) or "prompt" not in document:
+            raise ValueError("not an object with a 'prompt'")
+        endpoint = parse_endpoint(document["prompt"])
+        timeout = check_timeout(document.get("timeout"))
+    # OSError: a folder named like a workflow, an unreadable file... must break only this endpoint,
+    # not every listing and run that reads all workflows (`load_all`).
+    except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
+        reason = exc.message if isinstance(exc, ConnectError) else str(exc)
+        raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
+    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout)
+
+
+def check_timeout(value: Any) -> float | None:
+    """A workflow's own timeout: None, or a positive number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"'timeout' must be a positive number of seconds or null, not {value!r}")
+    return float(value)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
