@@ -9,7 +9,7 @@ from .comfy_page import ANNOTATED_TITLES, INVERT_PROMPT, ComfyPage
 
 def api_badges(ui: ComfyPage) -> dict[str, list[str]]:
     found: dict[str, Any] = ui.js(
-        """() => Object.fromEntries(((app.rootGraph ?? app.graph).nodes ?? (app.rootGraph ?? app.graph)._nodes).map((node) => [
+        """() => Object.fromEntries(connectShim.graphNodes().map((node) => [
              String(node.id),
              node.badges.map((b) => (typeof b === 'function' ? b() : b).text).filter((t) => t && t.startsWith('API:')),
            ]))"""
