@@ -138,7 +138,7 @@ function endpointView(endpoint, refresh, open) {
           notify("error", "Could not copy", err?.message ?? String(err), 5000);
         }
       }),
-      el("a", { class: "connect-button", href: docsUrl(endpoint.name), target: "_blank", rel: "noopener" }, el("i", { class: "pi pi-book" }), " Docs"),
+      el("a", { class: "connect-button", href: docsUrl(endpoint.operation_id), target: "_blank", rel: "noopener" }, el("i", { class: "pi pi-book" }), " Docs"),
       button("Delete", "pi pi-trash", () => remove(endpoint.name, refresh), { "data-connect-delete": endpoint.name }),
     ),
   );
