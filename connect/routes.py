@@ -165,7 +165,8 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     timeout = _saved_timeout(body, connect, name)
     saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout)
     connect.workflows_changed()
-    return web.json_response(describe(saved), status=201 if created else 200)
+    good, _ = await asyncio.to_thread(_visible, request, connect)
+    return web.json_response(_with_operation_ids([describe(saved)], good)[0], status=201 if created else 200)
 
 
 def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float | None:
