@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..contract.openapi import DOCS_ASSETS
+from ..contract.openapi import DOCS_ASSETS, _operation_suffixes
 from ..contract.pathguard import check_prompt_paths
 from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -131,16 +131,30 @@ def describe(saved: SavedWorkflow) -> dict[str, Any]:
     }
 
 
-async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
-    good, bad = await asyncio.to_thread(connect.store.load_all)
+def _visible(request: web.Request, connect: Connect) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
+    good, bad = connect.store.load_all()
     key = request.get(KEY)
     if key is not None:  # a key limited to some workflows lists only those
         good, bad = [w for w in good if key.sees(w.name)], {n: e for n, e in bad.items() if key.sees(n)}
-    return web.json_response({"workflows": [describe(s) for s in good], "errors": {n: e.body() for n, e in bad.items()}})
+    return good, bad
+
+
+def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflow]) -> list[dict[str, Any]]:
+    """Adds each workflow's run `operation_id` as the OpenAPI document numbers it (over the same workflows)."""
+    ids = _operation_suffixes({*(w.name for w in good), *(d["name"] for d in described)})
+    return [{**d, "operation_id": "run" + ids[d["name"]]} for d in described]
+
+
+async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
+    good, bad = await asyncio.to_thread(_visible, request, connect)
+    workflows = _with_operation_ids([describe(s) for s in good], good)
+    return web.json_response({"workflows": workflows, "errors": {n: e.body() for n, e in bad.items()}})
 
 
 async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
-    return web.json_response(describe(connect.store.load(request.match_info["name"])))
+    described = describe(connect.store.load(request.match_info["name"]))
+    good, _ = await asyncio.to_thread(_visible, request, connect)
+    return web.json_response(_with_operation_ids([described], good)[0])
 
 
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -153,7 +167,8 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     timeout = _saved_timeout(body, connect, name)
     saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout)
     connect.workflows_changed()
-    return web.json_response(describe(saved), status=201 if created else 200)
+    good, _ = await asyncio.to_thread(_visible, request, connect)
+    return web.json_response(_with_operation_ids([describe(saved)], good)[0], status=201 if created else 200)
 
 
 def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float | None:

@@ -2,7 +2,9 @@
 
 Selectors stick to what both frontends (1.32.9, 1.58.x) render: the menu's `menuitem` roles, the
 prompt dialog's `.prompt-dialog-content input`, toast text, and the plugin's own `data-connect-*`
-attributes. Page JS only goes through the public extension API (`app.extensionManager`, `app`).
+attributes. Page JS goes through the public extension API (`app.extensionManager`, `app`) and, for
+the frontend's private parts (the root graph, its nodes, the change tracker), through the plugin's
+own web/js/comfy_shim.js, available in the page as `connectShim`: one place to fix for a new frontend.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from launcher import PLUGIN_DIR_NAME
 from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
+PLUGIN_URL = f"/extensions/{PLUGIN_DIR_NAME}/"
 SAVE_COMMAND = "Connect.SaveEndpoint"
 TAB_BUTTON = ".connect-endpoints-tab-button, [data-testid='connect-endpoints-tab-button']"
 # Waits for the page and the server; generous because two ComfyUIs may share two cores with others.
@@ -50,6 +54,8 @@ class ComfyPage:
                   && (window.app.rootGraph ?? window.app.graph)""",
             timeout=WAIT_MS,
         )
+        # The same module instance the plugin's features use (the browser loads a URL once).
+        self.js(f"async () => {{ window.connectShim = await import({json.dumps(PLUGIN_URL + 'comfy_shim.js')}) }}")
 
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
@@ -58,16 +64,16 @@ class ComfyPage:
         """Opens an API-format workflow the way ComfyUI opens a dropped API JSON file."""
         self.js("async ([prompt, name]) => { await app.loadApiJson(prompt, name) }", [prompt, filename])
         self.page.wait_for_function(
-            "ids => ids.every((id) => (app.rootGraph ?? app.graph).getNodeById(Number(id)))", arg=list(prompt), timeout=WAIT_MS
+            "ids => ids.every((id) => connectShim.rootGraph().getNodeById(Number(id)))", arg=list(prompt), timeout=WAIT_MS
         )
 
     def set_titles(self, titles: dict[str, str]) -> None:
         self.js(
             """titles => {
-                 const graph = app.rootGraph ?? app.graph
+                 const graph = connectShim.rootGraph()
                  for (const [id, title] of Object.entries(titles)) graph.getNodeById(Number(id)).title = title
                  graph.setDirtyCanvas(true, true)
-                 app.extensionManager.workflow.activeWorkflow?.changeTracker?.checkState()
+                 connectShim.markGraphChanged()
                }""",
             titles,
         )
@@ -75,9 +81,9 @@ class ComfyPage:
     def set_widget(self, node_id: str, name: str, value: Any) -> None:
         self.js(
             """([id, name, value]) => {
-                 const node = (app.rootGraph ?? app.graph).getNodeById(Number(id))
+                 const node = connectShim.rootGraph().getNodeById(Number(id))
                  node.widgets.find((w) => w.name === name).value = value
-                 app.extensionManager.workflow.activeWorkflow?.changeTracker?.checkState()
+                 connectShim.markGraphChanged()
                }""",
             [node_id, name, value],
         )

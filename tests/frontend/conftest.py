@@ -19,13 +19,12 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from launcher import PLUGIN_DIR_NAME, REPO, ComfyServer, prepare_base
+from launcher import REPO, ComfyServer, prepare_base
 from playwright.sync_api import Browser, ConsoleMessage, Error, Playwright, sync_playwright
 
-from .comfy_page import ComfyPage
+from .comfy_page import PLUGIN_URL, ComfyPage
 
 ARTIFACTS = REPO / "artifacts" / "frontend"
-PLUGIN_URL = f"/extensions/{PLUGIN_DIR_NAME}/"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

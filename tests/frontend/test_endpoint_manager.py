@@ -19,6 +19,8 @@ def annotated(titles: dict[str, str]) -> dict[str, object]:
 
 def test_manager_lists_shows_and_deletes(ui: ComfyPage, comfy: ComfyServer) -> None:
     assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-full", {"prompt": annotated(ANNOTATED_TITLES)})[0] in (200, 201)
+    # A name differing only in punctuation: the docs operation ids of the two are numbered apart.
+    assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr_full", {"prompt": annotated(ANNOTATED_TITLES)})[0] in (200, 201)
     no_output = annotated({**ANNOTATED_TITLES, "3": "Save"})
     assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-no-output", {"prompt": no_output})[0] in (200, 201)
     # A stored file edited by hand into an invalid annotation: listed as unusable, with why.
@@ -43,13 +45,20 @@ def test_manager_lists_shows_and_deletes(ui: ComfyPage, comfy: ComfyServer) -> N
     _, listing = server_call(comfy.url, "GET", "/api/connect/workflows")
     expect(manager.locator('[data-connect-endpoint="mgr-broken"]')).to_contain_text(listing["errors"]["mgr-broken"]["error"]["message"])
 
-    # The docs link opens the endpoint's own operation on the interactive docs page.
-    href = full.get_by_role("link", name="Docs").get_attribute("href")
-    assert href is not None
-    page_url, _, fragment = href.partition("#")
-    assert fragment == "/workflows/run_mgr_full"
+    # The docs link opens the endpoint's own operation on the interactive docs page, by the id the
+    # server's document gives it: "mgr_full" is run_mgr_full_2 there, not what its name would spell.
+    _, document = server_call(comfy.url, "GET", "/api/connect/openapi.json")
+    twin = manager.locator('[data-connect-endpoint="mgr_full"]')
+    twin.locator("summary").click()
+    for view, name, operation_id in ((full, "mgr-full", "run_mgr_full"), (twin, "mgr_full", "run_mgr_full_2")):
+        assert document["paths"][f"/api/connect/workflows/{name}"]["post"]["operationId"] == operation_id
+        href = view.get_by_role("link", name="Docs").get_attribute("href")
+        assert href is not None
+        page_url, _, fragment = href.partition("#")
+        assert fragment == f"/workflows/{operation_id}"
     with urllib.request.urlopen(page_url, timeout=30) as docs:
         assert docs.status == 200 and "swagger" in docs.read().decode().lower()
+    assert server_call(comfy.url, "DELETE", "/api/connect/workflows/mgr_full")[0] == 204
 
     # The curl example is a real call: run it as shown, and copy it.
     curl = full.locator(".connect-curl").inner_text()
@@ -93,3 +102,26 @@ def test_manager_follows_saves_and_shows_the_open_workflow(ui: ComfyPage, comfy:
 
     name = urllib.parse.quote("mgr-live")
     assert server_call(comfy.url, "GET", f"/api/connect/workflows/{name}")[1]["bypassed"] == ["2"]
+
+
+def test_list_and_describe_give_the_documents_run_operation_ids(comfy: ComfyServer) -> None:
+    """The ids the docs links use: the OpenAPI document's, also for names one identifier can't tell apart."""
+    names = ("opid/a-b", "opid/a_b", "opid_a/b")
+    saved = {}
+    for name in names:
+        status, saved[name] = server_call(comfy.url, "PUT", f"/api/connect/workflows/{name}", {"prompt": annotated(ANNOTATED_TITLES)})
+        assert status in (200, 201)
+    try:
+        _, document = server_call(comfy.url, "GET", "/api/connect/openapi.json")
+        documented = {name: document["paths"][f"/api/connect/workflows/{name}"]["post"]["operationId"] for name in names}
+        # Sorted, "opid/a-b" comes first and keeps the plain id; the other two are numbered.
+        assert documented == {"opid/a-b": "run_opid_a_b", "opid/a_b": "run_opid_a_b_2", "opid_a/b": "run_opid_a_b_3"}
+        _, listing = server_call(comfy.url, "GET", "/api/connect/workflows")
+        listed = {w["name"]: w["operation_id"] for w in listing["workflows"] if w["name"] in names}
+        described = {name: server_call(comfy.url, "GET", f"/api/connect/workflows/{name}")[1]["operation_id"] for name in names}
+        assert listed == described == documented
+        # The answer to the last save already knows the ids the earlier saves took.
+        assert saved["opid_a/b"]["operation_id"] == documented["opid_a/b"]
+    finally:
+        for name in names:
+            server_call(comfy.url, "DELETE", f"/api/connect/workflows/{name}")

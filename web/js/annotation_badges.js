@@ -3,6 +3,7 @@
 // updated as the title is edited, and a warning badge for an annotation that cannot be read.
 // A setting hides the badges.
 import { app } from "../../scripts/app.js";
+import { addNodeBadge } from "./comfy_shim.js";
 import { readTitle, summarize } from "./titles.js";
 
 export const BADGES_SETTING = "Connect.AnnotationBadges";
@@ -15,15 +16,14 @@ export function badgeText(title) {
 }
 
 function attach(node) {
-  const Badge = window.LGraphBadge;
-  if (!Badge || !Array.isArray(node?.badges) || withBadge.has(node)) return;
-  withBadge.add(node);
-  // A function badge is evaluated each time the node is drawn, so it follows title edits.
-  node.badges.push(() => {
+  if (!node || withBadge.has(node)) return;
+  // The badge is evaluated each time the node is drawn, so it follows title edits.
+  const added = addNodeBadge(node, () => {
     const text = app.extensionManager.setting.get(BADGES_SETTING) === false ? "" : badgeText(node.title);
     const problem = text.includes("⚠");
-    return new Badge({ text, fgColor: "#fff", bgColor: problem ? "#a33" : "#2a5d8a" });
+    return { text, fgColor: "#fff", bgColor: problem ? "#a33" : "#2a5d8a" };
   });
+  if (added) withBadge.add(node);
 }
 
 app.registerExtension({

@@ -69,10 +69,16 @@ export const saveEndpoint = (name, prompt, workflow) => request("PUT", routeOf(n
 
 export const deleteEndpoint = (name) => request("DELETE", routeOf(name));
 
-/** The interactive docs page, opened at the endpoint's own operation when a name is given. */
-export function docsUrl(name) {
+/**
+ * The interactive docs page, opened at an endpoint's own run operation when its `operation_id` (as
+ * the server's list and describe answers give it) is passed. The id is the server's, never derived
+ * from the name here: names that differ only in punctuation ("a-b", "a_b") are numbered apart by the
+ * server's OpenAPI document, and the deep link is `#/<tag>/<operationId>` (run operations are tagged
+ * "workflows").
+ */
+export function docsUrl(operationId) {
   const page = absolute(api.apiURL("/connect"));
-  return name ? `${page}#/workflows/run_${name.replace(/[^A-Za-z0-9_]/g, "_")}` : page;
+  return operationId ? `${page}#/workflows/${encodeURIComponent(operationId)}` : page;
 }
 
 /** The URL a program calls to run the endpoint, under `base` (e.g. a public URL) when given. */

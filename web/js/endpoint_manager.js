@@ -1,9 +1,9 @@
 // The endpoint manager: a sidebar tab listing every saved endpoint with its inputs and outputs as
 // the server parsed them from the annotations, warnings, a link to its docs, a copyable curl call
 // and a delete button; plus which node titles of the open workflow carry annotations.
-import { api } from "../../scripts/api.js";
 import { app } from "../../scripts/app.js";
 import { ConnectApiError, deleteEndpoint, docsUrl, endpointEvents, listEndpoints, runUrl } from "./client.js";
+import { graphNodes, onGraphChanged } from "./comfy_shim.js";
 import { forgetIfCurrent, notify, rememberedName } from "./publish.js";
 import { SAVE_COMMAND } from "./save_endpoint.js";
 import { readTitle, summarize } from "./titles.js";
@@ -138,7 +138,7 @@ function endpointView(endpoint, refresh, open) {
           notify("error", "Could not copy", err?.message ?? String(err), 5000);
         }
       }),
-      el("a", { class: "connect-button", href: docsUrl(endpoint.name), target: "_blank", rel: "noopener" }, el("i", { class: "pi pi-book" }), " Docs"),
+      el("a", { class: "connect-button", href: docsUrl(endpoint.operation_id), target: "_blank", rel: "noopener" }, el("i", { class: "pi pi-book" }), " Docs"),
       button("Delete", "pi pi-trash", () => remove(endpoint.name, refresh), { "data-connect-delete": endpoint.name }),
     ),
   );
@@ -156,8 +156,7 @@ function brokenView(name, body) {
 /** The open workflow: its endpoint (if published) and every node title that carries annotations. */
 function currentView() {
   const name = rememberedName();
-  const graph = app.rootGraph ?? app.graph;
-  const annotated = (graph?._nodes ?? graph?.nodes ?? [])
+  const annotated = graphNodes()
     .map((node) => ({ node, notes: readTitle(node.title) }))
     .filter(({ notes }) => notes.length > 0);
   return el(
@@ -216,11 +215,10 @@ class Manager {
     this.list = el("div", { class: "connect-list" });
     this.current = el("div");
     this.onChange = () => this.refresh();
-    // The frontend's change tracker fires this after every edit, e.g. a node renamed.
-    this.onGraphChanged = () => this.current.replaceChildren(currentView());
     endpointEvents.addEventListener("saved", this.onChange);
     endpointEvents.addEventListener("deleted", this.onChange);
-    api.addEventListener("graphChanged", this.onGraphChanged);
+    // After every edit the change tracker notices, e.g. a node renamed.
+    this.stopGraphWatch = onGraphChanged(() => this.current.replaceChildren(currentView()));
     container.replaceChildren(
       el(
         "div",
@@ -261,7 +259,7 @@ class Manager {
   destroy() {
     endpointEvents.removeEventListener("saved", this.onChange);
     endpointEvents.removeEventListener("deleted", this.onChange);
-    api.removeEventListener("graphChanged", this.onGraphChanged);
+    this.stopGraphWatch();
   }
 }
 

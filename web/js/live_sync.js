@@ -2,17 +2,17 @@
 // its endpoint. A setting turns it off. Only endpoints that still exist are updated: a workflow
 // whose endpoint was deleted is not published again behind the user's back.
 //
-// The hook is the workflow store's `saveWorkflow` action (`app.extensionManager.workflow`, Pinia's
-// `$onAction`): every save path of the frontend ends there, in 1.32 and 1.58 alike, and the
+// The hook is comfy_shim.js's onWorkflowSaved: every save path of the frontend ends there, and the
 // callback runs only after the file was written.
 import { app } from "../../scripts/app.js";
 import { describeEndpoint } from "./client.js";
+import { activeWorkflow, onWorkflowSaved } from "./comfy_shim.js";
 import { notify, publishCurrent, rememberedName, shape } from "./publish.js";
 
 export const LIVE_SYNC_SETTING = "Connect.LiveSync";
 
 function isActive(workflow) {
-  const active = app.extensionManager.workflow.activeWorkflow;
+  const active = activeWorkflow();
   return Boolean(active && workflow && active.path === workflow.path);
 }
 
@@ -53,13 +53,6 @@ app.registerExtension({
     },
   ],
   setup() {
-    const store = app.extensionManager?.workflow;
-    if (typeof store?.$onAction !== "function") {
-      console.warn("ComfyUI-Connect: this frontend has no workflow store hook; live sync is off");
-      return;
-    }
-    store.$onAction(({ name, args, after }) => {
-      if (name === "saveWorkflow") after(() => syncAfterSave(args[0]));
-    });
+    if (!onWorkflowSaved(syncAfterSave)) console.warn("ComfyUI-Connect: this frontend has no workflow store hook; live sync is off");
   },
 });

@@ -5,13 +5,9 @@
 // Loaded by ComfyUI as an extension module too: it only exports.
 import { app } from "../../scripts/app.js";
 import { endpointEvents, saveEndpoint } from "./client.js";
+import { activeWorkflow, markGraphChanged, rootGraph } from "./comfy_shim.js";
 
 const LIMIT = 64;
-
-function rootGraph() {
-  // 1.58 has rootGraph (app.graph may be a subgraph being edited); 1.32 only graph.
-  return app.rootGraph ?? app.graph;
-}
 
 /** The endpoint name this workflow was published under, or null. */
 export function rememberedName() {
@@ -21,7 +17,7 @@ export function rememberedName() {
 
 /** A name to offer the first time: the workflow's file name, made acceptable to the server. */
 export function suggestedName() {
-  const filename = app.extensionManager?.workflow?.activeWorkflow?.filename ?? "";
+  const filename = activeWorkflow()?.filename ?? "";
   const cleaned = filename
     .replace(/[^A-Za-z0-9_-]+/g, "-")
     .replace(/^-+|-+$/g, "")
@@ -38,7 +34,7 @@ function remember(name) {
   else delete graph.extra.connect;
   // Let the frontend's change tracker notice, so the workflow shows as modified and its next save
   // writes the name into the file.
-  app.extensionManager?.workflow?.activeWorkflow?.changeTracker?.checkState?.();
+  markGraphChanged();
 }
 
 /** Forgets the name if the open workflow is published under it (e.g. after it was deleted). */
