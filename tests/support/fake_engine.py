@@ -1,0 +1,369 @@
+"""An in-process engine and host for fast tests: the plugin's ``Host`` protocol without ComfyUI or torch.
+
+    engine = FakeEngine(tmp_path)              # inside a running event loop
+    connect = plugin.setup(engine, settings)   # the real plugin on top
+    app = engine.serve()                       # its routes, under / and /api, as ComfyUI serves them
+
+It validates prompts against a small table of node definitions shaped like ComfyUI's ``/object_info``
+(NODES), runs them one at a time on the loop with the node behaviour below (images are small PIL
+images, SaveImage writes real PNG files into ``<root>/output``), and sends ComfyUI's messages
+(execution_start, executing, progress, executed...) and completions to the plugin's listeners.
+
+Test controls: ``pause()`` holds every prompt once it has started, before its first node, until
+``resume()`` or its cancel; ``alive = False`` plays a dead prompt worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from PIL import Image, ImageOps
+
+from connect.comfy.adapter import CLIENT_PREFIX, CompletionListener, EventListener, Validation
+from connect.comfy.engine import Host
+from connect.comfy.nodespec import NodeSpec
+
+_INT = {"min": 0, "max": 16384, "step": 1}
+_IMAGE_OUT: dict[str, Any] = {"output": ["IMAGE"], "output_node": False}
+# What ComfyUI 0.3.75 serves at /object_info for these classes (trimmed to what the plugin reads).
+NODES: dict[str, dict[str, Any]] = {
+    "EmptyImage": {
+        "input": {
+            "required": {
+                "width": ["INT", {"default": 512, **_INT, "min": 1}],
+                "height": ["INT", {"default": 512, **_INT, "min": 1}],
+                "batch_size": ["INT", {"default": 1, "min": 1, "max": 4096}],
+                "color": ["INT", {"default": 0, "min": 0, "max": 0xFFFFFF, "step": 1, "display": "color"}],
+            }
+        },
+        **_IMAGE_OUT,
+    },
+    "ImageInvert": {"input": {"required": {"image": ["IMAGE", {}]}}, **_IMAGE_OUT},
+    "LoadImage": {"input": {"required": {"image": [["example.png"], {"image_upload": True}]}}, "output": ["IMAGE", "MASK"]},
+    "SaveImage": {
+        "input": {"required": {"images": ["IMAGE", {}], "filename_prefix": ["STRING", {"default": "ComfyUI"}]}},
+        "output": [],
+        "output_node": True,
+    },
+    "PreviewAny": {"input": {"required": {"source": ["*", {}]}}, "output": [], "output_node": True},
+    "ConnectTestSteps": {
+        "input": {"required": {"image": ["IMAGE", {}], "steps": ["INT", {"default": 3, "min": 1, "max": 100}], "seconds": ["FLOAT", {}]}},
+        **_IMAGE_OUT,
+    },
+    "ConnectTestRaise": {"input": {"required": {"image": ["IMAGE", {}], "message": ["STRING", {}]}}, **_IMAGE_OUT},
+}
+for _info in NODES.values():
+    _info.setdefault("input_order", {k: list(v) for k, v in _info["input"].items()})
+
+
+class NodeFailed(Exception):
+    pass
+
+
+class Interrupted(Exception):
+    pass
+
+
+class FakeEngine:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        for folder in ("output", "input", "temp", "user"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4), (255, 0, 0)).save(root / "input" / "example.png")
+        self.app = web.Application()
+        self._routes = web.RouteTableDef()
+        self._loop = asyncio.get_running_loop()
+        self._completions: list[CompletionListener] = []
+        self._listeners: list[EventListener] = []
+        self._waiting: list[tuple[str, dict[str, Any], list[str], dict[str, Any]]] = []  # (prompt id, prompt, outputs, extra data)
+        self._running: str | None = None
+        self._interrupt = asyncio.Event()
+        self._go = asyncio.Event()
+        self._go.set()
+        self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+        self._counter = 0
+        self.history: dict[str, dict[str, Any]] = {}
+        self.alive = True
+
+    # -- Host --------------------------------------------------------------------------------------------
+    @property
+    def routes(self) -> web.RouteTableDef:
+        return self._routes
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def user_dir(self) -> Path:
+        return self.root / "user"
+
+    def input_dir(self) -> Path:
+        return self.root / "input"
+
+    def directory_of(self, kind: str) -> Path | None:
+        return self.root / kind if kind in ("output", "input", "temp") else None
+
+    def set_app_state(self, key: Any, value: Any) -> None:
+        self.app[key] = value
+
+    def add_middleware(self, middleware: Any) -> None:
+        self.app.middlewares.insert(0, middleware)
+
+    def serve(self) -> web.Application:
+        """The app with the registered routes, under /api and without, as ComfyUI's add_routes() does."""
+        prefixed = web.RouteTableDef()
+        for route in self._routes:
+            if isinstance(route, web.RouteDef):
+                prefixed.route(route.method, "/api" + route.path)(route.handler, **route.kwargs)
+        self.app.add_routes(prefixed)
+        self.app.add_routes(self._routes)
+        return self.app
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    # -- Engine: node definitions and the queue ----------------------------------------------------------
+    def node_spec(self, class_type: str) -> NodeSpec | None:
+        info = NODES.get(class_type)
+        return None if info is None else NodeSpec.from_object_info(class_type, info)
+
+    async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
+        return validate(prompt)
+
+    def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None:
+        self._waiting.append((prompt_id, prompt, outputs, {"create_time": int(time.time() * 1000), **extra_data}))
+        if self._worker is None:
+            self._worker = self._loop.create_task(self._work())
+        self._status()
+        self._wake.set()
+
+    def new_prompt_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def queue_depth(self) -> int:
+        return len(self._waiting) + (self._running is not None)
+
+    def queue_positions(self) -> dict[str, int]:
+        return {item[0]: place for place, item in enumerate(self._waiting, 1)}
+
+    def prompt_state(self, prompt_id: str) -> str:
+        if prompt_id == self._running:
+            return "running"
+        if any(item[0] == prompt_id for item in self._waiting):
+            return "queued"
+        return "done" if prompt_id in self.history else "gone"
+
+    def worker_alive(self) -> bool:
+        return self.alive
+
+    def cancel(self, prompt_id: str) -> str:
+        kept = [item for item in self._waiting if item[0] != prompt_id]
+        if len(kept) < len(self._waiting):
+            self._waiting = kept
+            self._status()
+            return "removed"
+        if prompt_id == self._running:
+            self._interrupt.set()
+            return "interrupted"
+        return "none"
+
+    def on_complete(self, listener: CompletionListener) -> None:
+        self._completions.append(listener)
+
+    def on_event(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    # -- test controls -----------------------------------------------------------------------------------
+    def pause(self) -> None:
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    # -- the worker --------------------------------------------------------------------------------------
+    async def _work(self) -> None:
+        while True:
+            while not self._waiting:
+                self._wake.clear()
+                await self._wake.wait()
+            prompt_id, prompt, outputs, extra = self._waiting.pop(0)
+            self._running = prompt_id
+            self._interrupt.clear()
+            try:
+                status, ui = await self._execute(prompt_id, prompt, outputs, extra)
+            finally:
+                self._running = None
+            history = {"outputs": ui, "meta": {}}
+            self.history[prompt_id] = {"status": status, **history}
+            self._status()
+            for listener in self._completions:
+                listener(prompt_id, {**status, "create_time": extra["create_time"]}, history)
+
+    async def _execute(
+        self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        sid = str(extra.get("client_id", ""))
+        messages: list[list[Any]] = []
+
+        def send(event: str, data: dict[str, Any]) -> None:
+            data = {**data, "prompt_id": prompt_id}
+            if event.startswith("execution_"):
+                messages.append([event, {**data, "timestamp": int(time.time() * 1000)}])
+            if sid.startswith(CLIENT_PREFIX):
+                for listener in self._listeners:
+                    listener(event, messages[-1][1] if event.startswith("execution_") else data)
+
+        self._status()
+        send("execution_start", {})
+        send("execution_cached", {"nodes": []})
+        run = _Run(self, prompt, send)
+        try:
+            for node_id in outputs:
+                await run.value(node_id)
+        except Interrupted:
+            send("execution_interrupted", {"node_id": run.current, "node_type": _class_of(prompt, run.current), "executed": run.done})
+            return {"status_str": "error", "completed": False, "messages": messages}, run.ui
+        except NodeFailed as exc:
+            details = {"node_id": run.current, "node_type": _class_of(prompt, run.current), "executed": run.done}
+            send("execution_error", {**details, "exception_message": str(exc), "exception_type": "RuntimeError", "traceback": []})
+            return {"status_str": "error", "completed": False, "messages": messages}, run.ui
+        send("executing", {"node": None})
+        send("execution_success", {})
+        return {"status_str": "success", "completed": True, "messages": messages}, run.ui
+
+    async def checkpoint(self) -> None:
+        """Where a running prompt stops while paused, and notices its interrupt."""
+        if not self._go.is_set() and not self._interrupt.is_set():
+            waits = {asyncio.ensure_future(self._go.wait()), asyncio.ensure_future(self._interrupt.wait())}
+            _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+        if self._interrupt.is_set():
+            raise Interrupted
+
+    def next_filename(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}_{self._counter:05}_.png"
+
+    def _status(self) -> None:
+        for listener in self._listeners:
+            listener("status", {"status": {"exec_info": {"queue_remaining": self.queue_depth()}}})
+
+
+class _Run:
+    """One prompt's execution: each node evaluated once, after its inputs, as ComfyUI's executor does."""
+
+    def __init__(self, engine: FakeEngine, prompt: dict[str, Any], send: Callable[[str, dict[str, Any]], None]) -> None:
+        self.engine, self.prompt, self.send = engine, prompt, send
+        self.values: dict[str, Any] = {}
+        self.ui: dict[str, Any] = {}
+        self.done: list[str] = []
+        self.current: str | None = None
+
+    async def value(self, node_id: str) -> Any:
+        if node_id in self.values:
+            return self.values[node_id]
+        node = self.prompt[node_id]
+        inputs = {}
+        for name, given in node.get("inputs", {}).items():
+            is_link = isinstance(given, list) and len(given) == 2 and isinstance(given[0], str)
+            inputs[name] = (await self.value(given[0]))[given[1]] if is_link else given
+        self.current = node_id
+        self.send("executing", {"node": node_id, "display_node": node_id})
+        await self.engine.checkpoint()
+        outputs, ui = await self._call(node["class_type"], inputs)
+        if ui is not None:
+            self.ui[node_id] = ui
+            self.send("executed", {"node": node_id, "display_node": node_id, "output": ui})
+        self.values[node_id] = outputs
+        self.done.append(node_id)
+        return outputs
+
+    async def _call(self, class_type: str, given: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+        if class_type == "EmptyImage":
+            color = int(given["color"])
+            rgb = ((color >> 16) & 255, (color >> 8) & 255, color & 255)
+            return ([Image.new("RGB", (int(given["width"]), int(given["height"])), rgb)] * int(given["batch_size"]),), None
+        if class_type == "ImageInvert":
+            return ([ImageOps.invert(image) for image in given["image"]],), None
+        if class_type == "LoadImage":
+            with Image.open(self.engine.input_dir() / str(given["image"])) as image:
+                return ([image.convert("RGB")], None), None
+        if class_type == "ConnectTestSteps":
+            steps = int(given["steps"])
+            for step in range(1, steps + 1):
+                await self.engine.checkpoint()
+                self.send("progress", {"node": self.current, "value": step, "max": steps})
+            return (given["image"],), None
+        if class_type == "ConnectTestRaise":
+            raise NodeFailed(str(given["message"]))
+        if class_type == "SaveImage":
+            files = []
+            for image in given["images"]:
+                name = self.engine.next_filename(str(given["filename_prefix"]))
+                image.save(self.engine.root / "output" / name)
+                files.append({"filename": name, "subfolder": "", "type": "output"})
+            return (), {"images": files}
+        if class_type == "PreviewAny":
+            return (), {"text": [str(given["source"])]}
+        raise NodeFailed(f"the fake engine cannot run {class_type}")
+
+
+def validate(prompt: dict[str, Any]) -> Validation:
+    """ComfyUI's validate_prompt, for the fake's nodes: unknown classes, missing or out-of-range inputs, no outputs."""
+    for node_id, node in prompt.items():
+        if node.get("class_type") not in NODES:
+            message = f"Cannot execute because node {node.get('class_type')} does not exist."
+            return Validation(False, {"type": "invalid_prompt", "message": message, "details": f"Node ID '#{node_id}'"}, [], {})
+    outputs = [node_id for node_id, node in prompt.items() if NODES[node["class_type"]].get("output_node")]
+    if not outputs:
+        return Validation(False, {"type": "prompt_no_outputs", "message": "Prompt has no outputs", "details": ""}, [], {})
+    node_errors: dict[str, Any] = {}
+    for node_id, node in prompt.items():
+        errors = [e for name, spec in NODES[node["class_type"]]["input"]["required"].items() if (e := _check(prompt, node, name, spec))]
+        if errors:
+            node_errors[node_id] = {"errors": errors, "dependent_outputs": outputs, "class_type": node["class_type"]}
+    if node_errors:
+        error = {"type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": ""}
+        return Validation(False, error, [], node_errors)
+    return Validation(True, None, outputs, {})
+
+
+def _check(prompt: dict[str, Any], node: dict[str, Any], name: str, spec: list[Any]) -> dict[str, Any] | None:
+    given = node.get("inputs", {}).get(name)
+    extra = {"input_name": name}
+    if given is None:
+        return {"type": "required_input_missing", "message": "Required input is missing", "details": name, "extra_info": extra}
+    if isinstance(given, list) and len(given) == 2 and isinstance(given[0], str):
+        if given[0] not in prompt:
+            return {"type": "bad_linked_input", "message": "Bad linked input", "details": name, "extra_info": extra}
+        return None
+    kind, options = spec[0], spec[1] if len(spec) > 1 else {}
+    if isinstance(kind, list) and given not in kind:
+        details = f"{name}: '{given}' not in {kind}"
+        return {"type": "value_not_in_list", "message": "Value not in list", "details": details, "extra_info": extra}
+    if kind in ("INT", "FLOAT") and isinstance(given, (int, float)):
+        if "max" in options and given > options["max"]:
+            details = f"Value {given} bigger than max of {options['max']}"
+            return {"type": "value_bigger_than_max", "message": "Value bigger than max", "details": details, "extra_info": extra}
+        if "min" in options and given < options["min"]:
+            details = f"Value {given} smaller than min of {options['min']}"
+            return {"type": "value_smaller_than_min", "message": "Value smaller than min", "details": details, "extra_info": extra}
+    return None
+
+
+def _class_of(prompt: dict[str, Any], node_id: str | None) -> str | None:
+    return None if node_id is None else prompt.get(node_id, {}).get("class_type")
+
+
+def _is_a_host(engine: FakeEngine) -> Host:
+    return engine  # mypy checks that the fake implements the same protocols as ComfyAdapter
