@@ -88,6 +88,7 @@ class FakeEngine:
         self._go.set()
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._started = asyncio.Event()  # replaced each time a prompt starts
         self._counter = 0
         self.history: dict[str, dict[str, Any]] = {}
         self.alive = True
@@ -189,6 +190,11 @@ class FakeEngine:
     def resume(self) -> None:
         self._go.set()
 
+    async def running(self, prompt_id: str) -> None:
+        """Return once this prompt is the one running."""
+        while self._running != prompt_id:
+            await self._started.wait()
+
     # -- the worker --------------------------------------------------------------------------------------
     async def _work(self) -> None:
         while True:
@@ -198,6 +204,8 @@ class FakeEngine:
             prompt_id, prompt, outputs, extra = self._waiting.pop(0)
             self._running = prompt_id
             self._interrupt.clear()
+            started, self._started = self._started, asyncio.Event()
+            started.set()
             try:
                 status, ui = await self._execute(prompt_id, prompt, outputs, extra)
             finally:
@@ -219,8 +227,7 @@ class FakeEngine:
             if event.startswith("execution_"):
                 messages.append([event, {**data, "timestamp": int(time.time() * 1000)}])
             if sid.startswith(CLIENT_PREFIX):
-                for listener in self._listeners:
-                    listener(event, messages[-1][1] if event.startswith("execution_") else data)
+                self._send(event, messages[-1][1] if event.startswith("execution_") else data)
 
         self._status()
         send("execution_start", {})
@@ -255,8 +262,12 @@ class FakeEngine:
         return f"{prefix}_{self._counter:05}_.png"
 
     def _status(self) -> None:
+        self._send("status", {"status": {"exec_info": {"queue_remaining": self.queue_depth()}}})
+
+    def _send(self, event: str, data: dict[str, Any]) -> None:
+        # As ComfyAdapter does: listeners run later on the loop, in order, never inside the call that sent.
         for listener in self._listeners:
-            listener("status", {"status": {"exec_info": {"queue_remaining": self.queue_depth()}}})
+            self._loop.call_soon(listener, event, data)
 
 
 class _Run:
