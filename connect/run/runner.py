@@ -175,6 +175,11 @@ class JobRunner:
                 await asyncio.wait_for(done.wait(), seconds)
         return await self.get(job_id)
 
+    async def delivered(self, job: JobRecord) -> None:
+        """The run call handed out the job's files and they are gone: the record says so, in the store too."""
+        job.outputs, job.result_expired = None, True
+        await self._persist(job)
+
     def position(self, job: JobRecord) -> int | None:
         return self.hub.position(job.id) if job.status == "queued" else None
 
