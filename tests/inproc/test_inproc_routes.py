@@ -79,3 +79,34 @@ def test_a_dead_worker_answers_503(tmp_path: Path) -> None:
         assert response.status == 503 and (await response.json())["error"]["type"] == "unavailable"
 
     run(tmp_path, scenario)
+
+
+def test_the_engines_validation_errors_come_back_under_the_workflows_names(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        prompt = {
+            "1": node("LoadImage", "Picture", image="missing.png"),
+            "2": node("SaveImage", "Save #out", images=link("1"), filename_prefix="t"),
+        }
+        await plugin.save("bad-file", prompt)
+        response = await plugin.run("bad-file")
+        error = (await response.json())["error"]
+        assert response.status == 422 and error["type"] == "prompt_invalid", error
+        (problem,) = error["details"]["problems"]
+        assert problem["node_id"] == "1" and problem["type"] == "value_not_in_list" and "'Picture'" in problem["path"]
+
+    run(tmp_path, scenario)
+
+
+def test_admission_refuses_a_clients_run_over_its_limit_until_one_ends(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("canvas", canvas())
+        plugin.engine.pause()
+        first = await plugin.run("canvas", params={"async": "1"})
+        assert first.status == 202
+        refused = await plugin.run("canvas", params={"async": "1"})
+        assert refused.status == 429 and refused.headers["Retry-After"].isdigit()
+        plugin.engine.resume()
+        await plugin.finished(first.headers["X-Connect-Job-Id"])
+        assert (await plugin.run("canvas")).status == 200  # the slot came back when the job ended
+
+    run(tmp_path, scenario, max_queue_per_client=1)
