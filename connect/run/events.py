@@ -9,7 +9,7 @@
     output     {"name": "out", "node": "3", "files": [...]}      a `#` output node's files are ready
     succeeded, failed or cancelled   {the job}                   the final state; the stream ends there
 
-ComfyUI's per-prompt messages (see ComfyAdapter.on_event) are translated here, on the event loop.
+ComfyUI's per-prompt messages (see Engine.on_event, comfy/engine.py) are translated here, on the event loop.
 Each job keeps its events (a run of progress events of one node is kept as its latest), so a stream
 opened late, or reopened with ``Last-Event-ID``, gets everything it missed.
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from inprockit import Plugin, b64_pixel, canvas, run, steps
 
+from connect.run.jobs import JobQuery
+
 
 async def start(plugin: Plugin, name: str, payload: Any = None, **headers: str) -> dict[str, Any]:
     response = await plugin.run(name, payload, params={"async": "1"}, headers=headers)
@@ -153,3 +155,18 @@ def parse(text: str) -> list[tuple[int, str, str]]:
         if "id" in fields:
             found.append((int(fields["id"]), fields["event"], fields["data"]))
     return found
+
+
+def test_a_sync_caller_that_hangs_up_cancels_its_job(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("canvas", canvas())
+        plugin.engine.pause()
+        call = asyncio.ensure_future(plugin.run("canvas"))
+        prompt_id = await plugin.engine.running()
+        (job,) = await plugin.connect.jobs.select(JobQuery())
+        assert job.prompt_id == prompt_id
+        call.cancel()  # closes the connection
+        done = await plugin.finished(job.id)
+        assert done["status"] == "cancelled" and done["error"]["details"]["reason"] == "client_disconnected", done
+
+    run(tmp_path, scenario)

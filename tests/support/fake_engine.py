@@ -160,10 +160,11 @@ class FakeEngine:
     def resume(self) -> None:
         self._go.set()
 
-    async def running(self, prompt_id: str) -> None:
-        """Return once this prompt is the one running."""
-        while self._running != prompt_id:
+    async def running(self, prompt_id: str | None = None) -> str:
+        """Once this prompt (or any, without one) is the one running: its id."""
+        while self._running is None or self._running != (prompt_id or self._running):
             await self._started.wait()
+        return self._running
 
     # -- the worker --------------------------------------------------------------------------------------
     async def _work(self) -> None:
