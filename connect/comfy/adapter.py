@@ -38,6 +38,8 @@ class Validation:
 
 
 class ComfyAdapter:
+    """ComfyUI 0.3.75 as the plugin's engine and host: implements ``Host`` (engine.py)."""
+
     def __init__(self, server: Any) -> None:
         import execution
         import folder_paths

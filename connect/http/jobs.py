@@ -122,7 +122,7 @@ async def run_job(
     chosen = choice or connect.delivery.choose(request)
     response = await connect.delivery.render(current.result, current.output_nodes, chosen, request, consume=consume)
     if consume:
-        current.outputs, current.result_expired = None, True
+        await connect.jobs.delivered(current)
     response.headers.update(headers)
     response.headers["Server-Timing"] = server_timing(time.perf_counter() - started, _comfyui_seconds(current))
     return response

@@ -159,7 +159,7 @@ async def _describe(request: web.Request, connect: Connect) -> web.StreamRespons
 
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     name = request.match_info["name"]
-    connect.store.path_for(name)  # reject a bad name before reading the body
+    connect.store.check(name)  # reject a bad name before reading the body
     body = await _read_json(request)
     if not isinstance(body, dict) or "prompt" not in body:
         raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")

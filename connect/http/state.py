@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..comfy.adapter import ComfyAdapter
+from ..comfy.engine import Engine
 from ..contract.openapi import build_document
 from ..io.delivery import Delivery
 from ..io.inputs import InputFiles
@@ -25,7 +25,7 @@ from ..run.jobs import JobRecord
 from ..run.prepare import Preparer
 from ..run.runner import JobRunner
 from ..settings import Settings
-from ..workflow.store import SavedWorkflow, WorkflowStore
+from ..workflow.store import SavedWorkflow, Workflows
 from .auth import ApiKey
 from .gate import Gate
 
@@ -35,8 +35,8 @@ VERSION = "0.1.0"
 @dataclass
 class Connect:
     settings: Settings
-    comfy: ComfyAdapter
-    store: WorkflowStore
+    comfy: Engine
+    store: Workflows
     files: InputFiles
     preparer: Preparer
     docs_assets: Path

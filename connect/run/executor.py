@@ -14,7 +14,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..comfy.adapter import CLIENT_PREFIX, ComfyAdapter
+from ..comfy.adapter import CLIENT_PREFIX
+from ..comfy.engine import Engine
 from ..comfy.outcome import RunResult
 from ..errors import ConnectError, ExecutionFailed, PromptInvalid, RunInterrupted, Unavailable
 from ..workflow.endpoint import Endpoint, Prompt, title_of
@@ -25,7 +26,7 @@ Outcome = tuple[dict[str, Any], dict[str, Any]]
 
 
 class Executor:
-    def __init__(self, comfy: ComfyAdapter) -> None:
+    def __init__(self, comfy: Engine) -> None:
         self.comfy = comfy
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._loop = asyncio.get_event_loop() if comfy.loop is None else comfy.loop

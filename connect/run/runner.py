@@ -23,13 +23,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..comfy.adapter import ComfyAdapter
+from ..comfy.engine import Engine
 from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
 from ..io.outputs import Item, collect
 from ..workflow.endpoint import Prompt, title_of
 from ..workflow.store import SavedWorkflow
-from .events import EventHub, iso
+from .events import JobEvents, iso
 from .executor import Executor
+from .idempotency import IdempotencyLock
 from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, WebhookState
 from .limits import Slot
 from .webhooks import WebhookPolicy, deliver
@@ -78,22 +79,31 @@ class RunRequest:
 
 class JobRunner:
     def __init__(
-        self, comfy: ComfyAdapter, executor: Executor, store: JobStore, prepare: Prepare, render: Render, webhooks: WebhookPolicy
+        self,
+        comfy: Engine,
+        executor: Executor,
+        store: JobStore,
+        hub: JobEvents,
+        claims: IdempotencyLock,
+        prepare: Prepare,
+        render: Render,
+        webhooks: WebhookPolicy,
     ) -> None:
         self.comfy = comfy
         self.executor = executor
         self.store = store
-        self.hub = EventHub(comfy.queue_positions, self._started)
+        self.hub = hub
+        self.claims = claims
         self._prepare = prepare
         self._render = render
         self.webhooks = webhooks
         self._active: dict[str, JobRecord] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._release: dict[str, Callable[[], None]] = {}
-        self._reserved: dict[str, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pruned_at = 0.0
-        comfy.on_event(self.hub.comfy_event)
+        hub.on_start(self._started)
+        comfy.on_event(hub.comfy_event)
 
     # -- starting --------------------------------------------------------------------------------------
     async def start(self, request: RunRequest) -> tuple[JobRecord, bool]:
@@ -102,26 +112,16 @@ class JobRunner:
         scope = request.scope()
         if scope is None:
             return await self._create(request, None), False
-        while True:
+        async with self.claims.hold(scope):  # the same key started twice at once: the second waits, then replays
             earlier = await self.store.find(scope)
-            if earlier is not None:
-                if earlier.fingerprint != request.fingerprint():
-                    raise IdempotencyMismatch(
-                        "this Idempotency-Key was used for another request (a different body, timeout or webhook); use a new key",
-                        {"idempotency_key": request.idempotency_key, "job_id": earlier.id},
-                    )
-                return self._active.get(earlier.id, earlier), True
-            pending = self._reserved.get(scope)
-            if pending is None:
-                break
-            await asyncio.shield(pending)  # the same key is being started right now: wait for that one
-        reservation = asyncio.get_running_loop().create_future()
-        self._reserved[scope] = reservation
-        try:
-            return await self._create(request, scope), False
-        finally:
-            del self._reserved[scope]
-            reservation.set_result(None)
+            if earlier is None:
+                return await self._create(request, scope), False
+        if earlier.fingerprint != request.fingerprint():
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used for another request (a different body, timeout or webhook); use a new key",
+                {"idempotency_key": request.idempotency_key, "job_id": earlier.id},
+            )
+        return self._active.get(earlier.id, earlier), True
 
     async def _create(self, request: RunRequest, scope: str | None) -> JobRecord:
         saved = request.saved
@@ -174,6 +174,11 @@ class JobRunner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(done.wait(), seconds)
         return await self.get(job_id)
+
+    async def delivered(self, job: JobRecord) -> None:
+        """The run call handed out the job's files and they are gone: the record says so, in the store too."""
+        job.outputs, job.result_expired = None, True
+        await self._persist(job)
 
     def position(self, job: JobRecord) -> int | None:
         return self.hub.position(job.id) if job.status == "queued" else None
