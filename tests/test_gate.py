@@ -23,7 +23,7 @@ Client = Callable[..., Awaitable[aiohttp.ClientResponse]]
 
 @asynccontextmanager
 async def served(gate: Gate, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> AsyncIterator[str]:
-    app = web.Application(middlewares=[gate.middleware()])
+    app = web.Application(middlewares=gate.middlewares())
     app.router.add_route("*", "/connect/workflows/{name:.+}", handler)
     app.router.add_route("*", "/prompt", handler)
     runner = web.AppRunner(app)
@@ -146,7 +146,7 @@ def test_a_client_that_leaves_cancels_the_run() -> None:
 
 def test_a_method_the_route_lacks_is_405_in_the_error_shape_with_allow() -> None:
     async def check() -> None:
-        app = web.Application(middlewares=[make_gate(keys=KeyRing(), protect_all=False).middleware()])
+        app = web.Application(middlewares=make_gate(keys=KeyRing(), protect_all=False).middlewares())
         app.router.add_get("/connect/health", ok)
         app.router.add_post("/connect/logout", ok)
         app.router.add_static("/", Path(__file__).parent)  # ComfyUI serves its page from "/": it matches every path for GET

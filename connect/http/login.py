@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ..errors import BadRequest
 from .auth import KeyRing, session_token
-from .gate import COOKIE
+from .middleware.access import COOKIE
 
 MAX_AGE = 7 * 24 * 3600
 _SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x7e]*")
