@@ -67,7 +67,7 @@ def run_options(request: web.Request, connect: Connect) -> RunOptions:
         respond_async=_flag(request, "async", False) or "respond-async" in prefer,
         wait=wait,
         timeout=_timeout(request, connect.settings.run_timeout),
-        webhook=connect.jobs.webhooks.check_url(webhook) if webhook is not None else None,
+        webhook=_webhook(connect, webhook),
         idempotency_key=key,
         cancel_on_disconnect=cancel,
         delivery={k: v for k, v in request.query.items() if k not in _OWN_PARAMS},
@@ -242,6 +242,15 @@ def _number(raw: str, name: str, *, minimum: float, maximum: float = math.inf, i
         bound = f" in [{minimum:g}, {maximum:g}]" if maximum != math.inf else f" >= {minimum:g}"
         raise BadRequest(f"{name!r} must be {kind}{bound}, not {raw!r}", {"path": name})
     return value
+
+
+def _webhook(connect: Connect, url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return connect.jobs.webhooks.check_url(url)
+    except ValueError as exc:  # a host the address parser chokes on (e.g. a NUL in it)
+        raise BadRequest(f"'webhook' is not a usable URL: {exc}", {"path": "webhook"}) from None
 
 
 def _timeout(request: web.Request, limit: float) -> float | None:

@@ -22,7 +22,7 @@ from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ..workflow.store import SavedWorkflow, check_timeout
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
-from .jsonbody import parse_json
+from .jsonbody import parse_json, unreadable
 from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
 from .multipart import run_body
@@ -79,7 +79,8 @@ def with_state(handler: StateHandler) -> Handler:
 
 
 async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
-    raw = await request.read()
+    with unreadable("the request body"):  # e.g. a Content-Encoding it is not in
+        raw = await request.read()
     if not raw.strip():
         if empty is not None:
             return empty
