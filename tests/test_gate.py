@@ -93,6 +93,10 @@ def test_body_limit_and_cors() -> None:
                 assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
             async with http.options(f"{url}/connect/workflows/a", headers={**preflight, "Origin": "https://evil.example"}) as r:
                 assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
+            # An error answer (here the 401) is marked for an allowed origin too, so its page can read it.
+            async with http.post(f"{url}/connect/workflows/a", headers={"Origin": "https://app.example"}) as r:
+                assert r.status == 401 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+                assert "WWW-Authenticate" in r.headers["Access-Control-Expose-Headers"] and r.headers["Vary"] == "Origin"
 
     run(check())
 
