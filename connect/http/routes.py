@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,7 +27,6 @@ from .login import login_page, login_submit, logout
 from .multipart import run_body
 from .state import Connect, state
 
-log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Every handler is given the plugin's state, read from the app's typed key (state.py).
 StateHandler = Callable[[web.Request, Connect], Awaitable[web.StreamResponse]]
