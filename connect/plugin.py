@@ -110,7 +110,8 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         ),
     )
     comfy.on_complete(metrics.prompt_finished)
-    comfy.add_middleware(gate.middleware())
+    for middleware in reversed(gate.middlewares()):  # each goes in front: the first of the list ends outermost
+        comfy.add_middleware(middleware)
     if keys.enabled and not settings.protect_all:
         log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
     swept = store.sweep() + files.sweep()

@@ -23,7 +23,7 @@ Client = Callable[..., Awaitable[aiohttp.ClientResponse]]
 
 @asynccontextmanager
 async def served(gate: Gate, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> AsyncIterator[str]:
-    app = web.Application(middlewares=[gate.middleware()])
+    app = web.Application(middlewares=gate.middlewares())
     app.router.add_route("*", "/connect/workflows/{name:.+}", handler)
     app.router.add_route("*", "/prompt", handler)
     runner = web.AppRunner(app)
@@ -93,6 +93,10 @@ def test_body_limit_and_cors() -> None:
                 assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
             async with http.options(f"{url}/connect/workflows/a", headers={**preflight, "Origin": "https://evil.example"}) as r:
                 assert r.status == 403 and "Access-Control-Allow-Origin" not in r.headers
+            # An error answer (here the 401) is marked for an allowed origin too, so its page can read it.
+            async with http.post(f"{url}/connect/workflows/a", headers={"Origin": "https://app.example"}) as r:
+                assert r.status == 401 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+                assert "WWW-Authenticate" in r.headers["Access-Control-Expose-Headers"] and r.headers["Vary"] == "Origin"
 
     run(check())
 
@@ -146,7 +150,7 @@ def test_a_client_that_leaves_cancels_the_run() -> None:
 
 def test_a_method_the_route_lacks_is_405_in_the_error_shape_with_allow() -> None:
     async def check() -> None:
-        app = web.Application(middlewares=[make_gate(keys=KeyRing(), protect_all=False).middleware()])
+        app = web.Application(middlewares=make_gate(keys=KeyRing(), protect_all=False).middlewares())
         app.router.add_get("/connect/health", ok)
         app.router.add_post("/connect/logout", ok)
         app.router.add_static("/", Path(__file__).parent)  # ComfyUI serves its page from "/": it matches every path for GET

@@ -9,7 +9,8 @@ from aiohttp.test_utils import TestServer
 
 from connect.http.auth import KeyRing, parse_key
 from connect.http.login import login_submit
-from connect.http.routes import _json_errors
+from connect.http.middleware.errors import errors
+from connect.http.routes import with_state
 from connect.http.state import CONNECT
 
 KEY = "login-key-0123456789abcdef"
@@ -44,9 +45,9 @@ def test_a_key_logs_in_and_a_wrong_one_is_401() -> None:
 
 def test_an_unreadable_form_is_400_not_500() -> None:
     async def main() -> int:
-        app = web.Application()
+        app = web.Application(middlewares=[errors])
         app[CONNECT] = cast(Any, None)  # the login handler reads no state
-        app.router.add_post("/connect/login", _json_errors(lambda r, c: login_submit(r, KeyRing([]))))
+        app.router.add_post("/connect/login", with_state(lambda r, c: login_submit(r, KeyRing([]))))
         async with TestServer(app) as server, aiohttp.ClientSession() as session:
             headers = {"Content-Type": "multipart/form-data"}  # no boundary
             response = await session.post(server.make_url("/connect/login"), data=b"key=&next=", headers=headers)

@@ -8,6 +8,7 @@ and database are left out: they change on every request.
 
 from __future__ import annotations
 
+import http.client
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,65 @@ def save_workflow(name: str, prompt: Callable[[Safe], Any]) -> Callable[[Safe, F
         return Hit(response.status_code, response.content)
 
     return send
+
+
+def hostile(method: str, path: str, headers: dict[str, str], body: bytes) -> Callable[[Safe, FileHost], Hit]:
+    """A body no well-behaved client sends, byte for byte, with the admin key."""
+
+    def send(safe: Safe, host: FileHost) -> Hit:
+        conn = http.client.HTTPConnection("127.0.0.1", safe.server.port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers={"Authorization": f"Bearer {ADMIN}", **headers})
+            response = conn.getresponse()
+            return Hit(response.status, response.read())
+        finally:
+            conn.close()
+
+    return send
+
+
+MP = {"Content-Type": "multipart/form-data; boundary=zz"}
+RUN, SAVE = "/api/connect/workflows/safe-invert", "/api/connect/workflows/safe-ghost"
+END = b"\r\n--zz--\r\n"
+PAYLOAD_HEADER = b'--zz\r\nContent-Disposition: form-data; name="payload"\r\n\r\n'
+FORM_NOPE = {"Content-Type": "application/x-www-form-urlencoded; charset=nope"}
+HOSTILE_BODIES = {
+    "json-too-deep": ("POST", RUN, {}, b"[" * 100_000, "invalid_json"),
+    "json-lone-surrogate": (
+        "PUT",
+        SAVE,
+        {},
+        b'{"prompt": {"1": {"class_type": "\\ud800"}}}',
+        "invalid_json",
+    ),
+    "json-huge-number": ("POST", RUN, {}, b'{"canvas": {"width": 1e999}}', "invalid_json"),
+    "gzip-not-gzip": ("PUT", SAVE, {"Content-Encoding": "gzip"}, b"not gzip", "bad_request"),
+    "multipart-no-boundary": ("POST", RUN, {"Content-Type": "multipart/form-data"}, b"x", "bad_request"),
+    "multipart-part-header-no-colon": (
+        "POST",
+        RUN,
+        MP,
+        b"--zz\r\nno colon\r\n\r\nx" + END,
+        "bad_request",
+    ),
+    "multipart-payload-too-deep": (
+        "POST",
+        RUN,
+        MP,
+        PAYLOAD_HEADER + b"[" * 100_000 + END,
+        "invalid_json",
+    ),
+    "multipart-cut-short": ("POST", RUN, MP, PAYLOAD_HEADER + b"{}", "bad_request"),
+    "login-unknown-charset": (
+        "POST",
+        "/api/connect/login",
+        FORM_NOPE,
+        b"key=a",
+        "bad_request",
+    ),
+    "login-multipart-cut-short": ("POST", "/api/connect/login", MP, PAYLOAD_HEADER.replace(b"payload", b"key") + b"abc", "bad_request"),
+    "webhook-nul-host": ("POST", "/api/connect/workflows/safe-invert?webhook=http://exa%00mple.com/", {}, b"{}", "bad_request"),
+}
 
 
 def secret(safe: Safe) -> str:
@@ -180,6 +240,11 @@ CASES = [
     ),
     pytest.param(Case(run("safe-load", image_url(lambda h: h.url("/to-file"))), 400, "invalid_input_file"), id="url-redirect-to-file"),
     pytest.param(Case(run("safe-load", image_url(lambda h: h.url("/loop"))), 400, "invalid_input_file"), id="url-redirect-loop"),
+    # Bodies that cannot be read or parsed: 400, never a 500 (tests/test_http_hostile.py has the full table).
+    *(
+        pytest.param(Case(hostile(method, path, headers, body), 400, type_), id=f"body-{label}")
+        for label, (method, path, headers, body, type_) in HOSTILE_BODIES.items()
+    ),
 ]
 
 
@@ -256,6 +321,31 @@ def test_a_corrupt_workflow_file_breaks_only_its_endpoint(safe: Safe) -> None:
         assert safe.run("safe-invert").status_code == 200
     finally:
         (safe.store / "safe-corrupt.json").unlink()
+
+
+GHOST = {"class_type": "NotInstalledAnywhere", "inputs": {"strength": 0.5, "mode": "soft"}, "_meta": {"title": "Ghost $ghost"}}
+
+
+def test_a_workflow_whose_node_is_not_installed_never_answers_500(safe: Safe) -> None:
+    """Saved (e.g. before a custom node was removed): it is described, listed and documented; running it is refused."""
+    saved = safe.call("PUT", SAVE, ADMIN, {"prompt": chain(GHOST)})
+    try:
+        assert saved.status_code in (200, 201), saved.text
+        described = safe.call("GET", SAVE)
+        assert described.status_code == 200 and "ghost" in described.json()["inputs"], described.text
+        listed = safe.call("GET", "/api/connect/workflows").json()
+        assert "safe-ghost" in {w["name"] for w in listed["workflows"]} and "safe-ghost" not in listed["errors"]
+        document = safe.call("GET", "/api/connect/openapi.json")
+        assert document.status_code == 200 and any("safe-ghost" in p for p in document.json()["paths"]), document.text[:500]
+        assert safe.call("GET", "/api/connect", headers={"Accept": "text/html"}).status_code == 200
+        for payload, type_ in (
+            ({}, "prompt_invalid"),
+            ({"ghost": {"strength": 0.7}}, "prompt_invalid"),
+            ({"ghost": {"x": 1}}, "invalid_payload"),
+        ):
+            assert_error(safe.run("safe-ghost", payload), 422, type_)  # ComfyUI's own check names the missing class
+    finally:
+        (safe.store / "safe-ghost.json").unlink(missing_ok=True)
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> str:
