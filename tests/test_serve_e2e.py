@@ -1,12 +1,17 @@
 """`scripts/serve`, the README's main command, run as a user runs it (issue 12).
 
 It stops ComfyUI and exits 0 within seconds on SIGTERM (what `kill`, systemd and `timeout` send) and
-SIGINT.
+SIGINT, and the README's first `curl` example works as written against what it sets up.
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,9 +19,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from launcher import REPO, free_port
+from PIL import Image
 
 SERVE = REPO / "scripts" / "serve"
 READY = "Press Ctrl+C to stop."
@@ -103,6 +111,44 @@ def test_a_stop_signal_stops_comfyui_and_exits_0_promptly(serve: Serving, signum
     assert code == 0, serve.output()
     assert "Traceback" not in stderr, serve.output()
     assert comfyui_pids(serve.base) == [], f"ComfyUI outlived scripts/serve:\n{serve.output()}"
+
+
+def readme_first_curl() -> tuple[list[str], dict[str, object]]:
+    """The README's first `curl` command, split as a shell would, and the answer it shows (the comment below it)."""
+    lines = (REPO / "README.md").read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if line.startswith("curl "))
+    shown = re.fullmatch(r"# (\{.*\})", lines[index + 1])
+    assert shown, f"the README's first curl example is not followed by its answer: {lines[index + 1]!r}"
+    return shlex.split(lines[index]), json.loads(shown.group(1))
+
+
+@pytest.mark.e2e
+def test_the_readmes_first_curl_example_runs_as_written_against_scripts_serve(serve: Serving) -> None:
+    command, shown = readme_first_curl()
+    assert command[0] == "curl"
+    options = command[1:]
+    urls = [word for word in options if word.startswith("http://")]
+    assert len(urls) == 1, command
+    body = options[options.index("-d") + 1]
+    assert set(options) == {"-d", body, urls[0]}, f"update this test for the README's new curl options: {command}"
+    url = urlsplit(urls[0])
+    assert url.netloc == "127.0.0.1:8188", "the README's example names scripts/serve's default address"
+    # What `curl -d` sends: a POST with curl's default form content type (the plugin reads any non-multipart body as JSON).
+    response = requests.post(
+        serve.url + url.path + (f"?{url.query}" if url.query else ""),
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=120,
+    )
+    assert response.status_code == 200, f"{response.status_code} {response.text}\n{serve.output()}"
+    answer = response.json()
+    assert answer.keys() == shown.keys(), f"the README shows {shown}, the answer has {list(answer)}"
+    for name, files in answer.items():
+        assert files, f"no file under {name!r}"
+        for encoded in files:
+            assert encoded.startswith("iVBORw0KGgo")  # a PNG, as the README's shown answer begins
+            with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
+                image.verify()
 
 
 def test_help_names_the_port_and_base_directory_settings() -> None:
