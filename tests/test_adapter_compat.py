@@ -160,6 +160,7 @@ def test_admit_runs_on_prompt_then_replacements_then_validation(monkeypatch: pyt
     comfy, server, _ = adapter(monkeypatch)
     prompt = {"1": {"class_type": "Old", "inputs": {}}}
     admitted = asyncio.run(comfy.admit("p-1", prompt, "connect-p-1", {"note": 1}))
+    assert prompt == {"1": {"class_type": "Old", "inputs": {}}}  # the saved workflow's nodes stay as saved
     assert server.calls == ["on_prompt", "replace", "validate"]
     assert server.handled[0].keys() == {"prompt", "client_id", "extra_data", "prompt_id"}
     assert admitted.prompt == {"1": {"class_type": "New", "inputs": {"seen": True}}}

@@ -8,6 +8,7 @@ used where it exists.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -140,9 +141,11 @@ class ComfyAdapter:
            "extra_data", "prompt_id"} (the request body's shape) and may return a changed one;
         2. node classes ComfyUI renamed are replaced (0.33.0's node_replace_manager);
         3. the prompt is validated.
-        The prompt id and client id stay the plugin's: it follows its prompts by them.
+        The prompt id and client id stay the plugin's: it follows its prompts by them. Handlers and
+        replacements change a copy, as POST /prompt's are given a freshly parsed body: the caller's
+        prompt shares nodes with the saved workflow, which must never change.
         """
-        json_data: Any = {"prompt": prompt, "client_id": client_id, "extra_data": dict(extra_data), "prompt_id": prompt_id}
+        json_data: Any = {"prompt": copy.deepcopy(prompt), "client_id": client_id, "extra_data": dict(extra_data), "prompt_id": prompt_id}
         if self.features.on_prompt:
             json_data = self.server.trigger_on_prompt(json_data)
         if not isinstance(json_data, dict) or not isinstance(json_data.get("prompt"), dict):

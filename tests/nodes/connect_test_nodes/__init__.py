@@ -126,10 +126,14 @@ class ConnectTestOnPrompt(_Base):
 
 
 def mark_on_prompt(json_data: dict[str, Any]) -> dict[str, Any]:
-    """An on_prompt handler: tells each ConnectTestOnPrompt node what the handler was given."""
+    """An on_prompt handler: tells each ConnectTestOnPrompt node with an empty `seen` what the handler was given.
+
+    It changes the prompt in place, as handlers do: only an empty `seen` is written, so a second run
+    shows whether the first one's change leaked into the saved workflow.
+    """
     prompt = json_data.get("prompt")
     for node in prompt.values() if isinstance(prompt, dict) else ():
-        if isinstance(node, dict) and node.get("class_type") == "ConnectTestOnPrompt":
+        if isinstance(node, dict) and node.get("class_type") == "ConnectTestOnPrompt" and not node["inputs"].get("seen"):
             seen = {
                 "keys": sorted(json_data),
                 "client_id": json_data.get("client_id"),
