@@ -1,12 +1,14 @@
-"""The one module that touches ComfyUI's internals (0.3.75's server, execution, nodes, folder_paths).
+"""The one module that touches ComfyUI's internals (its server, execution, nodes, folder_paths).
 
-Everything ComfyUI-specific the plugin relies on is here, checked once at setup so that a ComfyUI
-whose internals changed fails loudly at start instead of silently doing nothing.
+Everything ComfyUI-specific the plugin relies on is here, checked once at setup (compat.py) so that a
+ComfyUI whose internals changed fails loudly at start instead of silently doing nothing. Tested on
+ComfyUI 0.3.75 and 0.33.0; what only the newer one has (node replacements, an atomic interrupt) is
+used where it exists.
 """
 
 from __future__ import annotations
 
-import inspect
+import copy
 import logging
 import threading
 import time
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compat import Features, check_internals, comfyui_version
 from .nodespec import NodeSpec
 
 log = logging.getLogger("comfyui-connect")
@@ -37,6 +40,15 @@ class Validation:
     node_errors: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Admission:
+    """A prompt as ComfyUI's POST /prompt would queue it: after on_prompt handlers and node replacements."""
+
+    prompt: dict[str, Any]
+    extra_data: dict[str, Any]
+    validation: Validation
+
+
 class ComfyAdapter:
     """ComfyUI 0.3.75 as the plugin's engine and host: implements ``Host`` (engine.py)."""
 
@@ -51,7 +63,7 @@ class ComfyAdapter:
         self._nodes = nodes
         self._listeners: list[CompletionListener] = []
         self._event_listeners: list[EventListener] = []
-        self._check_internals()
+        self.features: Features = check_internals(server, execution, nodes, comfyui_version(), log)
 
     @classmethod
     def from_running_server(cls) -> ComfyAdapter:
@@ -60,16 +72,6 @@ class ComfyAdapter:
         if getattr(PromptServer, "instance", None) is None:
             raise RuntimeError("ComfyUI-Connect must be imported by a running ComfyUI (PromptServer.instance is not set)")
         return cls(PromptServer.instance)
-
-    def _check_internals(self) -> None:
-        queue = self.server.prompt_queue
-        params = list(inspect.signature(queue.task_done).parameters)
-        if params[:3] != ["item_id", "history_result", "status"]:
-            raise RuntimeError(f"ComfyUI-Connect: unsupported PromptQueue.task_done signature {params}")
-        if list(inspect.signature(self._execution.validate_prompt).parameters)[:2] != ["prompt_id", "prompt"]:
-            raise RuntimeError("ComfyUI-Connect: unsupported execution.validate_prompt signature")
-        if list(inspect.signature(self.server.send_sync).parameters)[:3] != ["event", "data", "sid"]:
-            raise RuntimeError("ComfyUI-Connect: unsupported PromptServer.send_sync signature")
 
     # -- routes and paths -------------------------------------------------------------------
     @property
@@ -113,11 +115,18 @@ class ComfyAdapter:
         if issubclass(cls, _ComfyNodeInternal):
             return dict(cls.GET_NODE_INFO_V1())
         declared = cls.INPUT_TYPES()
+        outputs = list(getattr(cls, "RETURN_TYPES", ()))
+        # The fields of ComfyUI's /object_info that the plugin reads (0.33.0's server.node_info).
         return {
             "input": declared,
             "input_order": {key: list(value) for key, value in declared.items()},
-            "output": list(getattr(cls, "RETURN_TYPES", ())),
+            "is_input_list": bool(getattr(cls, "INPUT_IS_LIST", False)),
+            "output": outputs,
+            "output_is_list": list(getattr(cls, "OUTPUT_IS_LIST", [False] * len(outputs))),
             "output_node": bool(getattr(cls, "OUTPUT_NODE", False)),
+            "has_intermediate_output": bool(getattr(cls, "HAS_INTERMEDIATE_OUTPUT", False)),
+            "deprecated": bool(getattr(cls, "DEPRECATED", False)),
+            "dev_only": bool(getattr(cls, "DEV_ONLY", False)),
             "display_name": self._nodes.NODE_DISPLAY_NAME_MAPPINGS.get(class_type, class_type),
             "description": getattr(cls, "DESCRIPTION", ""),
         }
@@ -127,6 +136,30 @@ class ComfyAdapter:
         return None if info is None else NodeSpec.from_object_info(class_type, info)
 
     # -- the queue ------------------------------------------------------------------------------
+    async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admission:
+        """What ComfyUI's POST /prompt does before queueing, in its order.
+
+        1. the on_prompt handlers other custom nodes registered get {"prompt", "client_id",
+           "extra_data", "prompt_id"} (the request body's shape) and may return a changed one;
+        2. node classes ComfyUI renamed are replaced (0.33.0's node_replace_manager);
+        3. the prompt is validated.
+        The prompt id and client id stay the plugin's: it follows its prompts by them. Handlers and
+        replacements change a copy, as POST /prompt's are given a freshly parsed body: the caller's
+        prompt shares nodes with the saved workflow, which must never change.
+        """
+        json_data: Any = {"prompt": copy.deepcopy(prompt), "client_id": client_id, "extra_data": dict(extra_data), "prompt_id": prompt_id}
+        if self.features.on_prompt:
+            json_data = self.server.trigger_on_prompt(json_data)
+        if not isinstance(json_data, dict) or not isinstance(json_data.get("prompt"), dict):
+            error = {"type": "no_prompt", "message": "No prompt provided", "details": "an on_prompt handler removed the prompt"}
+            return Admission(prompt, dict(extra_data), Validation(False, error, [], {}))
+        prompt = json_data["prompt"]
+        extra = json_data.get("extra_data")
+        extra = {**(extra if isinstance(extra, dict) else {}), "client_id": client_id}
+        if self.features.replacements:
+            self.server.node_replace_manager.apply_replacements(prompt)
+        return Admission(prompt, extra, await self.validate(prompt_id, prompt))
+
     async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
         ok, error, outputs, node_errors = await self._execution.validate_prompt(prompt_id, prompt, None)
         return Validation(bool(ok), error, list(outputs), dict(node_errors or {}))
@@ -134,10 +167,13 @@ class ComfyAdapter:
     def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None:
         number = self.server.number
         self.server.number += 1
+        # As POST /prompt: secrets (an on_prompt handler may add them) go in the item's last, unlisted part.
+        secret_keys = getattr(self._execution, "SENSITIVE_EXTRA_DATA_KEYS", ())
+        sensitive = {key: extra_data[key] for key in secret_keys if key in extra_data}
         # ComfyUI's POST /prompt stamps create_time too; the metrics measure queue wait from it.
-        extra_data = {"create_time": int(time.time() * 1000), **extra_data}
+        extra_data = {"create_time": int(time.time() * 1000), **{k: v for k, v in extra_data.items() if k not in sensitive}}
         # Exactly ComfyUI's 6-tuple: anything else kills the worker thread without a word.
-        self.server.prompt_queue.put((number, prompt_id, prompt, extra_data, outputs, {}))
+        self.server.prompt_queue.put((number, prompt_id, prompt, extra_data, outputs, sensitive))
 
     def queue_depth(self) -> int:
         """Prompts waiting or running, from every source (API, UI, other plugins)."""
@@ -170,12 +206,15 @@ class ComfyAdapter:
 
         ComfyUI's interrupt is one global flag, so it is only raised while this prompt is the one
         running, checked and raised under the queue's lock: the worker cannot move on to the next
-        prompt in between, and it clears the flag when it starts that next prompt.
+        prompt in between, and it clears the flag when it starts that next prompt. ComfyUI 0.33.0 does
+        exactly that itself (interrupt_if_running, the lock is reentrant); older ones do it here.
         """
         queue = self.server.prompt_queue
         with queue.mutex:
             if queue.delete_queue_item(lambda item: item[1] == prompt_id):
                 return "removed"
+            if self.features.atomic_interrupt:
+                return "interrupted" if queue.interrupt_if_running(prompt_id) else "none"
             if any(item[1] == prompt_id for item in queue.currently_running.values()):
                 self._nodes.interrupt_processing()
                 return "interrupted"

@@ -33,14 +33,16 @@ class Executor:
         comfy.on_complete(self._completed)
 
     async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str) -> None:
-        checked = await self.comfy.validate(prompt_id, prompt)
+        # As ComfyUI's own POST /prompt: on_prompt handlers, node replacements, then validation.
+        admitted = await self.comfy.admit(prompt_id, prompt, f"{CLIENT_PREFIX}{prompt_id}", {})
+        checked = admitted.validation
         # ComfyUI runs the outputs that validate and drops the rest ("Output will be ignored"), which
         # would answer 200 with an empty list for a broken `#` output: any node error fails the call.
         if not checked.ok or checked.node_errors:
-            raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
+            raise validation_error(endpoint, admitted.prompt, checked.error, checked.node_errors)
         self._waiting[prompt_id] = self._loop.create_future()
         try:
-            self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"{CLIENT_PREFIX}{prompt_id}"})
+            self.comfy.enqueue(prompt_id, admitted.prompt, checked.outputs, admitted.extra_data)
         except BaseException:
             self._waiting.pop(prompt_id, None)
             raise

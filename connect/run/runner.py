@@ -50,8 +50,8 @@ _WEBHOOK_FIELDS = ("url", "state", "attempts", "last_status", "last_error")
 REASONS = {
     "cancelled": "the job was cancelled (DELETE /api/connect/jobs/{id})",
     "client_disconnected": "the caller disconnected before the run finished, so the run was cancelled",
-    "interrupted": "the run was interrupted in ComfyUI (its Cancel button or POST /interrupt), not through this API",
-    "removed": "the prompt was taken off ComfyUI's queue before it ran (e.g. from ComfyUI's queue panel)",
+    "interrupted": "the run was interrupted in ComfyUI (its Cancel button, POST /interrupt or its jobs API), not through this API",
+    "removed": "the prompt was taken off ComfyUI's queue before it ran (e.g. from ComfyUI's queue panel or its jobs API)",
 }
 
 
