@@ -41,7 +41,7 @@ class Validation:
 
 
 @dataclass(frozen=True)
-class Admission:
+class Admitted:
     """A prompt as ComfyUI's POST /prompt would queue it: after on_prompt handlers and node replacements."""
 
     prompt: dict[str, Any]
@@ -136,7 +136,7 @@ class ComfyAdapter:
         return None if info is None else NodeSpec.from_object_info(class_type, info)
 
     # -- the queue ------------------------------------------------------------------------------
-    async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admission:
+    async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admitted:
         """What ComfyUI's POST /prompt does before queueing, in its order.
 
         1. the on_prompt handlers other custom nodes registered get {"prompt", "client_id",
@@ -152,13 +152,13 @@ class ComfyAdapter:
             json_data = self.server.trigger_on_prompt(json_data)
         if not isinstance(json_data, dict) or not isinstance(json_data.get("prompt"), dict):
             error = {"type": "no_prompt", "message": "No prompt provided", "details": "an on_prompt handler removed the prompt"}
-            return Admission(prompt, dict(extra_data), Validation(False, error, [], {}))
+            return Admitted(prompt, dict(extra_data), Validation(False, error, [], {}))
         prompt = json_data["prompt"]
         extra = json_data.get("extra_data")
         extra = {**(extra if isinstance(extra, dict) else {}), "client_id": client_id}
         if self.features.replacements:
             self.server.node_replace_manager.apply_replacements(prompt)
-        return Admission(prompt, extra, await self.validate(prompt_id, prompt))
+        return Admitted(prompt, extra, await self.validate(prompt_id, prompt))
 
     async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
         ok, error, outputs, node_errors = await self._execution.validate_prompt(prompt_id, prompt, None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from .adapter import ComfyAdapter, CompletionListener, EventListener, Validation
+from .adapter import Admitted, ComfyAdapter, CompletionListener, EventListener, Validation
 from .nodespec import NodeSpec
 
 # Prompt states (Engine.prompt_state): on the queue, executing, in the history, or removed unrun.
@@ -35,6 +35,9 @@ class Engine(Protocol):
         """The folder of a file reference's type ("output", "input", "temp"), if the engine has one."""
 
     async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation: ...
+
+    async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admitted:
+        """What ComfyUI's POST /prompt does before queueing (its hooks, then validation)."""
 
     def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None: ...
 

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 from PIL import Image, ImageOps
 
-from connect.comfy.adapter import CLIENT_PREFIX, CompletionListener, EventListener, Validation
+from connect.comfy.adapter import CLIENT_PREFIX, Admitted, CompletionListener, EventListener, Validation
 from connect.comfy.engine import Host
 from connect.comfy.nodespec import NodeSpec
 
@@ -109,6 +109,10 @@ class FakeEngine:
 
     async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
         return validate(prompt)
+
+    async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admitted:
+        # No on_prompt handlers or node replacements here: validation alone, as on a ComfyUI without them.
+        return Admitted(prompt, {**extra_data, "client_id": client_id}, validate(prompt))
 
     def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None:
         self._waiting.append((prompt_id, prompt, outputs, {"create_time": int(time.time() * 1000), **extra_data}))
