@@ -1,15 +1,15 @@
 """The OpenAPI pieces of inputs and outputs: run responses per delivery mode, the multipart body, the files route.
 
 Kept beside delivery.py's media types so the document and the responses cannot drift apart;
-openapi.py puts these pieces into each run operation.
+run.py puts these pieces into each run operation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..io.delivery import MEDIA_TYPES, QUERY, Mode
-from ..io.media import KINDS
+from ...io.delivery import MEDIA_TYPES, QUERY, Mode
+from ...io.media import KINDS
 
 _REF = "#/components/schemas/"
 _BINARY = {"type": "string", "format": "binary"}
