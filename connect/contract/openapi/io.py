@@ -99,6 +99,27 @@ OUTPUT_PARAMETER: dict[str, Any] = {
 }
 
 
+# GET of a job: the outputs as its run call chose (a raw run's as url links), or another JSON form.
+JOB_OUTPUT_PARAMETER: dict[str, Any] = {
+    "name": QUERY,
+    "in": "query",
+    "required": False,
+    "description": "How this answer shows the outputs: `base64`, `url` download links or `detailed` objects. "
+    "Default: as the run call chose them (`?output=` or the Accept header); a `raw` run, whose bytes cannot sit in JSON, "
+    "shows `url` links. Webhooks carry the outputs as this default does.",
+    "schema": {"type": "string", "enum": [m.value for m in Mode if m is not Mode.RAW]},
+}
+# One item of a job's output in any JSON form: base64 or a link (strings), a value, a detailed object.
+JOB_OUTPUT_ITEM: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        {"$ref": _REF + "OutputValue"},
+        {"$ref": _REF + "DetailedFile"},
+        {"$ref": _REF + "DetailedValue"},
+    ]
+}
+
+
 def multipart_body(payload: dict[str, Any]) -> dict[str, Any]:
     """The same run body as a `payload` part, with the files it refers to as further parts."""
     return {

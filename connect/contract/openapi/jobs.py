@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import errors as e
+from .io import JOB_OUTPUT_ITEM, JOB_OUTPUT_PARAMETER
 from .responses import PREFIX, STR, STR_OR_NULL, errors, json_response, obj
 
 _JOB_ERRORS = (e.NotFound,)
@@ -56,9 +57,10 @@ JOB_SCHEMAS = {
                 "anyOf": [obj({"type": STR, "message": STR, "details": {}}, ["type", "message", "details"]), {"type": "null"}],
             },
             "outputs": {
-                "description": "When succeeded (GET of one job): every `#` output, as the run call returns them",
+                "description": "When succeeded (GET of one job, and its webhook): every `#` output, as the run call "
+                "returns them (base64, url links or detailed objects; a raw run's as url links), or as GET's `?output=` asks",
                 "type": ["object", "null"],
-                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "additionalProperties": {"type": "array", "items": JOB_OUTPUT_ITEM},
             },
             "result_expired": {"type": "boolean", "description": "The outputs are no longer kept (CONNECT_JOB_RESULTS_TTL)"},
             "webhook": {
@@ -139,7 +141,10 @@ def job_paths() -> dict[str, Any]:
         },
         f"{PREFIX}/jobs/{{job_id}}": {
             "get": op(
-                "get_job", "A job: status, position or progress, timings, outputs or error", {"200": job, **errors(_JOB_ERRORS)}, [_JOB_ID]
+                "get_job",
+                "A job: status, position or progress, timings, outputs or error",
+                {"200": job, **errors((e.BadRequest, *_JOB_ERRORS))},
+                [_JOB_ID, JOB_OUTPUT_PARAMETER],
             ),
             "delete": op(
                 "cancel_job",
