@@ -52,7 +52,7 @@ class Connect:
         """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""
         return min(requested or saved.timeout or self.settings.run_timeout, self.settings.run_timeout)
 
-    async def render(self, job: JobRecord, choice: Choice | None = None) -> Any:
+    async def render(self, job: JobRecord, choice: Choice | None = None) -> dict[str, Any] | None:
         """A finished job's outputs in `choice` (default: as its run call chose); None once they are gone."""
         if job.outputs is None or job.result is None or job.output_nodes is None:
             return None
