@@ -15,8 +15,9 @@ from mediakit import png
 
 from connect.comfy.outcome import RunResult
 from connect.errors import BadRequest, ExecutionFailed, NotAcceptable
-from connect.io.delivery import Choice, Delivery, Mode, choose, matches, media_ranges
+from connect.io.delivery import Choice, Delivery, Mode, choose, choose_again, matches, media_ranges
 from connect.io.links import FileLinks
+from connect.io.render import encode_json
 
 
 # -- choosing -------------------------------------------------------------------------------------------
@@ -277,3 +278,64 @@ def test_small_and_large_outputs_render_alike(folders: Folders, tmp_path: Path, 
         response = render(delivery(folders, tmp_path), result(ui, time.time()), {"out": ("9",)}, Choice(mode))
         assert response.body == (data if mode is Mode.RAW else json.dumps({"out": [base64.b64encode(data).decode()]}).encode())
         assert folders.files("output") == []
+
+
+# -- a job's outputs (GET of the job, its webhook) -------------------------------------------------------
+def job_outputs(target: Delivery, run: RunResult, names: dict[str, tuple[str, ...]], choice: Choice) -> Any:
+    rendered = asyncio.run(target.job_outputs(run, names, choice))
+    return None if rendered is None else json.loads(encode_json(rendered))
+
+
+@pytest.mark.parametrize("mode", [Mode.BASE64, Mode.URL, Mode.DETAILED])
+def test_a_job_shows_its_outputs_as_the_run_call_does_and_keeps_its_files(folders: Folders, tmp_path: Path, mode: Mode) -> None:
+    target = delivery(folders, tmp_path)
+    ui = {"9": {"images": [folders.write("output", "a.png", RED)]}, "4": {"text": ["hi"]}}
+    shown = job_outputs(target, result(ui), {"out": ("9", "4")}, Choice(mode, base="http://comfy.test:8188"))
+    assert folders.files("output") == ["a.png"]  # GET may come again; the job's results expire later
+    run_call = body(render(target, result(ui), {"out": ("9", "4")}, Choice(mode)))
+    if mode is Mode.URL:  # each call publishes its own link to the same bytes
+        url = shown["out"][0]
+        assert url.startswith("http://comfy.test:8188/api/connect/files/") and run_call["out"][0].endswith("/a.png")
+        link = target.links.lookup(*url.split("/")[-2:])
+        assert link is not None and link.path.read_bytes() == RED
+        assert shown["out"][1] == run_call["out"][1] == {"text": "hi"}
+    else:
+        assert shown == run_call
+
+
+def test_a_raw_job_shows_url_links(folders: Folders, tmp_path: Path) -> None:
+    ui = {"9": {"images": [folders.write("output", "a.png", RED)]}}
+    shown = job_outputs(delivery(folders, tmp_path), result(ui), {"out": ("9",)}, Choice(Mode.RAW, ("image/*",), "http://h"))
+    (url,) = shown["out"]
+    assert url.startswith("http://h/api/connect/files/") and url.endswith("/a.png")
+
+
+def test_a_job_whose_files_are_gone_shows_none(folders: Folders, tmp_path: Path) -> None:
+    ui = {"9": {"images": [{"filename": "gone.png", "subfolder": "", "type": "output"}]}}
+    assert job_outputs(delivery(folders, tmp_path), result(ui), {"out": ("9",)}, Choice(Mode.BASE64)) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "kept", "expected"),
+    [
+        pytest.param(None, Choice(Mode.URL, base="http://run"), Choice(Mode.URL, base="http://run"), id="as-the-run-chose"),
+        pytest.param(None, Choice(Mode.RAW, ("image/png",)), Choice(Mode.RAW, ("image/png",)), id="raw-kept-shown-as-url-later"),
+        pytest.param("base64", Choice(Mode.URL), Choice(Mode.BASE64), id="override"),
+        pytest.param("detailed", Choice(Mode.BASE64), Choice(Mode.DETAILED), id="override-detailed"),
+    ],
+)
+def test_choose_again(query: str | None, kept: Choice, expected: Choice) -> None:
+    assert choose_again(query, kept) == expected
+
+
+@pytest.mark.parametrize("query", ["raw", "zip", ""])
+def test_choose_again_refuses_what_is_not_a_json_mode(query: str) -> None:
+    with pytest.raises(BadRequest, match="base64, url, detailed") as caught:
+        choose_again(query, Choice(Mode.BASE64))
+    assert caught.value.details == {"path": "output"}
+
+
+def test_the_choice_of_a_request_carries_where_links_start(folders: Folders, tmp_path: Path) -> None:
+    request = make_mocked_request("GET", "/api/connect/jobs/j?output=url", headers={"Host": "comfy.test:8188"})
+    assert delivery(folders, tmp_path).choose_again(request, Choice(Mode.BASE64)) == Choice(Mode.URL, base="http://comfy.test:8188")
+    assert delivery(folders, tmp_path, public_url="https://api.example/").choose(request).base == "https://api.example"

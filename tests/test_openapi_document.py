@@ -141,3 +141,15 @@ def test_files_route_is_documented_and_public() -> None:
     operation = document["paths"]["/api/connect/files/{token}/{name}"]["get"]
     assert operation["security"] == []
     assert set(operation["responses"]) == {"200", "404", "500"}
+
+
+def test_get_job_takes_output_for_the_json_forms_and_documents_its_400() -> None:
+    operation = _document()["paths"]["/api/connect/jobs/{job_id}"]["get"]
+    (output,) = [p for p in operation["parameters"] if p["name"] == "output"]
+    assert output["in"] == "query" and output["schema"]["enum"] == ["base64", "url", "detailed"]
+    assert operation["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BadRequest"}
+
+
+def test_a_job_may_hold_outputs_of_any_json_form() -> None:
+    items = _document()["components"]["schemas"]["Job"]["properties"]["outputs"]["additionalProperties"]["items"]
+    assert {"$ref": "#/components/schemas/DetailedFile"} in items["anyOf"] and {"type": "string"} in items["anyOf"]

@@ -27,6 +27,7 @@ from aiohttp import web
 
 from ..errors import BadRequest, NotFound
 from ..io.delivery import Choice
+from ..io.render import encode_json
 from ..run.jobs import STATUSES, SUCCEEDED, JobQuery, JobRecord
 from ..run.runner import JOBS_PATH, RunRequest
 from ..workflow.store import SavedWorkflow
@@ -34,7 +35,6 @@ from .keys import KEY, SLOT
 from .middleware.errors import known_error
 from .state import Connect
 
-_OWN_PARAMS = frozenset({"async", "timeout", "webhook", "cancel_on_disconnect"})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _MAX_IDEMPOTENCY_KEY = 255
 _MAX_LIST = 200
@@ -49,7 +49,6 @@ class RunOptions:
     webhook: str | None
     idempotency_key: str | None
     cancel_on_disconnect: bool
-    delivery: dict[str, str]
 
 
 def run_options(request: web.Request, connect: Connect) -> RunOptions:
@@ -70,7 +69,6 @@ def run_options(request: web.Request, connect: Connect) -> RunOptions:
         webhook=_webhook(connect, webhook),
         idempotency_key=key,
         cancel_on_disconnect=cancel,
-        delivery={k: v for k, v in request.query.items() if k not in _OWN_PARAMS},
     )
 
 
@@ -87,6 +85,7 @@ async def run_job(
     started = time.perf_counter() if started is None else started
     options = run_options(request, connect)
     key = KEY.get(request)
+    chosen = choice or connect.delivery.choose(request)  # kept on the job: GET of it and its webhook render the same
     run = RunRequest(
         saved,
         payload,
@@ -94,7 +93,7 @@ async def run_job(
         key.id if key else None,
         options.webhook,
         options.idempotency_key,
-        options.delivery,
+        chosen,
         SLOT.get(request),
         parts,
     )
@@ -122,7 +121,6 @@ async def run_job(
     # Delivered once, the files go (CONNECT_KEEP_OUTPUTS keeps them); a call with an Idempotency-Key may be
     # replayed, so its files stay until the job's results expire.
     consume = current.idempotency_scope is None
-    chosen = choice or connect.delivery.choose(request)
     response = await connect.delivery.render(current.result, current.output_nodes, chosen, request, consume=consume)
     if consume:
         await connect.jobs.delivered(current)
@@ -160,13 +158,13 @@ async def list_jobs(request: web.Request, connect: Connect) -> web.StreamRespons
 
 async def get_job(request: web.Request, connect: Connect) -> web.StreamResponse:
     job = await _find(request, connect)
+    choice = connect.delivery.choose_again(request, job.delivery)  # ?output= may ask for another form
     view = {**connect.jobs.summary(job), "outputs": None}
     if job.status == SUCCEEDED and job.outputs is not None:
-        try:
-            view["outputs"] = await connect.render(job)
-        except FileNotFoundError:  # removed from ComfyUI's output folder since
-            view["result_expired"] = True
-    return web.json_response(view, headers={"X-Connect-Prompt-Id": job.prompt_id})
+        view["outputs"] = await connect.render(job, choice)
+        view["result_expired"] = view["outputs"] is None  # None: removed from ComfyUI's output folder since
+    body = encode_json(view)  # base64 as bytes (render.py)
+    return web.Response(body=body, content_type="application/json", headers={"X-Connect-Prompt-Id": job.prompt_id})
 
 
 async def cancel_job(request: web.Request, connect: Connect) -> web.StreamResponse:

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from ..contract.openapi_io import PAYLOAD_PART
+from ..contract.openapi import PAYLOAD_PART
 from ..errors import BadRequest, InputFileError, PayloadTooLarge
 from ..io.inputs import InputFiles, Upload, UploadWriter
 from .jsonbody import UNREADABLE, parse_json

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..contract.openapi import DOCS_ASSETS, _operation_suffixes
+from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
 from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -132,7 +132,7 @@ def _visible(request: web.Request, connect: Connect) -> tuple[list[SavedWorkflow
 
 def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflow]) -> list[dict[str, Any]]:
     """Adds each workflow's run `operation_id` as the OpenAPI document numbers it (over the same workflows)."""
-    ids = _operation_suffixes({*(w.name for w in good), *(d["name"] for d in described)})
+    ids = operation_suffixes({*(w.name for w in good), *(d["name"] for d in described)})
     return [{**d, "operation_id": "run" + ids[d["name"]]} for d in described]
 
 

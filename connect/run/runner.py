@@ -25,7 +25,9 @@ from typing import Any
 
 from ..comfy.engine import Engine
 from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
+from ..io.delivery import Choice, Mode
 from ..io.outputs import Item, collect
+from ..io.render import encode_json
 from ..workflow.endpoint import Prompt, title_of
 from ..workflow.store import SavedWorkflow
 from .events import JobEvents, iso
@@ -39,7 +41,7 @@ log = logging.getLogger("comfyui-connect")
 
 # Prepared = (the prompt to queue, output name -> ids of its nodes in that prompt)
 Prepare = Callable[[SavedWorkflow, Any, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]
-Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as the run call returns them
+Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as GET of the job shows them (None: gone)
 # Once the interrupt is raised, ComfyUI stops within milliseconds at the next node or step. A node
 # that never checks (a long model load) may take longer; the job ends anyway after this.
 _STOP_GRACE = 30.0
@@ -63,7 +65,7 @@ class RunRequest:
     owner: str | None = None
     webhook: str | None = None
     idempotency_key: str | None = None
-    delivery: dict[str, str] | None = None
+    delivery: Choice | None = None  # how the run call renders the outputs (delivery.py)
     slot: Slot | None = None
     parts: Any = None  # a multipart request's file parts (multipart.py), stored while the job is prepared
 
@@ -135,7 +137,7 @@ class JobRunner:
             webhook=WebhookState(request.webhook) if request.webhook else None,
             idempotency_scope=scope,
             fingerprint=request.fingerprint() if scope is not None else None,  # only a replay compares it
-            delivery=dict(request.delivery or {}),
+            delivery=request.delivery or Choice(Mode.BASE64),
         )
         labels = {n: (title_of(node) or None, str(node.get("class_type"))) for n, node in prompt.items() if n in saved.endpoint.prompt}
         by_node: dict[str, tuple[str, ...]] = {}
@@ -294,7 +296,7 @@ class JobRunner:
     async def _notify(self, job: JobRecord) -> None:
         assert job.webhook is not None
         data = {**self.summary(job), "outputs": await self._render(job) if job.outputs is not None else None}
-        body = json.dumps({"type": f"job.{job.status}", "timestamp": iso(time.time()), "data": data}).encode()
+        body = encode_json({"type": f"job.{job.status}", "timestamp": iso(time.time()), "data": data})
         await deliver(self.webhooks, job.webhook, f"msg_{job.id}", body, lambda _: self._persist(job))
 
     def summary(self, job: JobRecord) -> dict[str, Any]:

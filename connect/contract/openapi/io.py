@@ -1,15 +1,15 @@
 """The OpenAPI pieces of inputs and outputs: run responses per delivery mode, the multipart body, the files route.
 
 Kept beside delivery.py's media types so the document and the responses cannot drift apart;
-openapi.py puts these pieces into each run operation.
+run.py puts these pieces into each run operation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..io.delivery import MEDIA_TYPES, QUERY, Mode
-from ..io.media import KINDS
+from ...io.delivery import MEDIA_TYPES, QUERY, Mode
+from ...io.media import KINDS
 
 _REF = "#/components/schemas/"
 _BINARY = {"type": "string", "format": "binary"}
@@ -96,6 +96,27 @@ OUTPUT_PARAMETER: dict[str, Any] = {
     "CONNECT_FILE_URL_TTL seconds, `raw` bytes of the single output file (406 when the run has not exactly one output), "
     "`detailed` objects with MIME type, size, width, height, frames and duration. Wins over the Accept header.",
     "schema": {"type": "string", "enum": [m.value for m in Mode], "default": Mode.BASE64.value},
+}
+
+
+# GET of a job: the outputs as its run call chose (a raw run's as url links), or another JSON form.
+JOB_OUTPUT_PARAMETER: dict[str, Any] = {
+    "name": QUERY,
+    "in": "query",
+    "required": False,
+    "description": "How this answer shows the outputs: `base64`, `url` download links or `detailed` objects. "
+    "Default: as the run call chose them (`?output=` or the Accept header); a `raw` run, whose bytes cannot sit in JSON, "
+    "shows `url` links. Webhooks carry the outputs as this default does.",
+    "schema": {"type": "string", "enum": [m.value for m in Mode if m is not Mode.RAW]},
+}
+# One item of a job's output in any JSON form: base64 or a link (strings), a value, a detailed object.
+JOB_OUTPUT_ITEM: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string"},
+        {"$ref": _REF + "OutputValue"},
+        {"$ref": _REF + "DetailedFile"},
+        {"$ref": _REF + "DetailedValue"},
+    ]
 }
 
 
