@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
-from mediakit import png
+from support.images import png
 
 from connect.comfy.outcome import RunResult
 from connect.errors import BadRequest, ExecutionFailed, NotAcceptable

@@ -15,8 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from mediakit import video
 from PIL import Image
+from support.media import video
 from yarl import URL
 
 import connect.io.inputs

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from safetykit import ADMIN, FileHost, Safe, assert_error, b64, chain, decode_pixel, png, tree
+from support.client import Client
+from support.disk import tree
+from support.errors import assert_error
+from support.filehost import FileHost
+from support.images import b64, first_pixel, png
+from support.suites import ADMIN
+from support.workflows import chain
 
 pytestmark = pytest.mark.e2e
 UNCHANGING = ("base/comfyui.log", "base/user/comfyui.db")
@@ -29,49 +35,49 @@ class Hit:
 
 @dataclass(frozen=True)
 class Case:
-    send: Callable[[Safe, FileHost], Hit]
+    send: Callable[[Client, FileHost], Hit]
     status: int
     type: str
     reason: str | None = None  # expected details.reason
 
 
-def raw(method: str, name: str) -> Callable[[Safe, FileHost], Hit]:
-    def send(safe: Safe, host: FileHost) -> Hit:
+def raw(method: str, name: str) -> Callable[[Client, FileHost], Hit]:
+    def send(safe: Client, host: FileHost) -> Hit:
         status, _, body = safe.raw(method, "/api/connect/workflows/" + name, SAVE_BODY if method == "PUT" else b"{}")
         return Hit(status, body)
 
     return send
 
 
-def run(workflow: str, payload: Callable[[Safe, FileHost], Any]) -> Callable[[Safe, FileHost], Hit]:
-    def send(safe: Safe, host: FileHost) -> Hit:
+def run(workflow: str, payload: Callable[[Client, FileHost], Any]) -> Callable[[Client, FileHost], Hit]:
+    def send(safe: Client, host: FileHost) -> Hit:
         response = safe.run(workflow, payload(safe, host))
         return Hit(response.status_code, response.content)
 
     return send
 
 
-def image_named(name: str) -> Callable[[Safe, FileHost], Any]:
+def image_named(name: str) -> Callable[[Client, FileHost], Any]:
     return lambda safe, host: {"load": {"image": {"type": "file", "content": b64(png()), "name": name}}}
 
 
-def image_url(url: str | Callable[[FileHost], str]) -> Callable[[Safe, FileHost], Any]:
+def image_url(url: str | Callable[[FileHost], str]) -> Callable[[Client, FileHost], Any]:
     return lambda safe, host: {"load": {"image": {"type": "file", "url": url(host) if callable(url) else url}}}
 
 
-def image_value(value: str | Callable[[Safe], str]) -> Callable[[Safe, FileHost], Any]:
+def image_value(value: str | Callable[[Client], str]) -> Callable[[Client, FileHost], Any]:
     return lambda safe, host: {"load": {"image": value(safe) if callable(value) else value}}
 
 
-def save_workflow(name: str, prompt: Callable[[Safe], Any]) -> Callable[[Safe, FileHost], Hit]:
-    def send(safe: Safe, host: FileHost) -> Hit:
+def save_workflow(name: str, prompt: Callable[[Client], Any]) -> Callable[[Client, FileHost], Hit]:
+    def send(safe: Client, host: FileHost) -> Hit:
         response = safe.call("PUT", f"/api/connect/workflows/{name}", ADMIN, {"prompt": prompt(safe)})
         return Hit(response.status_code, response.content)
 
     return send
 
 
-def secret(safe: Safe) -> str:
+def secret(safe: Client) -> str:
     return str(safe.root / "outside" / "secret.png")
 
 
@@ -188,7 +194,7 @@ def _load_node(image: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def links(safe: Safe) -> Safe:
+def links(safe: Client) -> Client:
     """Symbolic links inside the store pointing outside it, as a careless or hostile admin might leave."""
     (safe.store / "safe-link.json").symlink_to(safe.root / "outside" / "victim.json")
     (safe.store / "safe-linkdir").symlink_to(safe.root / "outside", target_is_directory=True)
@@ -196,7 +202,7 @@ def links(safe: Safe) -> Safe:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_hostile_input_is_refused_and_changes_nothing(links: Safe, files_host: FileHost, case: Case) -> None:
+def test_hostile_input_is_refused_and_changes_nothing(links: Client, files_host: FileHost, case: Case) -> None:
     safe = links
     before = tree(safe.root, UNCHANGING)
     hit = case.send(safe, files_host)
@@ -222,7 +228,7 @@ def test_hostile_input_is_refused_and_changes_nothing(links: Safe, files_host: F
         pytest.param("GET", "safe-linkdir/victim", id="read-through-dir-link"),
     ],
 )
-def test_symlinks_inside_the_store_are_refused(links: Safe, method: str, path: str) -> None:
+def test_symlinks_inside_the_store_are_refused(links: Client, method: str, path: str) -> None:
     safe = links
     before = tree(safe.root, UNCHANGING)
     response = safe.call(method, f"/api/connect/workflows/{path}", ADMIN, {"prompt": chain()} if method == "PUT" else {})
@@ -233,17 +239,17 @@ def test_symlinks_inside_the_store_are_refused(links: Safe, method: str, path: s
     assert "safe-link" not in listed and "safe-linkdir/victim" not in listed
 
 
-def test_safe_values_and_urls_still_work(safe: Safe, files_host: FileHost) -> None:
+def test_safe_values_and_urls_still_work(safe: Client, files_host: FileHost) -> None:
     """The guards refuse only what they should: an input-folder name, an allowed URL and a redirect on it."""
     assert safe.run("safe-load", {"load": {"image": "example.png"}}).status_code == 200
     direct = safe.run("safe-load", {"load": {"image": {"type": "file", "url": files_host.url("/img.png")}}})
     assert direct.status_code == 200, direct.text
-    assert decode_pixel(direct.json()["out"][0]) == (200, 100, 50)
+    assert first_pixel(direct.json()["out"][0]) == (200, 100, 50)
     hop = safe.run("safe-load", {"load": {"image": {"type": "file", "url": files_host.url("/to-image")}}})
     assert hop.status_code == 200, hop.text
 
 
-def test_a_corrupt_workflow_file_breaks_only_its_endpoint(safe: Safe) -> None:
+def test_a_corrupt_workflow_file_breaks_only_its_endpoint(safe: Client) -> None:
     (safe.store / "safe-corrupt.json").write_text('{"version": 1, "prompt": {"1": ')
     try:
         error = assert_error(safe.call("GET", "/api/connect/workflows/safe-corrupt"), 500, "workflow_corrupt")

@@ -1,4 +1,4 @@
-"""Media files made on the spot for the tests: images, animations, bombs, video and audio (PyAV)."""
+"""Media files made on the spot for the tests: noise, animations, bombs, video and audio (PyAV); solid PNGs are in images.py."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from fractions import Fraction
 import av
 import numpy as np
 from PIL import Image
-
-__all__ = ["animated_png", "bomb_png", "noise_png", "png", "tone", "video"]
-
-
-def png(width: int = 8, height: int = 8, color: tuple[int, int, int] = (255, 0, 0), compress_level: int = 4) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, "PNG", compress_level=compress_level)
-    return buffer.getvalue()
 
 
 def noise_png(size: int, seed: int = 5) -> bytes:
