@@ -16,10 +16,15 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8188"))
     base = prepare_base(Path(os.environ.get("CONNECT_BASE_DIR") or REPO / "var"))
     server = ComfyServer(base, port=port)
+
     # Stopped by a signal (systemd, `timeout`, a terminal closing): take ComfyUI down too, since it runs
     # in its own session and would otherwise outlive this script.
+    def stop(*_: object) -> None:
+        server.stop()
+        sys.exit(0)
+
     for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: (server.stop(), sys.exit(0)))
+        signal.signal(signum, stop)
     print(f"starting ComfyUI on {server.url} (base directory {base}, log {server.log_path}) ...", flush=True)
     server.start()
     prompt = json.loads((REPO / "examples" / "invert.json").read_text())

@@ -142,7 +142,9 @@ def test_request_example_is_the_saved_values(api: Client) -> None:
 
 
 def test_a_model_file_added_on_disk_shows_up_without_a_restart(api: Client) -> None:
-    ckpt = lambda: _body_schema(api.document())["properties"]["model"]["oneOf"][0]["properties"]["ckpt_name"]  # noqa: E731
+    def ckpt() -> dict[str, Any]:
+        return dict(_body_schema(api.document())["properties"]["model"]["oneOf"][0]["properties"]["ckpt_name"])
+
     assert "added-while-running.safetensors" not in ckpt().get("enum", [])
     folder = api.server.base / "models" / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)

@@ -101,7 +101,7 @@ def test_audio_input(comfy: Client, send: Send) -> None:
     response = send(comfy, "io-audio", "audio", "audio", data, "voice.flac")
     assert response.status_code == 200, response.text
     [out] = response.json()["out"]
-    with av.open(BytesIO(base64.b64decode(out))) as container:
+    with av.open(BytesIO(base64.b64decode(out)), mode="r") as container:
         stream = container.streams.audio[0]
         samples = sum(frame.samples for frame in container.decode(stream))
         assert (stream.codec_context.sample_rate, samples) == (8000, 3200)
@@ -186,7 +186,11 @@ def test_malformed_multipart_is_400(comfy: Client) -> None:
 
 def test_multipart_duplicate_part_is_refused(comfy: Client) -> None:
     payload = '{"load": {"image": {"type": "file", "part": "img"}}}'
-    files = [("payload", (None, payload)), ("img", ("a.png", png())), ("img", ("b.png", png(color=(0, 0, 1))))]
+    files: list[tuple[str, tuple[str | None, str | bytes]]] = [
+        ("payload", (None, payload)),
+        ("img", ("a.png", png())),
+        ("img", ("b.png", png(color=(0, 0, 1)))),
+    ]
     response = requests.post(f"{comfy.url}/api/connect/workflows/io-image", files=files, timeout=30)
     assert "sent twice" in assert_error(response, 400, "invalid_input_file")["message"]
 

@@ -75,7 +75,7 @@ def test_video(comfy: Client, workflow: str, mime: str, codec: str, frames: int,
     [item] = detailed(comfy, workflow)["out"]
     assert (item["mime_type"], item["kind"], item["width"], item["height"], item["frames"]) == (mime, "video", 64, 64, frames)
     assert item["duration"] == pytest.approx(0.5, abs=0.1)
-    with av.open(BytesIO(content(item))) as container:
+    with av.open(BytesIO(content(item)), mode="r") as container:
         assert container.streams.video[0].codec_context.name == codec
         assert sum(1 for _ in container.decode(video=0)) == frames
         assert [s.codec_context.name for s in container.streams.audio] == ([audio] if audio else [])
@@ -86,7 +86,7 @@ def test_audio(comfy: Client) -> None:
     assert (item["mime_type"], item["kind"], item["subfolder"]) == ("audio/flac", "audio", "io-tone")
     assert (item["width"], item["height"], item["frames"]) == (None, None, None)
     assert item["duration"] == pytest.approx(0.75, abs=0.01)
-    with av.open(BytesIO(content(item))) as container:
+    with av.open(BytesIO(content(item)), mode="r") as container:
         assert container.streams.audio[0].codec_context.sample_rate == 16000
 
 

@@ -16,8 +16,10 @@ def read_events(response: requests.Response) -> list[tuple[int, str, dict[str, A
     """Every event of a stream until the server ends it: (id, name, data)."""
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/event-stream")
-    events, fields = [], {}
-    for line in response.iter_lines(decode_unicode=True):
+    events: list[tuple[int, str, dict[str, Any]]] = []
+    fields: dict[str, str] = {}
+    for raw in response.iter_lines():
+        line = raw.decode("utf-8")  # an event stream is UTF-8 by definition
         if line == "":
             if "event" in fields:
                 events.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))

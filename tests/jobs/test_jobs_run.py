@@ -105,7 +105,7 @@ def test_jobs_are_listed_newest_first_and_filtered(idle: Client) -> None:
     ran = [idle.start("steps", {"canvas": {"color": 20 + i}})["id"] for i in range(3)]
     for job_id in ran:
         idle.finished(job_id)
-    listed = idle.http.get(f"{idle.api_url}/jobs", params={"workflow": "steps", "status": "succeeded", "limit": 3}, timeout=30)
+    listed = idle.http.get(f"{idle.api_url}/jobs", params={"workflow": "steps", "status": "succeeded", "limit": "3"}, timeout=30)
     assert listed.status_code == 200, listed.text
     jobs = listed.json()["jobs"]
     assert [j["id"] for j in jobs] == ran[::-1]

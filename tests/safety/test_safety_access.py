@@ -120,6 +120,13 @@ def test_comfyui_routes_need_a_key(safe: Client) -> None:
     assert page.status_code == 303 and page.headers["Location"] == "/connect/login?next=%2F"
 
 
+def _jar(response: requests.Response) -> dict[str, str]:
+    """The session cookie a login answer set, to send back."""
+    session = response.cookies.get("connect_session")
+    assert session, response.headers
+    return {"connect_session": session}
+
+
 def _login(safe: Client, key: str, next_: str = "/") -> requests.Response:
     return requests.post(safe.url + "/connect/login", data={"key": key, "next": next_}, allow_redirects=False, timeout=30)
 
@@ -130,7 +137,7 @@ def test_a_browser_logs_in_once_and_uses_comfyui_with_the_cookie(safe: Client) -
     cookie = response.headers["Set-Cookie"]
     assert "connect_session=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
     assert ADMIN not in cookie  # a value derived from the key, not the key
-    jar = {"connect_session": response.cookies["connect_session"]}
+    jar = _jar(response)
     page = requests.get(safe.url + "/", cookies=jar, headers={"Accept": "text/html"}, timeout=30)
     assert page.status_code == 200 and "<html" in page.text.lower()
     assert requests.get(safe.url + "/api/system_stats", cookies=jar, timeout=30).status_code == 200
@@ -149,7 +156,7 @@ def test_login_refuses_a_bad_key_and_open_redirects(safe: Client) -> None:
 
 
 def test_a_run_only_cookie_does_not_open_comfyui(safe: Client) -> None:
-    jar = {"connect_session": _login(safe, RUNNER).cookies["connect_session"]}
+    jar = _jar(_login(safe, RUNNER))
     assert_error(requests.get(safe.url + "/api/system_stats", cookies=jar, timeout=30), 403, "forbidden")
     assert requests.post(safe.url + "/api/connect/workflows/safe-invert", cookies=jar, json={}, timeout=60).status_code == 200
 

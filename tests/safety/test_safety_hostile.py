@@ -65,6 +65,26 @@ def image_url(url: str | Callable[[FileHost], str]) -> Callable[[Client, FileHos
     return lambda safe, host: {"load": {"image": {"type": "file", "url": url(host) if callable(url) else url}}}
 
 
+# Literal and resolved private addresses, and redirects to them (a callable builds the URL from the host).
+SSRF_URLS: dict[str, str | Callable[[FileHost], str]] = {
+    "loopback": lambda h: f"http://127.0.0.1:{h.port}/img.png",
+    "localhost-name": lambda h: f"http://localhost:{h.port}/img.png",
+    "ipv6-loopback": lambda h: f"http://[::1]:{h.port}/img.png",
+    "ipv4-mapped": lambda h: f"http://[::ffff:127.0.0.1]:{h.port}/img.png",
+    "decimal-ip": lambda h: f"http://2130706433:{h.port}/img.png",
+    "short-ip": lambda h: f"http://127.1:{h.port}/img.png",
+    "octal-ip": lambda h: f"http://0177.0.0.1:{h.port}/img.png",
+    "hex-ip": lambda h: f"http://0x7f.0.0.1:{h.port}/img.png",
+    "private-10": "http://10.0.0.1/x.png",
+    "metadata": "http://169.254.169.254/latest/meta-data/",
+    "unspecified": lambda h: f"http://0.0.0.0:{h.port}/img.png",
+    "redirect-to-loopback": lambda h: h.url("/to-loopback"),
+    "redirect-to-localhost": lambda h: h.url("/to-localhost"),
+    "redirect-to-comfyui": lambda h: h.url("/to-comfyui"),
+    "redirect-to-metadata": lambda h: h.url("/to-metadata"),
+}
+
+
 def image_value(value: str | Callable[[Client], str]) -> Callable[[Client, FileHost], Any]:
     return lambda safe, host: {"load": {"image": value(safe) if callable(value) else value}}
 
@@ -166,23 +186,7 @@ CASES = [
     ),
     *(
         pytest.param(Case(run("safe-load", image_url(url)), 400, "invalid_input_file", "ssrf"), id=f"url-{label}")
-        for label, url in {
-            "loopback": lambda h: f"http://127.0.0.1:{h.port}/img.png",
-            "localhost-name": lambda h: f"http://localhost:{h.port}/img.png",
-            "ipv6-loopback": lambda h: f"http://[::1]:{h.port}/img.png",
-            "ipv4-mapped": lambda h: f"http://[::ffff:127.0.0.1]:{h.port}/img.png",
-            "decimal-ip": lambda h: f"http://2130706433:{h.port}/img.png",
-            "short-ip": lambda h: f"http://127.1:{h.port}/img.png",
-            "octal-ip": lambda h: f"http://0177.0.0.1:{h.port}/img.png",
-            "hex-ip": lambda h: f"http://0x7f.0.0.1:{h.port}/img.png",
-            "private-10": "http://10.0.0.1/x.png",
-            "metadata": "http://169.254.169.254/latest/meta-data/",
-            "unspecified": lambda h: f"http://0.0.0.0:{h.port}/img.png",
-            "redirect-to-loopback": lambda h: h.url("/to-loopback"),
-            "redirect-to-localhost": lambda h: h.url("/to-localhost"),
-            "redirect-to-comfyui": lambda h: h.url("/to-comfyui"),
-            "redirect-to-metadata": lambda h: h.url("/to-metadata"),
-        }.items()
+        for label, url in SSRF_URLS.items()
     ),
     pytest.param(Case(run("safe-load", image_url(lambda h: h.url("/to-file"))), 400, "invalid_input_file"), id="url-redirect-to-file"),
     pytest.param(Case(run("safe-load", image_url(lambda h: h.url("/loop"))), 400, "invalid_input_file"), id="url-redirect-loop"),

@@ -43,6 +43,7 @@ def video(
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=Fraction(10))
+        assert isinstance(stream, av.VideoStream), stream  # `codec` is a video codec
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for color in colors:
@@ -59,6 +60,7 @@ def tone(seconds: float = 0.25, rate: int = 8000, container: str = "flac", codec
     samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
     with av.open(buffer, mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream), stream  # `codec` is an audio codec
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = rate
         frame.pts = 0
