@@ -122,7 +122,7 @@ def test_a_runs_timeout_counts_its_execution_not_its_wait_in_the_queue(api: Clie
     color = next(_colors)
     with ThreadPoolExecutor(2) as pool:
         slow = _start_slow_run(api, pool)
-        queued = pool.submit(api.run, "executor/canvas", {"canvas": {"color": color}}, timeout=0.5)
+        queued = pool.submit(api.run, "executor/canvas", {"canvas": {"color": color}}, params={"timeout": 0.5})
         deadline = time.monotonic() + 60
         while not requests.get(f"{api.url}/queue", timeout=HTTP_TIMEOUT).json()["queue_pending"]:
             assert time.monotonic() < deadline and not queued.done(), "the second run was never queued"
