@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from inprockit import Plugin, b64_pixel, canvas, pixel, run
+from support.inproc import Plugin, b64_pixel, canvas, pixel, run
 
 URL_MEDIA = "application/vnd.comfyui-connect.url+json"
 DETAILED_MEDIA = "application/vnd.comfyui-connect.detailed+json"

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from inprockit import Plugin, b64_pixel, canvas, run, steps
+from support.inproc import Plugin, b64_pixel, canvas, run, steps
 
 from connect.run.jobs import JobQuery
 

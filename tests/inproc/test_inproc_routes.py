@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inprockit import Plugin, b64_pixel, canvas, run
-from support.api import link, node
+from support.inproc import Plugin, b64_pixel, canvas, run
+from support.workflows import link, node
 
 
 def test_save_describe_list_run_delete(tmp_path: Path) -> None:

@@ -12,28 +12,30 @@ import uuid
 from typing import Any
 
 import pytest
-from jobkit import Jobs, node
+import requests
+from support.client import Client
+from support.workflows import node
 
 pytestmark = pytest.mark.e2e
 
 
-def comfyui_version(jobs: Jobs) -> str:
-    stats: dict[str, Any] = jobs.http.get(jobs.server.url + "/system_stats", timeout=30).json()
+def comfyui_version(jobs: Client) -> str:
+    stats: dict[str, Any] = requests.get(jobs.server.url + "/system_stats", timeout=30).json()
     return str(stats["system"]["comfyui_version"])
 
 
-def needs_033(jobs: Jobs, feature: str) -> None:
+def needs_033(jobs: Client, feature: str) -> None:
     version = comfyui_version(jobs)
     if tuple(int(p) for p in version.split(".")[:2]) < (0, 33):
         pytest.skip(f"ComfyUI {version} has no {feature} (ComfyUI 0.33.0 added it)")
 
 
-def save(jobs: Jobs, name: str, prompt: dict[str, Any]) -> None:
-    response = jobs.http.put(f"{jobs.api}/workflows/{name}", json={"prompt": prompt}, timeout=30)
+def save(jobs: Client, name: str, prompt: dict[str, Any]) -> None:
+    response = requests.put(f"{jobs.api_url}/workflows/{name}", json={"prompt": prompt}, timeout=30)
     assert response.status_code == 201, response.text
 
 
-def test_on_prompt_handlers_of_other_custom_nodes_run_on_the_plugins_prompts(idle: Jobs) -> None:
+def test_on_prompt_handlers_of_other_custom_nodes_run_on_the_plugins_prompts(idle: Client) -> None:
     save(
         idle,
         "on-prompt",
@@ -57,7 +59,7 @@ def test_on_prompt_handlers_of_other_custom_nodes_run_on_the_plugins_prompts(idl
         assert seen["prompt_id"] == job["prompt_id"] and seen["client_id"] == f"connect-{job['prompt_id']}"
 
 
-def test_a_renamed_node_class_runs_under_its_new_name(idle: Jobs) -> None:
+def test_a_renamed_node_class_runs_under_its_new_name(idle: Client) -> None:
     needs_033(idle, "node replacements")
     # The test pack registers ConnectTestOldSteps(picture, count) -> ConnectTestSteps(image, steps, seconds=0).
     save(
@@ -75,7 +77,7 @@ def test_a_renamed_node_class_runs_under_its_new_name(idle: Jobs) -> None:
     assert queued["class_type"] == "ConnectTestSteps" and queued["inputs"] == {"image": ["1", 0], "steps": 3, "seconds": 0.0}
 
 
-def test_comfyuis_own_replacement_table_is_applied(idle: Jobs) -> None:
+def test_comfyuis_own_replacement_table_is_applied(idle: Client) -> None:
     needs_033(idle, "node replacements")
     # Preview3DAnimation was merged into Preview3D. ComfyUI's table maps none of its inputs, so its
     # POST /prompt, and the plugin with it, then finds Preview3D's model_file missing.
@@ -94,19 +96,19 @@ def test_comfyuis_own_replacement_table_is_applied(idle: Jobs) -> None:
     assert [(p["node_id"], p["class_type"], p["type"]) for p in problems] == [("3", "Preview3D", "required_input_missing")]
 
 
-def comfy_job(jobs: Jobs, prompt_id: str) -> dict[str, Any]:
-    response = jobs.http.get(f"{jobs.server.url}/api/jobs/{prompt_id}", timeout=30)
+def comfy_job(jobs: Client, prompt_id: str) -> dict[str, Any]:
+    response = requests.get(f"{jobs.server.url}/api/jobs/{prompt_id}", timeout=30)
     assert response.status_code == 200, response.text
     found: dict[str, Any] = response.json()
     return found
 
 
-def cancel_in_comfy(jobs: Jobs, prompt_id: str) -> None:
-    response = jobs.http.post(f"{jobs.server.url}/api/jobs/{prompt_id}/cancel", timeout=30)
+def cancel_in_comfy(jobs: Client, prompt_id: str) -> None:
+    response = requests.post(f"{jobs.server.url}/api/jobs/{prompt_id}/cancel", timeout=30)
     assert response.status_code == 200 and response.json() == {"cancelled": True}, response.text
 
 
-def test_a_running_job_cancelled_in_comfyuis_jobs_api_ends_cancelled(idle: Jobs) -> None:
+def test_a_running_job_cancelled_in_comfyuis_jobs_api_ends_cancelled(idle: Client) -> None:
     needs_033(idle, "jobs API")
     job = idle.start("slow", {"slow": {"seconds": 60}, "canvas": {"color": 63}})
     assert str(uuid.UUID(job["prompt_id"])) == job["prompt_id"]  # the jobs API takes only canonical UUIDs
@@ -120,12 +122,12 @@ def test_a_running_job_cancelled_in_comfyuis_jobs_api_ends_cancelled(idle: Jobs)
     assert comfy_job(idle, job["prompt_id"])["status"] == "cancelled"
 
 
-def test_a_queued_job_cancelled_in_comfyuis_jobs_api_ends_cancelled(idle: Jobs) -> None:
+def test_a_queued_job_cancelled_in_comfyuis_jobs_api_ends_cancelled(idle: Client) -> None:
     needs_033(idle, "jobs API")
     running = idle.start("slow", {"slow": {"seconds": 2}, "canvas": {"color": 64}})
     idle.running(running["id"])
     queued = idle.start("slow", {"slow": {"seconds": 60}, "canvas": {"color": 65}})
-    listed = idle.http.get(f"{idle.server.url}/api/jobs", params={"status": "pending"}, timeout=30).json()["jobs"]
+    listed = requests.get(f"{idle.server.url}/api/jobs", params={"status": "pending"}, timeout=30).json()["jobs"]
     assert queued["prompt_id"] in [item["id"] for item in listed]
 
     cancel_in_comfy(idle, queued["prompt_id"])

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+__all__ = ["Middleware"]  # aiohttp's own type: an Application takes a list of it as it is
 
 RUN_ROUTE = "/connect/workflows/{name}"
 # Answered without a key; their own error answers (e.g. the login form's 401) are pages, not JSON.

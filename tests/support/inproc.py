@@ -18,12 +18,12 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 from PIL import Image
-from support.api import Prompt, link, node
-from support.fake_engine import FakeEngine
 
 from connect.http.state import Connect
 from connect.plugin import setup
 from connect.settings import Settings
+from support.fake_engine import FakeEngine
+from support.workflows import Prompt, link, node
 
 
 @dataclass

@@ -4,7 +4,8 @@ import mimetypes
 from pathlib import Path
 
 import pytest
-from mediakit import animated_png, bomb_png, png, tone, video
+from support.images import png
+from support.media import animated_png, bomb_png, tone, video
 
 from connect.comfy.nodespec import InputSpec
 from connect.errors import InputFileError, PayloadTooLarge
@@ -35,14 +36,14 @@ def test_loader_kind_from_the_upload_flag(options: dict[str, bool], kind: str | 
 
 
 def test_a_good_image_passes(tmp_path: Path) -> None:
-    assert check_file("load.image", write(tmp_path, png(64, 64)), "image", CAP) is None
+    assert check_file("load.image", write(tmp_path, png(size=(64, 64))), "image", CAP) is None
 
 
 @pytest.mark.parametrize(
     ("data", "words"),
     [
         pytest.param(b"plain text", "not one Pillow can read", id="garbage"),
-        pytest.param(png(32, 32)[:-20], "not one Pillow can read", id="truncated"),
+        pytest.param(png(size=(32, 32))[:-20], "not one Pillow can read", id="truncated"),
         pytest.param(tone(), "not one Pillow can read", id="audio"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Hostile bodies, headers and query strings against the plugin's routes, in-process (httpkit):
+"""Hostile bodies, headers and query strings against the plugin's routes, in-process (support.httpstate):
 every failure to read or parse what was sent is a 400 (413 when too large) in the one error shape,
 never a 500, and nothing reaches the engine. tests/safety/test_safety_hostile.py sends the nastiest
 of these to a real ComfyUI."""
@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from httpkit import MAX_BODY, make_connect, raw_request, serving
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.httpstate import MAX_BODY, make_connect, raw_request, serving
 
 RUN, SAVE, LOGIN = "POST /connect/workflows/canvas", "PUT /connect/workflows/w", "POST /connect/login"
 MP = "multipart/form-data; boundary=zz"

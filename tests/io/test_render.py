@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mediakit import png
+from support.images import png
 
 from connect.io.outputs import FileRef, Item, Value
 from connect.io.render import Mode, encode_json, render_outputs

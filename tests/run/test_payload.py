@@ -6,14 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from support.workflows import node
 
 from connect.errors import PayloadError
 from connect.run.payload import Patched, is_file_object, patch_prompt
 from connect.workflow.endpoint import Endpoint, parse_endpoint
-
-
-def node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:
-    return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}
 
 
 def saved_prompt() -> dict[str, dict[str, Any]]:

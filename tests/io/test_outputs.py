@@ -10,6 +10,11 @@ from connect.errors import ExecutionFailed
 from connect.io.outputs import RUN_INPUT, FileRef, Value, collect, file_refs, items, resolve_path, uncached_outputs
 
 
+def _filename(ref: FileRef | Value) -> str:
+    assert isinstance(ref, FileRef), ref
+    return ref.filename
+
+
 def image(filename: str, subfolder: str = "", type_: str = "output") -> dict[str, str]:
     return {"filename": filename, "subfolder": subfolder, "type": type_}
 
@@ -51,7 +56,7 @@ def test_collect_orders_by_node_then_batch() -> None:
         "99": {"images": [image("other.png")]},
     }
     result = collect(outputs, produced)
-    assert {name: [ref.filename for ref in refs] for name, refs in result.items()} == {
+    assert {name: [_filename(ref) for ref in refs] for name, refs in result.items()} == {
         "images": ["a1.png", "b1.png", "b2.png"],
         "preview": ["p.png"],
         "skipped": [],

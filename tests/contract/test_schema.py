@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from specimens import spec
+from support.specimens import spec
 
 from connect.contract.schema import FILE_INPUT_REF, build_contract, input_contract
 from connect.workflow.endpoint import parse_endpoint

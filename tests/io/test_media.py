@@ -5,8 +5,9 @@ import mimetypes
 from pathlib import Path
 
 import pytest
-from mediakit import animated_png, png, tone, video
 from PIL import Image
+from support.images import png
+from support.media import animated_png, tone, video
 
 from connect.io.media import KINDS, Media, describe, kind_of, mime_type
 
@@ -40,7 +41,7 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 
 def test_describe_a_still_image(tmp_path: Path) -> None:
-    data = png(5, 3)
+    data = png(size=(5, 3))
     assert describe(write(tmp_path, "a.png", data)) == Media("image/png", "image", len(data), 5, 3, 1, None)
 
 

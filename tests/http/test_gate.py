@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ async def served(gate: Gate, handler: Callable[[web.Request], Awaitable[web.Stre
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -56,8 +56,8 @@ async def ok(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
-def run(coroutine: Awaitable[None]) -> None:
-    asyncio.run(coroutine)  # type: ignore[arg-type]
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coroutine)
 
 
 def test_keys_and_scopes() -> None:
@@ -158,7 +158,7 @@ def test_a_method_the_route_lacks_is_405_in_the_error_shape_with_allow() -> None
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         try:
             async with aiohttp.ClientSession() as http:
                 for path, allow in (("/connect/health", "GET,HEAD"), ("/connect/logout", "POST")):

@@ -1,4 +1,4 @@
-"""Media files made on the spot for the tests: images, animations, bombs, video and audio (PyAV)."""
+"""Media files made on the spot for the tests: noise, animations, bombs, video and audio (PyAV); solid PNGs are in images.py."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from fractions import Fraction
 import av
 import numpy as np
 from PIL import Image
-
-__all__ = ["animated_png", "bomb_png", "noise_png", "png", "tone", "video"]
-
-
-def png(width: int = 8, height: int = 8, color: tuple[int, int, int] = (255, 0, 0), compress_level: int = 4) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, "PNG", compress_level=compress_level)
-    return buffer.getvalue()
 
 
 def noise_png(size: int, seed: int = 5) -> bytes:
@@ -51,6 +43,7 @@ def video(
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=Fraction(10))
+        assert isinstance(stream, av.VideoStream), stream  # `codec` is a video codec
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         for color in colors:
@@ -67,6 +60,7 @@ def tone(seconds: float = 0.25, rate: int = 8000, container: str = "flac", codec
     samples = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
     with av.open(buffer, mode="w", format=container) as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream), stream  # `codec` is an audio codec
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
         frame.sample_rate = rate
         frame.pts = 0

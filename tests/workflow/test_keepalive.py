@@ -3,6 +3,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from support.workflows import node
+
 from connect.comfy.nodespec import NodeSpec
 from connect.workflow.endpoint import parse_endpoint
 from connect.workflow.keepalive import PREFIX, ancestors, keepalive_nodes
@@ -22,10 +24,6 @@ SPECS = {
         NodeSpec("PreviewImage", output_node=True),
     ]
 }
-
-
-def node(class_type: str, title: str = "", **inputs: Any) -> dict[str, Any]:
-    return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}
 
 
 def txt2img(loader_title: str = "[!cache]", lora_title: str = "") -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
-from mediakit import png
+from support.images import png
 
 from connect.comfy.outcome import RunResult
 from connect.errors import BadRequest, ExecutionFailed, NotAcceptable
@@ -260,9 +260,8 @@ def test_a_missing_file_is_an_error_not_an_empty_answer(folders: Folders, tmp_pa
 
 def test_download(folders: Folders, tmp_path: Path) -> None:
     target = delivery(folders, tmp_path)
-    token = target.links.publish(
-        Path(folders.write("output", "a.png", RED) and folders.root / "output" / "a.png"), "a.png", "image/png", move=True
-    )
+    folders.write("output", "a.png", RED)
+    token = target.links.publish(folders.root / "output" / "a.png", "a.png", "image/png", move=True)
     request = make_mocked_request("GET", f"/api/connect/files/{token}/a.png", match_info={"token": token, "name": "a.png"})
     response = asyncio.run(target.download(request))
     assert isinstance(response, web.FileResponse)

@@ -4,13 +4,10 @@ import copy
 from typing import Any
 
 import pytest
+from support.workflows import node
 
 from connect.errors import AnnotationError, InvalidWorkflow
 from connect.workflow.endpoint import check_prompt, is_link, parse_endpoint, title_of
-
-
-def node(class_type: str, title: str, **inputs: Any) -> dict[str, Any]:
-    return {"class_type": class_type, "inputs": inputs, "_meta": {"title": title}}
 
 
 def txt2img(**titles: str) -> dict[str, dict[str, Any]]:

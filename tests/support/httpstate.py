@@ -90,7 +90,8 @@ async def serving(connect: Connect, inner: list[Any] | None = None) -> AsyncIter
     routes = web.RouteTableDef()
     register(routes)
     app.add_routes(routes)
-    async with TestServer(app) as server:
+    server = TestServer(app)
+    async with server:  # `as` would give the base class's type
         yield server
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from specimens import spec
+from support.specimens import spec
 
 from connect.comfy.nodespec import NodeSpec
 from connect.contract.schema import SHARED_SCHEMAS, build_contract

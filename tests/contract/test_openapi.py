@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
-from specimens import spec
+from support.specimens import spec
 
 from connect import errors
 from connect.contract.openapi import build_document, documented_errors, error_schema_name

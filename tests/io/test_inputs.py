@@ -15,8 +15,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
-from mediakit import video
 from PIL import Image
+from support.images import b64, png
+from support.media import video
 from yarl import URL
 
 import connect.io.inputs
@@ -29,17 +30,7 @@ LIMIT = 100_000
 STORED_NAME = re.compile(r"connect-[0-9a-f]{32}\.[a-z0-9]{1,10}")
 
 
-def png_bytes(color: tuple[int, int, int] = (255, 0, 0)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), color).save(out, format="PNG")
-    return out.getvalue()
-
-
-PNG = png_bytes()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
+PNG = png(size=(4, 4))
 
 
 def files_under(path: Path) -> list[str]:
@@ -179,8 +170,8 @@ def test_large_content_is_decoded(input_dir: Path) -> None:
 
 
 def test_different_content_gets_a_different_name(input_dir: Path) -> None:
-    a = resolve(input_dir, {"type": "file", "content": b64(png_bytes((1, 2, 3)))})
-    b = resolve(input_dir, {"type": "file", "content": b64(png_bytes((3, 2, 1)))})
+    a = resolve(input_dir, {"type": "file", "content": b64(png((1, 2, 3), (4, 4)))})
+    b = resolve(input_dir, {"type": "file", "content": b64(png((3, 2, 1), (4, 4)))})
     assert a != b
     assert files_under(input_dir) == sorted([a, b])
 
@@ -194,7 +185,7 @@ def test_different_content_gets_a_different_name(input_dir: Path) -> None:
         pytest.param("x.averyveryverylongsuffix", b"abc", ".bin", id="long-suffix"),
         pytest.param(".png", PNG, ".png", id="dotfile-sniffed"),
         pytest.param(None, PNG, ".png", id="no-hint-png"),
-        pytest.param(None, b"\xff\xd8\xff" + png_bytes()[3:], ".bin", id="no-hint-garbage"),
+        pytest.param(None, b"\xff\xd8\xff" + png(size=(4, 4))[3:], ".bin", id="no-hint-garbage"),
     ],
 )
 def test_stored_name_is_never_a_path(input_dir: Path, tmp_path: Path, hint: Any, data: bytes, suffix: str) -> None:

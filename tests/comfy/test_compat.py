@@ -55,7 +55,8 @@ class FakeQueue:
 class FakeServer:
     def __init__(self, *, atomic: bool = True, replacements: bool = True) -> None:
         self.prompt_queue = FakeQueue(atomic)
-        self.number, self.routes, self.app, self.loop = 0, object(), {}, None
+        self.number, self.routes, self.loop = 0, object(), None
+        self.app: dict[Any, Any] = {}
         self.calls: list[str] = []
         self.handled: list[dict[str, Any]] = []
         if replacements:
@@ -141,7 +142,7 @@ def test_a_changed_signature_is_named_with_both_parameter_lists() -> None:
 
     def task_done(item_id: int, status: Any) -> None: ...
 
-    server.prompt_queue.task_done = task_done  # type: ignore[method-assign]
+    server.prompt_queue.task_done = task_done  # type: ignore[method-assign,assignment]  # an unsupported signature, on purpose
     execution = types.SimpleNamespace(validate_prompt=lambda prompt_id, prompt, partial: None)
     nodes = types.SimpleNamespace(NODE_CLASS_MAPPINGS={}, interrupt_processing=lambda: None)
     problems = missing_internals(server, execution, nodes)

@@ -11,27 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.titles import NEUTRAL_JS, SPECIMENS, SPECIMENS_FILE, TITLES_JS, expected
 
 from connect.workflow.annotations import Annotations, TitleError, parse_title
 
-HERE = Path(__file__).parent
-SPECIMENS_FILE = HERE / "title_specimens.json"
-SPECIMENS: list[dict[str, Any]] = json.loads(SPECIMENS_FILE.read_text(encoding="utf-8"))["specimens"]
-TITLES_JS = HERE.parent / "web" / "js" / "titles.js"
-
-# titles.js's readTitle() notes -> the neutral shape of the specimens (also used in the page by
-# tests/frontend/test_annotation_badges.py).
-NEUTRAL_JS = """(notes) => {
-  const problem = notes.find((n) => n.kind === "problem");
-  if (problem) return { error: problem.text };
-  const parse = { inputs: [], outputs: [], bypass: false, cache: false };
-  for (const n of notes) {
-    if (n.kind === "input") parse.inputs.push({ name: n.name, only: n.only ?? null });
-    else if (n.kind === "output") parse.outputs.push(n.name);
-    else parse[n.kind] = true;
-  }
-  return { parse };
-}"""
 # Reads every title with titles.js (copied to .mjs: node reads a bare .js file as CommonJS) and prints
 # the readings, in the specimens' order.
 NODE_READER = f"""
@@ -42,10 +25,6 @@ const neutral = {NEUTRAL_JS};
 const specimens = JSON.parse(readFileSync(specimensPath, "utf8")).specimens;
 process.stdout.write(JSON.stringify(specimens.map((s) => neutral(readTitle(s.title)))));
 """
-
-
-def expected(specimen: dict[str, Any]) -> dict[str, Any]:
-    return {key: specimen[key] for key in ("parse", "error") if key in specimen}
 
 
 def neutral(annotations: Annotations) -> dict[str, Any]:

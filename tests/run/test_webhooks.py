@@ -100,7 +100,7 @@ async def _deliver(statuses: list[int], attempts: int) -> tuple[WebhookState, li
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     state = WebhookState(f"http://127.0.0.1:{port}/hook")
     changes: list[str] = []
 
