@@ -319,13 +319,8 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _run_started(result: RunResult) -> float | None:
-    """When ComfyUI started the prompt (its execution_start message), in time.time() seconds."""
-    for message in result.messages:
-        if isinstance(message, (list, tuple)) and len(message) == 2 and message[0] == "execution_start":
-            stamp = message[1].get("timestamp") if isinstance(message[1], dict) else None
-            if isinstance(stamp, (int, float)):
-                return float(stamp) / 1000
-    return None
+    """When ComfyUI started the prompt, in time.time() seconds."""
+    return result.started
 
 
 def _delete(files: Any) -> None:

@@ -9,7 +9,8 @@
     output     {"name": "out", "node": "3", "files": [...]}      a `#` output node's files are ready
     succeeded, failed or cancelled   {the job}                   the final state; the stream ends there
 
-ComfyUI's per-prompt messages (see Engine.on_event, comfy/engine.py) are translated here, on the event loop.
+ComfyUI's per-prompt messages (see Engine.on_event, comfy/engine.py), decoded by comfy/messages.py, are
+translated here, on the event loop.
 Each job keeps its events (a run of progress events of one node is kept as its latest), so a stream
 opened late, or reopened with ``Last-Event-ID``, gets everything it missed.
 
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from ..comfy.messages import Cached, Executed, Executing, Progress, QueueChanged, Started, decode
 from ..io.outputs import file_refs
 
 _MAX_EVENTS = 5000
@@ -150,30 +152,33 @@ class EventHub:
 
     # -- ComfyUI's messages (an on_event listener) -------------------------------------------------
     def comfy_event(self, event: str, data: dict[str, Any]) -> None:
-        if event == "status":
+        message = decode(event, data)
+        if message is None:
+            return
+        if isinstance(message, QueueChanged):
             self._queue_moved()
             return
-        job_id = self._by_prompt.get(str(data.get("prompt_id")))
+        job_id = self._by_prompt.get(message.prompt_id)
         feed = self._feeds.get(job_id) if job_id is not None else None
         if feed is None or feed.closed:
             return
-        if event == "execution_start":
-            started = float(data.get("timestamp") or 0) / 1000 or None
+        if isinstance(message, Started):
+            started = message.at or None
             feed.started, feed.position = True, None
             self._waiting.pop(feed.job_id, None)
             self._publish(feed, "started", {"started_at": iso(started)})
             for listener in self._start_listeners:
                 listener(feed.job_id, started or 0.0)
-        elif event == "execution_cached":
-            cached = [str(n) for n in data.get("nodes") or [] if str(n) in feed.labels]
+        elif isinstance(message, Cached):
+            cached = [node for node in message.nodes if node in feed.labels]
             if cached:
                 self._publish(feed, "cached", {"nodes": cached})
-        elif event == "executing" and data.get("node") is not None:
-            self._node_started(feed, str(data["node"]))
-        elif event == "progress":
-            self._progress(feed, str(data.get("node")), data.get("value"), data.get("max"))
-        elif event == "executed":
-            self._executed(feed, str(data.get("node")), data.get("output"))
+        elif isinstance(message, Executing):
+            self._node_started(feed, message.node)
+        elif isinstance(message, Progress):
+            self._progress(feed, message.node, message.value, message.max)
+        elif isinstance(message, Executed):
+            self._executed(feed, message.node, message.output)
 
     def _queue_moved(self) -> None:
         if not self._waiting:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..comfy.engine import Engine
+from ..comfy.outcome import Outcome
 from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
 from ..io.delivery import Choice, Mode
 from ..io.outputs import Item, collect
@@ -202,12 +203,12 @@ class JobRunner:
 
         try:
             try:
-                status, history = await self.executor.wait(job.prompt_id, expired)
+                outcome = await self.executor.wait(job.prompt_id, expired)
             except asyncio.TimeoutError:
                 job.cancel_reason = job.cancel_reason or "timeout"
                 self._stop(job)
-                status, history = await self._stopped(job)
-            result = self.executor.result(saved.endpoint, prompt, job.prompt_id, status, history)
+                outcome = await self._stopped(job)
+            result = self.executor.result(saved.endpoint, prompt, outcome)
         except ConnectError as exc:
             await self._finish(job, None, self._failure(job, exc))
         except asyncio.CancelledError:  # ComfyUI is shutting down: nobody will read the result
@@ -222,7 +223,7 @@ class JobRunner:
         finally:
             self.executor.forget(job.prompt_id)
 
-    async def _stopped(self, job: JobRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def _stopped(self, job: JobRecord) -> Outcome:
         deadline = time.monotonic() + _STOP_GRACE
         try:
             return await self.executor.wait(job.prompt_id, lambda: time.monotonic() > deadline)

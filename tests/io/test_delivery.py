@@ -100,8 +100,8 @@ def delivery(folders: Folders, tmp_path: Path, keep: bool = False, public_url: s
 
 
 def result(outputs: dict[str, Any], started: float | None = None) -> RunResult:
-    messages: list[Any] = [] if started is None else [("execution_start", {"prompt_id": "p1", "timestamp": int(started * 1000)})]
-    return RunResult("p1", outputs, messages)
+    # As ComfyUI stamps execution_start: whole milliseconds.
+    return RunResult("p1", outputs, started=None if started is None else int(started * 1000) / 1000)
 
 
 def render(target: Delivery, run: RunResult, names: dict[str, tuple[str, ...]], choice: Choice, **kwargs: Any) -> web.Response:
