@@ -1,6 +1,10 @@
 """Start a real ComfyUI with this plugin in its own base directory, and wait until it serves.
 
 Used by `scripts/serve` (the README's main command), the end-to-end tests and the benchmarks.
+
+Which ComfyUI: `CONNECT_COMFY` names one that `scripts/bootstrap --with-test-tools` prepared, with its
+own folder and virtualenv (the test command runs the end-to-end suites once per version). Unset, it is
+`COMFYUI_DIR` (a user's ComfyUI) or the 0.3.75 of `.comfyui/`, run with this process's python.
 """
 
 from __future__ import annotations
@@ -17,14 +21,53 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_DIR_NAME = "ComfyUI-Connect"
+DEFAULT_COMFY = "0.3.75"
+# CONNECT_COMFY value -> (ComfyUI folder, environment variable naming its venv, default venv folder).
+COMFY_VERSIONS = {
+    DEFAULT_COMFY: (REPO / ".comfyui", "CONNECT_VENV", REPO / ".venv"),
+    "0.33.0": (REPO / ".comfyui-0.33.0", "CONNECT_VENV_0330", REPO / ".venv-comfy-0.33.0"),
+}
+
+
+def comfy_version() -> str | None:
+    """The ComfyUI chosen with CONNECT_COMFY, or None (the default: COMFYUI_DIR or .comfyui/)."""
+    chosen = os.environ.get("CONNECT_COMFY") or None
+    if chosen is not None and chosen not in COMFY_VERSIONS:
+        raise RuntimeError(f"CONNECT_COMFY={chosen}: not one of {', '.join(COMFY_VERSIONS)}")
+    return chosen
 
 
 def comfyui_dir() -> Path:
+    chosen = comfy_version()
+    if chosen is not None:
+        return COMFY_VERSIONS[chosen][0]
     return Path(os.environ.get("COMFYUI_DIR") or REPO / ".comfyui")
+
+
+def comfy_python() -> str:
+    """The python that runs ComfyUI: the chosen version's venv, else this process's own."""
+    chosen = comfy_version()
+    if chosen is None:
+        return sys.executable
+    _, variable, default = COMFY_VERSIONS[chosen]
+    python = Path(os.environ.get(variable) or default) / "bin" / "python"
+    if not python.exists():
+        raise RuntimeError(f"CONNECT_COMFY={chosen}: no {python}: run scripts/bootstrap --with-test-tools")
+    return str(python)
+
+
+@cache
+def supports_database_url(comfy: Path) -> bool:
+    """Whether this ComfyUI takes --database-url (older ones have no database and refuse the flag)."""
+    try:
+        return "--database-url" in (comfy / "comfy" / "cli_args.py").read_text(errors="replace")
+    except OSError:
+        return False
 
 
 def free_port() -> int:
@@ -68,9 +111,13 @@ class ComfyServer:
         return self.base / "comfyui.log"
 
     def start(self, timeout: float = 120.0) -> ComfyServer:
+        comfy = comfyui_dir()
+        # ComfyUI's default database lives in its own folder (maybe read-only, or shared): keep each
+        # server's in its base.
+        database = ["--database-url", f"sqlite:///{self.base / 'user' / 'comfyui.db'}"] if supports_database_url(comfy) else []
         cmd = [
-            sys.executable,
-            str(comfyui_dir() / "main.py"),
+            comfy_python(),
+            str(comfy / "main.py"),
             "--cpu",
             "--listen",
             "127.0.0.1",
@@ -80,14 +127,12 @@ class ComfyServer:
             str(self.base),
             "--disable-api-nodes",
             "--disable-auto-launch",
-            # ComfyUI's default database lives in its own folder; keep each server's in its base.
-            "--database-url",
-            f"sqlite:///{self.base / 'user' / 'comfyui.db'}",
+            *database,
             *self.extra_args,
         ]
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        self.process = subprocess.Popen(cmd, cwd=comfyui_dir(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.process = subprocess.Popen(cmd, cwd=comfy, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.wait_ready(timeout)
         return self
 

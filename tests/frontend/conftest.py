@@ -5,8 +5,9 @@
     ui          a fresh page on that ComfyUI, wrapped in ComfyPage (per test; a screenshot and the
                 browser console go to artifacts/frontend/ when the test fails)
 
-The default frontend is the one in the venv (1.32.9 for ComfyUI 0.3.75); the others are listed in
-requirements/frontends.txt and installed by `scripts/bootstrap --with-test-tools` into .frontends/.
+The default frontend is the one in the venv of the ComfyUI under test (1.32.9 for ComfyUI 0.3.75,
+1.49.6 for 0.33.0 with CONNECT_COMFY=0.33.0); on the default ComfyUI, the others listed in
+requirements/frontends.txt too, installed by `scripts/bootstrap --with-test-tools` into .frontends/.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Generator, Iterator
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from launcher import REPO, ComfyServer, prepare_base
+from launcher import DEFAULT_COMFY, REPO, ComfyServer, comfy_python, comfy_version, prepare_base
 from playwright.sync_api import Browser, ConsoleMessage, Error, Playwright, sync_playwright
 
 from .comfy_page import PLUGIN_URL, ComfyPage
@@ -39,7 +40,16 @@ CHROMIUM_ARGS = [
 
 def _frontends() -> dict[str, Path | None]:
     """Frontend version -> its static folder (None: the one ComfyUI serves by default)."""
-    found: dict[str, Path | None] = {version("comfyui-frontend-package"): None}
+    # Asked of the python that runs ComfyUI, which may be another venv's than this one.
+    shipped = subprocess.run(
+        [comfy_python(), "-c", "from importlib.metadata import version; print(version('comfyui-frontend-package'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    found: dict[str, Path | None] = {shipped: None}
+    if comfy_version() not in (None, DEFAULT_COMFY):
+        return found  # another ComfyUI runs with the frontend it ships; the extra ones are tried on the default
     for line in (REPO / "requirements" / "frontends.txt").read_text().splitlines():
         if match := re.fullmatch(r"comfyui-frontend-package==(\S+)", line.strip()):
             found[match[1]] = REPO / ".frontends" / match[1] / "comfyui_frontend_package" / "static"
