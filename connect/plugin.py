@@ -92,9 +92,10 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
         metrics=metrics,
         delivery=delivery,
-        jobs=JobRunner(comfy, Executor(comfy), job_store, preparer.prepare, lambda job: connect.render(job), webhooks),
+        jobs=JobRunner(comfy, Executor(comfy), job_store, preparer.prepare, lambda job: connect.render(job), webhooks, settings.metadata),
     )
     comfy.on_complete(metrics.prompt_finished)
+    comfy.hide_internals_from_outputs()
     comfy.add_middleware(gate.middleware())
     if keys.enabled and not settings.protect_all:
         log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")

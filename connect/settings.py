@@ -24,6 +24,7 @@ Outputs (README "Outputs and delivery"):
 CONNECT_KEEP_OUTPUTS=false         keep the files of API runs in ComfyUI's output/temp folders after delivery
 CONNECT_FILE_URL_TTL=3600          seconds a download link (?output=url) stays valid; its file is deleted after
 CONNECT_PUBLIC_URL=                base of download links, e.g. https://comfy.example (default: the request's host)
+CONNECT_METADATA=none              what output files embed about their making: none, prompt, workflow or full (per endpoint: its `metadata`)
 
 Exposing the plugin safely (README "Safe to expose"):
 
@@ -43,6 +44,7 @@ CONNECT_URL_ALLOW_NETWORKS=        private networks URL inputs may reach anyway,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +62,7 @@ class Settings(BaseSettings):
     keep_outputs: bool = False
     file_url_ttl: float = Field(3600.0, gt=0)
     public_url: str = ""
+    metadata: Literal["none", "prompt", "workflow", "full"] = "none"
 
     api_keys: str = ""
     api_keys_file: Path | None = None

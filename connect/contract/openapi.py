@@ -532,6 +532,13 @@ def _error_schema(cls: type[e.ConnectError]) -> dict[str, Any]:
     }
 
 
+_MODES = ["none", "prompt", "workflow", "full"]
+_METADATA_FIELDS: dict[str, Any] = {
+    "metadata": {"enum": [*_MODES, None], "description": "What outputs embed, as the workflow's owner chose (null: the server's)"},
+    "embeds": {"enum": _MODES, "description": "What outputs embed: none, the endpoint's prompt, its UI workflow, or both (full)"},
+}
+
+
 def _shared_schemas() -> dict[str, Any]:
     node = {
         "type": "object",
@@ -543,6 +550,7 @@ def _shared_schemas() -> dict[str, Any]:
             "name": _STR,
             "saved_at": _STR,
             "timeout": {"type": ["number", "null"], "description": "The workflow's own execution timeout (seconds), if set"},
+            **_METADATA_FIELDS,
             "inputs": {
                 "type": "object",
                 "description": "Input groups: the nodes of each and its exposed inputs with their saved values",
@@ -555,7 +563,7 @@ def _shared_schemas() -> dict[str, Any]:
             "bypassed": {"type": "array", "items": _STR},
             "cached": {"type": "array", "items": _STR},
         },
-        ["name", "saved_at", "timeout", "inputs", "outputs", "bypassable", "bypassed", "cached"],
+        ["name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached"],
     )
     errors = {error_schema_name(cls): _error_schema(cls) for cls in _ERROR_DETAILS}
     return {
@@ -579,6 +587,7 @@ def _shared_schemas() -> dict[str, Any]:
                     "description": "Seconds a run of this workflow may execute by default (capped by CONNECT_RUN_TIMEOUT); "
                     "null removes it; left out, the saved one is kept",
                 },
+                "metadata": {**_METADATA_FIELDS["metadata"], "description": "What outputs embed; null: CONNECT_METADATA; left out: kept"},
             },
             "required": ["prompt"],
         },

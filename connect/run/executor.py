@@ -31,7 +31,8 @@ class Executor:
         self._loop = asyncio.get_event_loop() if comfy.loop is None else comfy.loop
         comfy.on_complete(self._completed)
 
-    async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str) -> None:
+    async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str, extra: dict[str, Any] | None = None) -> None:
+        """Validate and queue; `extra` goes into ComfyUI's extra_data (e.g. what outputs embed, io/embed.py)."""
         checked = await self.comfy.validate(prompt_id, prompt)
         # ComfyUI runs the outputs that validate and drops the rest ("Output will be ignored"), which
         # would answer 200 with an empty list for a broken `#` output: any node error fails the call.
@@ -39,7 +40,7 @@ class Executor:
             raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
         self._waiting[prompt_id] = self._loop.create_future()
         try:
-            self.comfy.enqueue(prompt_id, prompt, checked.outputs, {"client_id": f"{CLIENT_PREFIX}{prompt_id}"})
+            self.comfy.enqueue(prompt_id, prompt, checked.outputs, {**(extra or {}), "client_id": f"{CLIENT_PREFIX}{prompt_id}"})
         except BaseException:
             self._waiting.pop(prompt_id, None)
             raise

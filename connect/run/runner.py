@@ -25,9 +25,10 @@ from typing import Any
 
 from ..comfy.adapter import ComfyAdapter
 from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
+from ..io.embed import embedding
 from ..io.outputs import Item, collect
 from ..workflow.endpoint import Prompt, title_of
-from ..workflow.store import SavedWorkflow
+from ..workflow.store import Metadata, SavedWorkflow
 from .events import EventHub, iso
 from .executor import Executor
 from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, WebhookState
@@ -78,8 +79,16 @@ class RunRequest:
 
 class JobRunner:
     def __init__(
-        self, comfy: ComfyAdapter, executor: Executor, store: JobStore, prepare: Prepare, render: Render, webhooks: WebhookPolicy
+        self,
+        comfy: ComfyAdapter,
+        executor: Executor,
+        store: JobStore,
+        prepare: Prepare,
+        render: Render,
+        webhooks: WebhookPolicy,
+        metadata: Metadata = "none",  # what outputs embed unless their workflow says (CONNECT_METADATA)
     ) -> None:
+        self.metadata = metadata
         self.comfy = comfy
         self.executor = executor
         self.store = store
@@ -145,7 +154,8 @@ class JobRunner:
         # Registered before the prompt is queued: ComfyUI may start it (and report) at once.
         self.hub.open(job.id, job.prompt_id, labels, by_node)
         try:
-            await self.executor.submit(saved.endpoint, prompt, job.prompt_id)
+            embed = embedding(saved.metadata or self.metadata, prompt, saved.endpoint.prompt, saved.workflow)
+            await self.executor.submit(saved.endpoint, prompt, job.prompt_id, embed)
         except BaseException:
             self.hub.drop(job.id)
             raise

@@ -155,13 +155,20 @@ class ConnectTestSaveAudio:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"audio": ("AUDIO",), "filename_prefix": ("STRING", {"default": "audio/ComfyUI"})}}
+        return {
+            "required": {"audio": ("AUDIO",), "filename_prefix": ("STRING", {"default": "audio/ComfyUI"})},
+            # Like SaveAudio: what ComfyUI gives it to embed goes into the file's tags.
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+        }
 
-    def save(self, audio: dict[str, Any], filename_prefix: str) -> dict[str, Any]:
+    def save(self, audio: dict[str, Any], filename_prefix: str, prompt: Any = None, extra_pnginfo: Any = None) -> dict[str, Any]:
+        from types import SimpleNamespace
+
         from comfy_api.latest._io import FolderType
         from comfy_api.latest._ui import AudioSaveHelper
 
-        results = AudioSaveHelper.save_audio(audio, filename_prefix, FolderType.output, None, format="flac")
+        node = SimpleNamespace(hidden=SimpleNamespace(prompt=prompt, extra_pnginfo=extra_pnginfo))
+        results = AudioSaveHelper.save_audio(audio, filename_prefix, FolderType.output, node, format="flac")
         return {"ui": {"audio": results}}
 
 
