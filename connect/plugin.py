@@ -26,6 +26,7 @@ from .io.delivery import Delivery
 from .io.inputs import FileLimits, InputFiles
 from .io.links import FileLinks
 from .io.netguard import parse_networks
+from .io.retention import Retention, named_files
 from .ops.health import Probe
 from .ops.metrics import Metrics
 from .run.executor import Executor
@@ -70,7 +71,16 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
     store = WorkflowStore(Path(store_dir))
     files = InputFiles(comfy.input_dir(), limits)
     checks = BodyChecks(lambda endpoint: build_contract(endpoint, comfy.node_spec))
-    preparer = Preparer(comfy.node_spec, store, files, checks, max_batch=settings.max_batch, keep_outputs=settings.keep_outputs)
+    preparer = Preparer(
+        comfy.node_spec,
+        store,
+        files,
+        checks,
+        max_batch=settings.max_batch,
+        keep_outputs=settings.keep_outputs,
+        self_validating=comfy.validates_itself,
+    )
+    retention = Retention(files.folder, settings.input_ttl, settings.input_max_bytes, lambda: named_files(comfy.queued_prompts()))
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 
     def discard_outputs(job: JobRecord) -> None:
@@ -104,6 +114,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
     if expired:
         log.info("ComfyUI-Connect: removed %d expired download links", expired)
     delivery.start_sweeps(comfy.loop)
+    retention.start(comfy.loop, settings.input_sweep)
     if swept:
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     comfy.set_app_state(CONNECT, connect)

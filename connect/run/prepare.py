@@ -30,6 +30,8 @@ from .payload import patch_prompt
 # Files edited on disk change the `!cache` set; re-read it at most this often.
 _KEEPALIVE_TTL = 1.0
 SpecSource = Callable[[str], NodeSpec | None]
+# (class_type, input name) -> whether the node checks that value itself, so takes a file in a subfolder
+SelfValidating = Callable[[str, str], bool]
 
 
 class Preparer:
@@ -42,7 +44,9 @@ class Preparer:
         *,
         max_batch: int,
         keep_outputs: bool,
+        self_validating: SelfValidating = lambda class_type, input_name: False,
     ) -> None:
+        self._self_validating = self_validating
         self._node_spec = node_spec
         self._store = store
         self._files = files
@@ -93,13 +97,17 @@ class Preparer:
     def _file_resolver(self, endpoint: Endpoint, parts: Mapping[str, Upload] | None) -> Callable[[str, Mapping[str, Any]], Awaitable[str]]:
         """Store each file input, checked against what its loader node expects (image, video, audio)."""
         kinds: dict[str, LoaderKind | None] = {}
+        listed: set[str] = set()  # inputs whose loader takes only the files its list shows
         for group in endpoint.groups.values():
             for input_name, node_ids in group.targets.items():
-                specs = [self.spec(endpoint.prompt[node_id]["class_type"]) for node_id in node_ids]
+                classes = [endpoint.prompt[node_id]["class_type"] for node_id in node_ids]
+                specs = [self.spec(class_type) for class_type in classes]
                 found = [loader_kind(s.input(input_name)) for s in specs if s is not None]
                 kinds[f"{group.name}.{input_name}"] = next((k for k in found if k), None)
+                if not all(self._self_validating(class_type, input_name) for class_type in classes):
+                    listed.add(f"{group.name}.{input_name}")
 
         def resolve(path: str, spec: Mapping[str, Any]) -> Awaitable[str]:
-            return self._files.resolve(path, spec, kind=kinds.get(path), parts=parts)
+            return self._files.resolve(path, spec, kind=kinds.get(path), parts=parts, listed=path in listed)
 
         return resolve

@@ -44,7 +44,8 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Io]:
 
 @pytest.fixture(scope="session")
 def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Io]:
-    instance = start(tmp_path_factory.mktemp("io-kept"), CONNECT_KEEP_OUTPUTS="1", CONNECT_FILE_URL_TTL="2")
+    # Files carry ComfyUI's metadata chunks (CONNECT_METADATA=full): proof a file is the one SaveImage wrote.
+    instance = start(tmp_path_factory.mktemp("io-kept"), CONNECT_KEEP_OUTPUTS="1", CONNECT_FILE_URL_TTL="2", CONNECT_METADATA="full")
     yield instance
     instance.server.stop()
 
@@ -53,6 +54,14 @@ def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Io]:
 def expiring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Io]:
     # With an API key: download links must work without one.
     instance = start(tmp_path_factory.mktemp("io-expiring"), CONNECT_FILE_URL_TTL="2", CONNECT_API_KEYS=KEY)
+    yield instance
+    instance.server.stop()
+
+
+@pytest.fixture(scope="session")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Io]:
+    # Stored input files live 2 s after they were last sent; swept twice a second.
+    instance = start(tmp_path_factory.mktemp("io-short-lived"), CONNECT_INPUT_TTL="2", CONNECT_INPUT_SWEEP="0.5")
     yield instance
     instance.server.stop()
 
@@ -69,7 +78,7 @@ def _log_tail_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
-        for name in ("comfy", "kept", "expiring"):
+        for name in ("comfy", "kept", "expiring", "short_lived"):
             if name in request.fixturenames:
                 server: Io = request.getfixturevalue(name)
                 print(f"--- ComfyUI log tail ({name}: {server.server.log_path}) ---\n{server.server.log_tail()}")

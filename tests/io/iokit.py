@@ -4,7 +4,7 @@ Three real ComfyUI servers (conftest.py), each in its own base directory:
 
     io        the main one: CONNECT_KEEP_OUTPUTS off, ComfyUI's --disable-metadata (so a PNG that
               goes through LoadImage -> SaveImage comes back byte for byte), small file limits
-    kept      CONNECT_KEEP_OUTPUTS=1, ComfyUI's PNG metadata on, download links valid 2 s
+    kept      CONNECT_KEEP_OUTPUTS=1, ComfyUI's PNG metadata on (CONNECT_METADATA=full), download links valid 2 s
     expiring  download links valid 2 s, outputs not kept
 """
 

@@ -139,6 +139,10 @@ class ConnectTestLoadAudio:
         files = folder_paths.filter_files_content_types(os.listdir(folder_paths.get_input_directory()), ["audio", "video"])
         return {"required": {"audio": (sorted(files), {"audio_upload": True})}}
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, audio: str) -> bool | str:  # as LoadAudio: any file of the input folder, also in a subfolder
+        return True if folder_paths.exists_annotated_filepath(audio) else f"Invalid audio file: {audio}"
+
     def load(self, audio: str) -> tuple[dict[str, Any]]:
         with av.open(folder_paths.get_annotated_filepath(audio)) as container:
             stream = container.streams.audio[0]
