@@ -79,6 +79,7 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         max_batch=settings.max_batch,
         keep_outputs=settings.keep_outputs,
         self_validating=comfy.validates_itself,
+        metadata=settings.metadata,
     )
     retention = Retention(files.folder, settings.input_ttl, settings.input_max_bytes, lambda: named_files(comfy.queued_prompts()))
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)

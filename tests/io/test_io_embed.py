@@ -188,3 +188,28 @@ def test_a_bad_mode_is_refused_when_saved(teams: Io) -> None:
         f"{teams.url}/api/connect/workflows/team-b/odd", json={"prompt": KINDS["png"], "metadata": "all"}, headers=headers, timeout=30
     )
     assert response.status_code == 400 and response.json()["error"]["details"]["path"] == "metadata", response.text
+
+
+def test_kept_outputs_come_from_the_cache_only_when_made_with_the_same_metadata(kept: Io) -> None:
+    """CONNECT_KEEP_OUTPUTS=1: ComfyUI's cache may answer the output node, but its key ignores what the node embeds."""
+    prompt = {**canvas("1", 0x123456), "2": node("SaveImage", "#out", images=["1", 0], filename_prefix="kept-embed")}
+    twin = {**prompt, "2": node("SaveImage", "Team A's own #out", images=["1", 0], filename_prefix="kept-embed")}
+
+    def run(name: str) -> tuple[dict[str, str], list[str]]:
+        response = kept.run(name, output="raw")
+        assert response.status_code == 200, response.text
+        return embedded(response.content), kept.cached_nodes(response.headers["X-Connect-Prompt-Id"])
+
+    save(kept, "kept/a", twin, metadata="full")
+    found, _ = run("kept/a")
+    assert json.loads(found["prompt"]) == twin
+    # The same graph under another endpoint, with other titles: its own file, not A's from the cache.
+    save(kept, "kept/b", prompt, metadata="full")
+    found, _ = run("kept/b")
+    assert json.loads(found["prompt"]) == prompt
+    found, cached = run("kept/b")
+    assert json.loads(found["prompt"]) == prompt and "2" in cached  # identical: answered from the cache
+    # The owner turns metadata off: the next identical call gets a file without it.
+    save(kept, "kept/b", prompt, metadata="none")
+    found, cached = run("kept/b")
+    assert found == {} and "2" not in cached
