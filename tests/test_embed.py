@@ -71,3 +71,8 @@ def test_a_stored_unknown_mode_breaks_only_its_endpoint(tmp_path: Path) -> None:
     (tmp_path / "odd.json").write_text(json.dumps({"prompt": OWN, "metadata": "everything"}))
     with pytest.raises(WorkflowCorrupt, match="'metadata' must be one of none, prompt, workflow, full"):
         WorkflowStore(tmp_path).load("odd")
+
+
+def test_the_public_prompt_shares_no_node_with_the_queued_one() -> None:
+    public = public_prompt(QUEUED, OWN)
+    assert all(public[n] is not QUEUED[n] and public[n]["inputs"] is not QUEUED[n]["inputs"] for n in public)

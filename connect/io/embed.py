@@ -33,8 +33,8 @@ def public_prompt(queued: Prompt, own: Prompt) -> Prompt:
     for node_id, node in queued.items():
         if node_id not in own:  # a `!cache` keepalive node (of any endpoint): the plugin's, not this endpoint's
             continue
-        inputs = node.get("inputs", {})
-        public[node_id] = {**node, "inputs": {k: v for k, v in inputs.items() if k != RUN_INPUT}} if RUN_INPUT in inputs else node
+        # A copy: ComfyUI adds to the nodes of the prompt it runs (e.g. "is_changed") while it runs.
+        public[node_id] = {**node, "inputs": {k: v for k, v in node.get("inputs", {}).items() if k != RUN_INPUT}}
     return public
 
 

@@ -94,6 +94,9 @@ class Preparer:
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
         output_nodes = tuple(node_id for ids in endpoint.outputs.values() for node_id in ids)
         prompt = uncached_outputs({**self.keepalive(), **prompt}, output_nodes, self.spec, self._run_value(saved, prompt))
+        # ComfyUI writes into the prompt it runs (a node's "is_changed", inputs cast to their type):
+        # nodes the caller did not change are still the stored endpoint's own objects, so hand it copies.
+        prompt = {node_id: {**node, "inputs": dict(node.get("inputs", {}))} for node_id, node in prompt.items()}
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
         return prompt, outputs
 
