@@ -325,13 +325,30 @@ def install_embed_hook(execution: Any) -> None:
     ) -> Any:
         extra = {} if extra_data is None else extra_data
         embed = extra.get(EMBED_KEY) if isinstance(extra, dict) else None
-        if isinstance(embed, dict) and dynprompt is not None:
-            dynprompt = _PublicPrompt(dynprompt, embed.get("prompt"))
-        return original(inputs, class_def, unique_id, execution_list, dynprompt, extra)
+        if not isinstance(embed, dict) or dynprompt is None:
+            return original(inputs, class_def, unique_id, execution_list, dynprompt, extra)
+        public = _PublicPrompt(dynprompt, embed.get("prompt"))
+        found = original(inputs, class_def, unique_id, execution_list, public, extra)
+        # Only PROMPT is the public one: a node asking for DYNPROMPT (graph expansion) gets the real graph.
+        for part in (found[0], found[2]):  # V1 inputs; V3 hidden inputs (0.33.0: nested under "hidden_inputs")
+            _restore(part, public, dynprompt)
+        return found
 
     get_input_data._connect_embed = True  # type: ignore[attr-defined]
     execution.get_input_data = get_input_data
     _probe_embed_hook(execution)
+
+
+def _restore(values: Any, proxy: Any, real: Any, depth: int = 2) -> None:
+    if not isinstance(values, dict) or depth == 0:
+        return
+    for key, value in values.items():
+        if value is proxy:
+            values[key] = real
+        elif isinstance(value, list) and len(value) == 1 and value[0] is proxy:
+            values[key] = [real]
+        elif isinstance(value, dict):
+            _restore(value, proxy, real, depth - 1)
 
 
 class _Probe:
@@ -339,7 +356,7 @@ class _Probe:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {}, "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"}}
+        return {"required": {}, "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO", "dynprompt": "DYNPROMPT"}}
 
 
 def _probe_embed_hook(execution: Any) -> None:
@@ -349,6 +366,8 @@ def _probe_embed_hook(execution: Any) -> None:
     secret = {"1": {"class_type": "Secret", "inputs": {}}}
     public = {"2": {"class_type": "Public", "inputs": {}}}
     extra = {EMBED_KEY: {"prompt": public}, "extra_pnginfo": {"workflow": {"nodes": []}}}
-    found = execution.get_input_data({}, _Probe, "probe", None, DynamicPrompt(secret), extra)[0]
-    if found.get("prompt") != [public] or found.get("extra_pnginfo") != [{"workflow": {"nodes": []}}]:
+    graph = DynamicPrompt(secret)
+    found = execution.get_input_data({}, _Probe, "probe", None, graph, extra)[0]
+    expected = {"prompt": [public], "extra_pnginfo": [{"workflow": {"nodes": []}}]}
+    if {k: found.get(k) for k in expected} != expected or found.get("dynprompt") != [graph]:
         raise RuntimeError(f"ComfyUI-Connect: the hidden-prompt hook has no effect on this ComfyUI (got {found!r})")
