@@ -246,17 +246,15 @@ class InputFiles:
             check_image(path, tmp, self.limits.max_pixels)
         suffix = check_file(path, tmp, kind, self.limits.max_pixels, hint) or _suffix(hint, tmp)
         name = f"connect-{digest[:32]}{suffix}"
-        if listed:
-            _link(tmp, self.input_dir / name)
-            return name
-        self.folder.mkdir(exist_ok=True)
+        folder = self.input_dir if listed else self.folder
         try:
-            _link(tmp, self.folder / name)
+            folder.mkdir(exist_ok=True)
+            _link(tmp, folder / name)
         except OSError as exc:
             if exc.errno in _DISK_FULL:
-                raise disk_full(self.folder) from exc
+                raise disk_full(folder) from exc
             raise
-        return f"{SUBFOLDER}/{name}"
+        return name if listed else f"{SUBFOLDER}/{name}"
 
 
 def _parse_url(path: str, text: str) -> URL:
