@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from .comfy.adapter import ComfyAdapter
+from .comfy.engine import Host
 from .contract.schema import build_contract
 from .contract.validation import BodyChecks
 from .http.auth import KeyConfigError, KeyRing
@@ -29,9 +30,11 @@ from .io.netguard import parse_networks
 from .io.retention import Retention, named_files
 from .ops.health import Probe
 from .ops.metrics import Metrics
+from .run.events import EventHub
 from .run.executor import Executor
+from .run.idempotency import LocalIdempotencyLock
 from .run.jobs import JobRecord, MemoryJobStore
-from .run.limits import Admission
+from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
 from .run.runner import JobRunner
 from .run.webhooks import WebhookPolicy, parse_secret
@@ -46,7 +49,8 @@ _ACCESS_SETTINGS = ("CONNECT_API_KEYS", "CONNECT_API_KEYS_FILE", "CONNECT_PROTEC
 __all__ = ["VERSION", "Connect", "setup"]
 
 
-def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -> Connect:
+def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connect:
+    """Build the plugin on `comfy` (the running ComfyUI by default; tests pass an in-process fake)."""
     comfy = comfy or ComfyAdapter.from_running_server()
     try:
         settings = settings or Settings()
@@ -64,7 +68,9 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
     limits = FileLimits(settings.max_file_bytes, settings.url_timeout, settings.allow_private_urls, settings.max_image_pixels, networks)
     links = FileLinks(comfy.user_dir() / "connect" / "files", settings.file_url_ttl)
     metrics = Metrics()
-    admission = Admission(settings.max_queue, settings.max_queue_per_client, comfy.queue_depth, metrics.mean_execution_seconds)
+    admission = Admission(
+        settings.max_queue, settings.max_queue_per_client, comfy.queue_depth, metrics.mean_execution_seconds, LocalCounters()
+    )
     gate = Gate(
         keys, settings.protect_all, Cors.parse(settings.cors_origins), settings.max_body_bytes, admission, metrics, comfy.worker_alive
     )
@@ -103,11 +109,22 @@ def setup(comfy: ComfyAdapter | None = None, settings: Settings | None = None) -
         probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
         metrics=metrics,
         delivery=delivery,
-        jobs=JobRunner(comfy, Executor(comfy), job_store, preparer.prepare, lambda job: connect.render(job), webhooks, settings.metadata),
+        jobs=JobRunner(
+            comfy,
+            Executor(comfy),
+            job_store,
+            EventHub(comfy.queue_positions),
+            LocalIdempotencyLock(),
+            preparer.prepare,
+            lambda job: connect.render(job),
+            webhooks,
+            settings.metadata,
+        ),
     )
     comfy.on_complete(metrics.prompt_finished)
     comfy.hide_internals_from_outputs()
-    comfy.add_middleware(gate.middleware())
+    for middleware in reversed(gate.middlewares()):  # each goes in front: the first of the list ends outermost
+        comfy.add_middleware(middleware)
     if keys.enabled and not settings.protect_all:
         log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
     swept = store.sweep() + files.sweep()

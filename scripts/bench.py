@@ -263,8 +263,8 @@ async def throughput(bench: Bench, total: int, slices: int = 4) -> dict[str, Any
             try:
                 sides["stock"].append(await drive([bench.stock_call(s) for s in stocks], total // slices, limit, bench.pid))
             finally:
-                for stock in stocks:
-                    await stock.close()
+                for client in stocks:
+                    await client.close()
         plugin, stock = combine(sides["plugin"]), combine(sides["stock"])
         levels[str(clients)] = {"plugin": plugin, "stock": stock, "ratio": plugin["per_s"] / stock["per_s"]}
     return levels

@@ -83,7 +83,7 @@ async def one_call(session: aiohttp.ClientSession, url: str, index: int, seen: s
     elapsed = time.perf_counter() - started
     images = json.loads(body)["out"]
     with Image.open(io.BytesIO(base64.b64decode(images[0]))) as image:
-        got = tuple(image.convert("RGB").getpixel((0, 0)))  # type: ignore[arg-type]
+        got = tuple(image.convert("RGB").getpixel((0, 0)))
     want = expected_pixel(color)
     if len(images) != 1 or any(abs(g - w) > 1 for g, w in zip(got, want, strict=True)):
         raise AssertionError(f"call {index}: got pixel {got} for colour {color:06x}, expected {want}: another call's output?")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.api import Api, Prompt, error_of, link, node
+from support.client import Client
+from support.errors import assert_error
 from support.images import assert_color, inverted, png_b64
 from support.server import MODEL_A
-from support.workflows import assert_still_serving, canvas, file_input, load_invert
+from support.workflows import Prompt, assert_still_serving, canvas, file_input, link, load_invert, node
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ def _load(color: tuple[int, int, int] = RED, size: tuple[int, int] = (8, 8)) -> 
     return {"load": {"image": file_input(png_b64(color, size))}}
 
 
-def test_false_bypasses_the_node_for_this_call_only(api: Api) -> None:
+def test_false_bypasses_the_node_for_this_call_only(api: Client) -> None:
     api.saved("bypass/false", load_invert())
     (bypassed,) = api.run_ok("bypass/false", {**_load(), "invert": False})["out"]
     assert_color(bypassed, RED)
@@ -27,13 +28,13 @@ def test_false_bypasses_the_node_for_this_call_only(api: Api) -> None:
     assert_color(normal, inverted(RED))
 
 
-def test_bang_bypass_removes_the_node_on_every_call(api: Api) -> None:
+def test_bang_bypass_removes_the_node_on_every_call(api: Client) -> None:
     api.saved("bypass/bang", load_invert(invert_title="Invert !bypass"))
     (image,) = api.run_ok("bypass/bang", _load())["out"]
     assert_color(image, RED)
 
 
-def test_chain_of_bypassed_nodes_is_rewired_to_the_first_source(api: Api) -> None:
+def test_chain_of_bypassed_nodes_is_rewired_to_the_first_source(api: Client) -> None:
     prompt = {
         "1": node("LoadImage", "$load", image="example.png"),
         "2": node("ImageInvert", "!bypass", image=link("1")),
@@ -59,7 +60,7 @@ def _upscale() -> Prompt:
     }
 
 
-def test_bypass_rewires_by_type_not_by_position(api: Api) -> None:
+def test_bypass_rewires_by_type_not_by_position(api: Client) -> None:
     api.saved("bypass/upscale", _upscale())
     (upscaled,) = api.run_ok("bypass/upscale", _load(size=(6, 4)))["out"]
     assert upscaled.size == (12, 8)
@@ -68,7 +69,7 @@ def test_bypass_rewires_by_type_not_by_position(api: Api) -> None:
     assert_color(bypassed, RED)
 
 
-def test_bypassed_producer_of_an_optional_input_is_dropped(api: Api) -> None:
+def test_bypassed_producer_of_an_optional_input_is_dropped(api: Client) -> None:
     prompt = {
         "1": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0xFF0000),
         "2": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0x0000FF),
@@ -83,7 +84,7 @@ def test_bypassed_producer_of_an_optional_input_is_dropped(api: Api) -> None:
     assert_color(unmasked, (0, 0, 255))  # no mask: the whole source is pasted
 
 
-def test_bypassing_an_output_node_returns_an_empty_list_for_it(api: Api) -> None:
+def test_bypassing_an_output_node_returns_an_empty_list_for_it(api: Client) -> None:
     prompt = {
         "1": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0x00FF00),
         "2": node("SaveImage", "#kept", images=link("1"), filename_prefix="e2e"),
@@ -95,10 +96,10 @@ def test_bypassing_an_output_node_returns_an_empty_list_for_it(api: Api) -> None
     assert result["debug"] == []
 
 
-def test_bypass_that_cannot_be_rewired_is_400(api: Api) -> None:
+def test_bypass_that_cannot_be_rewired_is_400(api: Client) -> None:
     api.saved("bypass/impossible", canvas("Canvas $canvas(width)", save_title="Save #out"))
     # EmptyImage has no IMAGE input to pass through to SaveImage.
-    error = error_of(api.run("bypass/impossible", {"canvas": False}), 400, "bypass_failed")
+    error = assert_error(api.run("bypass/impossible", {"canvas": False}), 400, "bypass_failed")
     assert "node 1" in error["message"]
     assert "'Canvas $canvas(width)'" in error["message"]
     assert "IMAGE" in error["message"]

@@ -11,10 +11,10 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from support.api import Api, Prompt, cached_nodes, link, node
+from support.client import Client, cached_nodes
 from support.images import decode
 from support.server import MODEL_A, MODEL_B
-from support.workflows import canvas
+from support.workflows import Prompt, canvas, link, node
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ def _upscaler(model: str, loader_title: str) -> Prompt:
 
 
 @pytest.fixture
-def pair(api: Api) -> Iterator[tuple[str, str]]:
+def pair(api: Client) -> Iterator[tuple[str, str]]:
     names = ("cache/a", "cache/b")
     yield names
     # A `!cache` workflow keeps its loader alive in every later run: leave none behind.
@@ -40,7 +40,7 @@ def pair(api: Api) -> Iterator[tuple[str, str]]:
         api.delete(name)
 
 
-def _run_a_b_a(api: Api, names: tuple[str, str]) -> list[str]:
+def _run_a_b_a(api: Client, names: tuple[str, str]) -> list[str]:
     """The node ids ComfyUI did not run again on the second run of A."""
     a, b = names
     prompt_ids: list[str] = []
@@ -54,21 +54,21 @@ def _run_a_b_a(api: Api, names: tuple[str, str]) -> list[str]:
 
 
 @pytest.mark.parametrize("title", ["Loader [!cache]", "Loader !cache", "[!cache]"])
-def test_cached_loader_survives_another_workflow(api: Api, pair: tuple[str, str], title: str) -> None:
+def test_cached_loader_survives_another_workflow(api: Client, pair: tuple[str, str], title: str) -> None:
     a, b = pair
     assert api.saved(a, _upscaler(MODEL_A, title))["cached"] == [LOADER]
     api.saved(b, _upscaler(MODEL_B, title))
     assert LOADER in _run_a_b_a(api, pair)
 
 
-def test_without_cache_the_loader_runs_again(api: Api, pair: tuple[str, str]) -> None:
+def test_without_cache_the_loader_runs_again(api: Client, pair: tuple[str, str]) -> None:
     a, b = pair
     assert api.saved(a, _upscaler(MODEL_A, "Loader"))["cached"] == []
     api.saved(b, _upscaler(MODEL_B, "Loader"))
     assert LOADER not in _run_a_b_a(api, pair)
 
 
-def test_cached_workflows_still_produce_their_own_outputs(api: Api, pair: tuple[str, str]) -> None:
+def test_cached_workflows_still_produce_their_own_outputs(api: Client, pair: tuple[str, str]) -> None:
     a, b = pair
     api.saved(a, _upscaler(MODEL_A, "[!cache]"))
     api.saved(b, _upscaler(MODEL_B, "[!cache]"))
@@ -81,7 +81,7 @@ def test_cached_workflows_still_produce_their_own_outputs(api: Api, pair: tuple[
     assert outputs[a][0] != outputs[b][0]
 
 
-def test_cache_on_an_output_node_never_runs_it_with_other_workflows(api: Api) -> None:
+def test_cache_on_an_output_node_never_runs_it_with_other_workflows(api: Client) -> None:
     cached_output = {
         "1": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0),
         "2": node("PreviewImage", "Preview [!cache] #out", images=link("1")),

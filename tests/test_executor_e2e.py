@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 import requests
-from support.api import HTTP_TIMEOUT, Api, error_of, link, node
+from support.client import HTTP_TIMEOUT, Client
+from support.errors import assert_error
 from support.images import assert_color, decode, inverted, png_b64
 from support.server import MODEL_A
-from support.workflows import assert_still_serving, canvas, file_input, load_invert
+from support.workflows import assert_still_serving, canvas, file_input, link, load_invert, node
 
 pytestmark = pytest.mark.e2e
 _colors = itertools.count(0x030201, 0x010203)
@@ -28,44 +29,44 @@ _colors = itertools.count(0x030201, 0x010203)
     ],
 )
 def test_a_value_outside_the_nodes_declaration_is_422_in_the_callers_names(
-    api: Api, payload: dict[str, Any], path: str, rule: str, expected: Any
+    api: Client, payload: dict[str, Any], path: str, rule: str, expected: Any
 ) -> None:
     # EmptyImage's own declaration (min 1, max 0xFFFFFF, INT) is the contract checked before queueing.
     api.saved("executor/canvas", canvas())
-    error = error_of(api.run("executor/canvas", payload), 422, "invalid_payload")
+    error = assert_error(api.run("executor/canvas", payload), 422, "invalid_payload")
     assert error["message"].startswith(f"{path}: ")
     (problem,) = error["details"]["problems"]
     assert (problem["path"], problem["rule"], problem["expected"]) == (path, rule, expected)
     assert_still_serving(api)
 
 
-def test_validation_error_on_a_combo_names_the_input(api: Api) -> None:
+def test_validation_error_on_a_combo_names_the_input(api: Client) -> None:
     prompt = {
         "1": node("EmptyImage", "", width=4, height=4, batch_size=1, color=0),
         "2": node("ImageScaleBy", "$scale(upscale_method)", image=link("1"), upscale_method="area", scale_by=1.0),
         "3": node("SaveImage", "#out", images=link("2"), filename_prefix="e2e"),
     }
     api.saved("executor/combo", prompt)
-    error = error_of(api.run("executor/combo", {"scale": {"upscale_method": "sharpest"}}), 422, "invalid_payload")
+    error = assert_error(api.run("executor/combo", {"scale": {"upscale_method": "sharpest"}}), 422, "invalid_payload")
     assert error["message"].startswith("scale.upscale_method: ")
     assert "sharpest" in error["message"]
     (problem,) = error["details"]["problems"]
     assert problem["rule"] == "enum" and "area" in problem["expected"]
 
 
-def test_validation_error_outside_exposed_inputs_names_the_node(api: Api) -> None:
+def test_validation_error_outside_exposed_inputs_names_the_node(api: Client) -> None:
     # Saved with a file name that is not in ComfyUI's input folder, and run without a file.
     api.saved("executor/missing-file", load_invert(load_title="Load"))
-    error = error_of(api.run("executor/missing-file"), 422, "prompt_invalid")
+    error = assert_error(api.run("executor/missing-file"), 422, "prompt_invalid")
     assert error["message"].startswith("node 1 ('Load', LoadImage).image: ")
 
 
-def test_node_failing_at_run_time_is_500_naming_it(api: Api, comfy_base: Path) -> None:
+def test_node_failing_at_run_time_is_500_naming_it(api: Client, comfy_base: Path) -> None:
     # A file sent with the call is checked before queueing (tests/io); one already in ComfyUI's input
     # folder is not, so LoadImage itself fails on it while the prompt runs.
     (comfy_base / "input" / "broken.png").write_bytes(b"this is not a PNG")
     api.saved("executor/fails", load_invert())
-    error = error_of(api.run("executor/fails", {"load": {"image": "broken.png"}}), 500, "execution_failed")
+    error = assert_error(api.run("executor/fails", {"load": {"image": "broken.png"}}), 500, "execution_failed")
     assert error["message"].startswith("node 1 ('Load $load', LoadImage) failed: ")
     assert "cannot identify image file" in error["message"]
     details = error["details"]
@@ -87,7 +88,7 @@ def _slow() -> dict[str, Any]:
     }
 
 
-def _start_slow_run(api: Api, pool: ThreadPoolExecutor) -> Future[requests.Response]:
+def _start_slow_run(api: Client, pool: ThreadPoolExecutor) -> Future[requests.Response]:
     """A slow run in the background, returned once ComfyUI's worker has picked it up."""
     api.saved("executor/slow", _slow())
     running = pool.submit(api.run, "executor/slow", {"canvas": {"color": next(_colors)}})
@@ -98,7 +99,7 @@ def _start_slow_run(api: Api, pool: ThreadPoolExecutor) -> Future[requests.Respo
     return running
 
 
-def _interrupt_until_done(api: Api, running: Future[requests.Response]) -> requests.Response:
+def _interrupt_until_done(api: Client, running: Future[requests.Response]) -> requests.Response:
     # ComfyUI clears its interrupt flag when a prompt starts: repeat until the run has ended.
     while not running.done():
         requests.post(f"{api.url}/interrupt", timeout=HTTP_TIMEOUT)
@@ -106,22 +107,22 @@ def _interrupt_until_done(api: Api, running: Future[requests.Response]) -> reque
     return running.result()
 
 
-def test_run_over_its_timeout_is_504_and_cancelled(api: Api) -> None:
+def test_run_over_its_timeout_is_504_and_cancelled(api: Client) -> None:
     api.saved("executor/slow", _slow())
-    error = error_of(api.run("executor/slow", {"canvas": {"color": next(_colors)}}, timeout=0.2), 504, "timeout")
+    error = assert_error(api.run("executor/slow", {"canvas": {"color": next(_colors)}}, params={"timeout": 0.2}), 504, "timeout")
     assert error["details"]["timeout"] == 0.2
     messages = [event for event, _ in api.history(error["details"]["prompt_id"])["status"]["messages"]]
     assert "execution_interrupted" in messages
     assert_still_serving(api)
 
 
-def test_a_runs_timeout_counts_its_execution_not_its_wait_in_the_queue(api: Api) -> None:
+def test_a_runs_timeout_counts_its_execution_not_its_wait_in_the_queue(api: Client) -> None:
     # Issue 6: the timeout is an execution timeout, so a run queued behind a slow one is not cut short.
     api.saved("executor/canvas", canvas())
     color = next(_colors)
     with ThreadPoolExecutor(2) as pool:
         slow = _start_slow_run(api, pool)
-        queued = pool.submit(api.run, "executor/canvas", {"canvas": {"color": color}}, timeout=0.5)
+        queued = pool.submit(api.run, "executor/canvas", {"canvas": {"color": color}}, params={"timeout": 0.5})
         deadline = time.monotonic() + 60
         while not requests.get(f"{api.url}/queue", timeout=HTTP_TIMEOUT).json()["queue_pending"]:
             assert time.monotonic() < deadline and not queued.done(), "the second run was never queued"
@@ -136,15 +137,15 @@ def test_a_runs_timeout_counts_its_execution_not_its_wait_in_the_queue(api: Api)
     assert_still_serving(api)
 
 
-def test_run_interrupted_from_comfyui_is_409(api: Api) -> None:
+def test_run_interrupted_from_comfyui_is_409(api: Client) -> None:
     with ThreadPoolExecutor(1) as pool:
         response = _interrupt_until_done(api, _start_slow_run(api, pool))
-    error = error_of(response, 409, "interrupted")
+    error = assert_error(response, 409, "interrupted")
     assert api.history(error["details"]["prompt_id"])["status"]["status_str"] == "error"
     assert_still_serving(api)
 
 
-def test_twenty_concurrent_calls_each_get_their_own_output(api: Api) -> None:
+def test_twenty_concurrent_calls_each_get_their_own_output(api: Client) -> None:
     api.saved("executor/concurrent", load_invert())
     colors = [(10 * i, 255 - 10 * i, (37 * i) % 256) for i in range(20)]
 

@@ -11,17 +11,18 @@ from typing import Any
 
 import pytest
 import requests
-from support.api import HTTP_TIMEOUT, Api, error_of, link, node
-from support.fileserver import FileServer
+from support.client import HTTP_TIMEOUT, Client
+from support.errors import assert_error
+from support.filehost import FileHost
 from support.images import assert_color, decode, inverted, png, png_b64
-from support.server import MAX_FILE_BYTES
-from support.workflows import assert_still_serving, file_input, load_invert
+from support.suites import MAX_FILE_BYTES
+from support.workflows import assert_still_serving, file_input, link, load_invert, node
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def loader(api: Api) -> str:
+def loader(api: Client) -> str:
     api.saved("files/invert", load_invert())
     return "files/invert"
 
@@ -38,7 +39,7 @@ def _url_input(url: str) -> dict[str, dict[str, dict[str, str]]]:
         pytest.param(lambda data: base64.encodebytes(data).decode(), id="line-wrapped"),
     ],
 )
-def test_base64_file_reaches_the_loader(api: Api, loader: str, encode: Callable[[bytes], str]) -> None:
+def test_base64_file_reaches_the_loader(api: Client, loader: str, encode: Callable[[bytes], str]) -> None:
     color = (10, 200, 30)
     content = encode(png(color, (5, 3)))
     (image,) = api.run_ok(loader, {"load": {"image": file_input(content, "in.png")}})["out"]
@@ -46,7 +47,7 @@ def test_base64_file_reaches_the_loader(api: Api, loader: str, encode: Callable[
     assert_color(image, inverted(color))
 
 
-def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Api, loader: str, comfy_base: Path) -> None:
+def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Client, loader: str, comfy_base: Path) -> None:
     data = png((1, 2, 3))
     for name in ("escape.png", "passwd.png", None):
         api.run_ok(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}})
@@ -55,7 +56,7 @@ def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Api,
     assert not list(comfy_base.rglob("escape.png"))
     # A name that tries to be a path is refused outright (tests/safety has every form).
     for name in ("../../escape.png", "/etc/passwd.png"):
-        error_of(api.run(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}}), 400, "invalid_input_file")
+        assert_error(api.run(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}}), 400, "invalid_input_file")
     assert not list(comfy_base.rglob("escape.png"))
     assert not (comfy_base / "etc").exists()
 
@@ -68,7 +69,7 @@ def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Api,
         pytest.param("no-suffix-2", "optional.png", id="named-by-caller"),
     ],
 )
-def test_url_file_reaches_the_loader(api: Api, loader: str, files: FileServer, published: str, name: str | None) -> None:
+def test_url_file_reaches_the_loader(api: Client, loader: str, files: FileHost, published: str, name: str | None) -> None:
     color = (250, 128, len(published))
     spec = {"type": "file", "url": files.publish(published, png(color, (6, 2)))}
     if name is not None:
@@ -79,14 +80,14 @@ def test_url_file_reaches_the_loader(api: Api, loader: str, files: FileServer, p
 
 
 @pytest.mark.parametrize("route", ["redirect", "unsized"])
-def test_url_behind_a_redirect_or_without_length(api: Api, loader: str, files: FileServer, route: str) -> None:
+def test_url_behind_a_redirect_or_without_length(api: Client, loader: str, files: FileHost, route: str) -> None:
     color = (7, 77, 177)
     files.publish(f"{route}.png", png(color))
     (image,) = api.run_ok(loader, _url_input(files.url(f"/{route}/{route}.png")))["out"]
     assert_color(image, inverted(color))
 
 
-def test_url_download_does_not_block_the_server(api: Api, loader: str, files: FileServer) -> None:
+def test_url_download_does_not_block_the_server(api: Client, loader: str, files: FileHost) -> None:
     color = (90, 60, 30)
     files.publish("held.png", png(color))
     files.reset_hold()
@@ -105,11 +106,11 @@ def test_url_download_does_not_block_the_server(api: Api, loader: str, files: Fi
     assert result["run"].status_code == 200, result["run"].text
 
 
-def test_url_that_never_answers_times_out(api: Api, loader: str, files: FileServer) -> None:
+def test_url_that_never_answers_times_out(api: Client, loader: str, files: FileHost) -> None:
     files.publish("stalled.png", png((1, 1, 1)))
     files.reset_hold()
     try:
-        error = error_of(api.run(loader, _url_input(files.url("/hold/stalled.png"))), 400, "invalid_input_file")
+        error = assert_error(api.run(loader, _url_input(files.url("/hold/stalled.png"))), 400, "invalid_input_file")
     finally:
         files.release()
     assert error["details"]["path"] == "load.image"
@@ -124,8 +125,8 @@ def test_url_that_never_answers_times_out(api: Api, loader: str, files: FileServ
         pytest.param({"type": "file", "url": "/relative.png"}, "only absolute http and https", id="relative"),
     ],
 )
-def test_bad_file_object_is_400(api: Api, loader: str, spec: dict[str, Any], match: str) -> None:
-    error = error_of(api.run(loader, {"load": {"image": spec}}), 400, "invalid_input_file")
+def test_bad_file_object_is_400(api: Client, loader: str, spec: dict[str, Any], match: str) -> None:
+    error = assert_error(api.run(loader, {"load": {"image": spec}}), 400, "invalid_input_file")
     assert match in error["message"]
     assert "load.image" in error["message"]
 
@@ -138,23 +139,23 @@ def test_bad_file_object_is_400(api: Api, loader: str, spec: dict[str, Any], mat
         pytest.param({"type": "file", "content": "AAAA", "url": "http://example.com/x.png"}, "load.image", "oneOf", id="both"),
     ],
 )
-def test_file_object_of_the_wrong_shape_breaks_the_contract(api: Api, loader: str, spec: dict[str, Any], path: str, rule: str) -> None:
-    error = error_of(api.run(loader, {"load": {"image": spec}}), 422, "invalid_payload")
+def test_file_object_of_the_wrong_shape_breaks_the_contract(api: Client, loader: str, spec: dict[str, Any], path: str, rule: str) -> None:
+    error = assert_error(api.run(loader, {"load": {"image": spec}}), 422, "invalid_payload")
     assert [(p["path"], p["rule"]) for p in error["details"]["problems"]] == [(path, rule)]
 
 
-def test_url_answering_an_error_status_is_400(api: Api, loader: str, files: FileServer) -> None:
-    error = error_of(api.run(loader, _url_input(files.url("/files/absent.png"))), 400, "invalid_input_file")
+def test_url_answering_an_error_status_is_400(api: Client, loader: str, files: FileHost) -> None:
+    error = assert_error(api.run(loader, _url_input(files.url("/files/absent.png"))), 400, "invalid_input_file")
     assert "HTTP 404" in error["message"]
     assert_still_serving(api)
 
 
-def test_file_over_the_size_limit_is_413(api: Api, loader: str, files: FileServer) -> None:
+def test_file_over_the_size_limit_is_413(api: Client, loader: str, files: FileHost) -> None:
     big = os.urandom(MAX_FILE_BYTES + 1024)
-    error_of(api.run(loader, {"load": {"image": file_input(base64.b64encode(big).decode(), "big.png")}}), 413, "payload_too_large")
+    assert_error(api.run(loader, {"load": {"image": file_input(base64.b64encode(big).decode(), "big.png")}}), 413, "payload_too_large")
     files.publish("big.png", big)
     for route in ("files", "unsized"):
-        error = error_of(api.run(loader, _url_input(files.url(f"/{route}/big.png"))), 413, "payload_too_large")
+        error = assert_error(api.run(loader, _url_input(files.url(f"/{route}/big.png"))), 413, "payload_too_large")
         assert str(MAX_FILE_BYTES) in error["message"]
     assert_still_serving(api)
 
@@ -175,16 +176,16 @@ def test_file_over_the_size_limit_is_413(api: Api, loader: str, files: FileServe
         pytest.param("169.254.169.254", id="link-local"),
     ],
 )
-def test_local_urls_are_refused_by_default(strict_api: Api, files: FileServer, host: str) -> None:
+def test_local_urls_are_refused_by_default(strict_api: Client, files: FileHost, host: str) -> None:
     strict_api.saved("files/invert", load_invert())
     files.publish("ssrf.png", png((5, 5, 5)))
     url = files.url("/files/ssrf.png").replace("127.0.0.1", host)
-    error = error_of(strict_api.run("files/invert", _url_input(url)), 400, "invalid_input_file")
+    error = assert_error(strict_api.run("files/invert", _url_input(url)), 400, "invalid_input_file")
     assert error["details"]["reason"] == "ssrf", error
     assert "CONNECT_ALLOW_PRIVATE_URLS" in error["message"]
 
 
-def test_the_issue_example_payload_shape(api: Api, files: FileServer) -> None:
+def test_the_issue_example_payload_shape(api: Client, files: FileHost) -> None:
     prompt = {
         "1": node("LoadImage", "Load $load-image", image="example.png"),
         "2": node("LoadImage", "Load $load-image-2", image="example.png"),

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from support.api import Api, cached_nodes, link, node
+from support.client import Client, cached_nodes
 from support.images import assert_color, inverted, png_b64
-from support.workflows import canvas, file_input
+from support.workflows import canvas, file_input, link, node
 
 pytestmark = pytest.mark.e2e
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
 
-def test_image_batch_comes_back_in_batch_order(api: Api) -> None:
+def test_image_batch_comes_back_in_batch_order(api: Client) -> None:
     prompt = {
         "1": node("LoadImage", "$first", image="example.png"),
         "2": node("LoadImage", "$second", image="example.png"),
@@ -29,7 +29,7 @@ def test_image_batch_comes_back_in_batch_order(api: Api) -> None:
 
 
 @pytest.mark.parametrize("amount", [1, 3])
-def test_repeated_batch_returns_every_image(api: Api, amount: int) -> None:
+def test_repeated_batch_returns_every_image(api: Client, amount: int) -> None:
     prompt = {
         "1": node("EmptyImage", "", width=4, height=4, batch_size=2, color=0x00FF00),
         "2": node("RepeatImageBatch", "$repeat", image=link("1"), amount=1),
@@ -42,7 +42,7 @@ def test_repeated_batch_returns_every_image(api: Api, amount: int) -> None:
         assert_color(image, GREEN)
 
 
-def test_several_outputs_each_under_its_name(api: Api) -> None:
+def test_several_outputs_each_under_its_name(api: Client) -> None:
     prompt = {
         "1": node("LoadImage", "$load", image="example.png"),
         "2": node("ImageInvert", "", image=link("1")),
@@ -58,7 +58,7 @@ def test_several_outputs_each_under_its_name(api: Api) -> None:
     assert_color(result["inverted"][0], inverted(color))
 
 
-def test_a_run_comfyui_answers_entirely_from_its_cache_still_returns_the_files(api: Api) -> None:
+def test_a_run_comfyui_answers_entirely_from_its_cache_still_returns_the_files(api: Client) -> None:
     api.saved("outputs/cached", canvas(color=0x00FF00))
     first = api.run("outputs/cached", {"canvas": {"color": 0x00FF01}})
     again = api.run("outputs/cached", {"canvas": {"color": 0x00FF01}})
@@ -70,7 +70,7 @@ def test_a_run_comfyui_answers_entirely_from_its_cache_still_returns_the_files(a
     assert {"1", "2"} <= set(cached_nodes(history))
 
 
-def test_prompt_id_header_names_the_comfyui_prompt(api: Api) -> None:
+def test_prompt_id_header_names_the_comfyui_prompt(api: Client) -> None:
     api.saved("outputs/header", canvas(color=0x0000FF))
     response = api.run("outputs/header", {"canvas": {"color": 0x0000FE}})
     assert response.status_code == 200, response.text

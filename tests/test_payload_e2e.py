@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.api import Api, Prompt, link, node
+from support.client import Client
 from support.images import assert_color, rgb_of
-from support.workflows import canvas
+from support.workflows import Prompt, canvas, link, node
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
         pytest.param({"canvas": {"width": 2, "height": 1, "color": 0x0A0B0C}}, (2, 1), 0x0A0B0C, id="all"),
     ],
 )
-def test_ints_set_the_empty_image(api: Api, payload: dict[str, Any], size: tuple[int, int], color: int) -> None:
+def test_ints_set_the_empty_image(api: Client, payload: dict[str, Any], size: tuple[int, int], color: int) -> None:
     api.saved("payload/canvas", canvas())
     (image,) = api.run_ok("payload/canvas", payload)["out"]
     assert image.size == size
@@ -39,7 +39,7 @@ def _composite() -> Prompt:
     }
 
 
-def test_int_bool_float_and_combo_values(api: Api) -> None:
+def test_int_bool_float_and_combo_values(api: Client) -> None:
     api.saved("payload/composite", _composite())
     base = {"dest": {"width": 10, "height": 6, "color": 0x0000FF}, "src": {"color": 0xFF0000}}
 
@@ -57,7 +57,7 @@ def test_int_bool_float_and_combo_values(api: Api) -> None:
     assert_color(image, (255, 0, 0))
 
 
-def test_string_value(api: Api, comfy_base: Path) -> None:
+def test_string_value(api: Client, comfy_base: Path) -> None:
     api.saved("payload/prefix", canvas(save_title="Save $save(filename_prefix) #out"))
     api.run_ok("payload/prefix", {"save": {"filename_prefix": "payload-string/custom"}})
     assert list((comfy_base / "output" / "payload-string").glob("custom_*.png"))

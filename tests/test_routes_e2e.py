@@ -10,26 +10,27 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from openapi_spec_validator import validate
-from support.api import HTTP_TIMEOUT, Api, error_of
+from support.client import HTTP_TIMEOUT, Client
+from support.errors import assert_error
 from support.workflows import assert_still_serving, canvas
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
-def test_unknown_workflow_is_404(api: Api, method: str) -> None:
+def test_unknown_workflow_is_404(api: Client, method: str) -> None:
     response = requests.request(method, api.workflow_url("routes/absent"), json={}, timeout=HTTP_TIMEOUT)
-    error = error_of(response, 404, "not_found")
+    error = assert_error(response, 404, "not_found")
     assert "routes/absent" in error["message"]
     assert_still_serving(api)
 
 
 @pytest.mark.parametrize("body", [b"{bad", b'{"canvas": ', b"\xff\xfe", b"nul\x00"])
 @pytest.mark.parametrize("method", ["PUT", "POST"])
-def test_malformed_json_is_400(api: Api, method: str, body: bytes) -> None:
+def test_malformed_json_is_400(api: Client, method: str, body: bytes) -> None:
     api.saved("routes/json", canvas())
     response = requests.request(method, api.workflow_url("routes/json"), data=body, timeout=HTTP_TIMEOUT)
-    error_of(response, 400, "invalid_json")
+    assert_error(response, 400, "invalid_json")
     assert_still_serving(api)
 
 
@@ -46,10 +47,10 @@ def test_malformed_json_is_400(api: Api, method: str, body: bytes) -> None:
         ),
     ],
 )
-def test_save_refuses_a_body_that_is_not_a_workflow(api: Api, body: bytes, type_: str) -> None:
+def test_save_refuses_a_body_that_is_not_a_workflow(api: Client, body: bytes, type_: str) -> None:
     response = requests.put(api.workflow_url("routes/not-a-workflow"), data=body, timeout=HTTP_TIMEOUT)
-    error_of(response, 400, type_)
-    error_of(api.describe("routes/not-a-workflow"), 404, "not_found")
+    assert_error(response, 400, type_)
+    assert_error(api.describe("routes/not-a-workflow"), 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -61,28 +62,28 @@ def test_save_refuses_a_body_that_is_not_a_workflow(api: Api, body: bytes, type_
         pytest.param({"canvas": {"width": [1, 2]}}, "canvas.width", "expected an integer", id="list-value"),
     ],
 )
-def test_payload_naming_what_is_not_exposed_is_422(api: Api, payload: dict[str, Any], path: str, listed: str) -> None:
+def test_payload_naming_what_is_not_exposed_is_422(api: Client, payload: dict[str, Any], path: str, listed: str) -> None:
     api.saved("routes/payload", canvas("Canvas $canvas(width,color)"))
-    error = error_of(api.run("routes/payload", payload), 422, "invalid_payload")
+    error = assert_error(api.run("routes/payload", payload), 422, "invalid_payload")
     assert error["message"].startswith(f"{path}: ")
     assert listed in error["message"]
     assert [p["path"] for p in error["details"]["problems"]] == [path]
     assert_still_serving(api)
 
 
-def test_payload_that_is_not_an_object_is_422(api: Api) -> None:
+def test_payload_that_is_not_an_object_is_422(api: Client) -> None:
     api.saved("routes/payload", canvas("Canvas $canvas(width,color)"))
-    error_of(api.run("routes/payload", [1]), 422, "invalid_payload")
+    assert_error(api.run("routes/payload", [1]), 422, "invalid_payload")
 
 
 @pytest.mark.parametrize("timeout", ["abc", "0", "-1", "1e9", "nan"])
-def test_bad_timeout_parameter_is_400(api: Api, timeout: str) -> None:
+def test_bad_timeout_parameter_is_400(api: Client, timeout: str) -> None:
     api.saved("routes/timeout", canvas())
-    error = error_of(api.run("routes/timeout", {}, timeout=timeout), 400, "bad_request")
+    error = assert_error(api.run("routes/timeout", {}, params={"timeout": timeout}), 400, "bad_request")
     assert "timeout" in error["message"]
 
 
-def test_routes_are_served_with_and_without_the_api_prefix(api: Api) -> None:
+def test_routes_are_served_with_and_without_the_api_prefix(api: Client) -> None:
     api.saved("routes/prefix", canvas())
     for prefix in ("/connect", "/api/connect"):
         listed = requests.get(f"{api.url}{prefix}/workflows", timeout=HTTP_TIMEOUT)
@@ -92,7 +93,7 @@ def test_routes_are_served_with_and_without_the_api_prefix(api: Api) -> None:
         assert ran.status_code == 200, ran.text
 
 
-def test_docs_page_is_served_with_its_own_assets(api: Api) -> None:
+def test_docs_page_is_served_with_its_own_assets(api: Client) -> None:
     page = requests.get(f"{api.url}/api/connect", timeout=HTTP_TIMEOUT)
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -105,11 +106,11 @@ def test_docs_page_is_served_with_its_own_assets(api: Api) -> None:
         assert asset.content
 
 
-def test_openapi_document_is_valid_and_lists_every_saved_workflow(api: Api) -> None:
+def test_openapi_document_is_valid_and_lists_every_saved_workflow(api: Client) -> None:
     api.saved("routes/docs", canvas("Canvas $canvas(width,height)", width=32))
     document = requests.get(f"{api.url}/api/connect/openapi.json", timeout=HTTP_TIMEOUT).json()
     validate(document)
-    listed = {w["name"] for w in api.list()["workflows"]}
+    listed = {w["name"] for w in api.listing()["workflows"]}
     documented = {p.removeprefix("/api/connect/workflows/") for p in document["paths"] if p.startswith("/api/connect/workflows/")}
     assert listed <= documented
     run = document["paths"]["/api/connect/workflows/routes/docs"]["post"]
@@ -123,7 +124,7 @@ def test_openapi_document_is_valid_and_lists_every_saved_workflow(api: Api) -> N
     assert "/api/connect/workflows/routes/docs" not in document["paths"]
 
 
-def test_openapi_document_stays_valid_for_names_that_differ_only_in_punctuation(api: Api) -> None:
+def test_openapi_document_stays_valid_for_names_that_differ_only_in_punctuation(api: Client) -> None:
     names = ("routes/op-id", "routes/op_id", "routes_op/id", "routes_op_id")
     for name in names:
         api.saved(name, canvas())
@@ -137,7 +138,7 @@ def test_openapi_document_stays_valid_for_names_that_differ_only_in_punctuation(
             api.delete(name)
 
 
-def test_a_run_answer_splits_its_time_into_the_plugins_share_and_comfyuis(api: Api) -> None:
+def test_a_run_answer_splits_its_time_into_the_plugins_share_and_comfyuis(api: Client) -> None:
     api.saved("routes/timing", canvas())
     started = time.perf_counter()
     response = api.run("routes/timing", {"canvas": {"color": 0x102030}})

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 import requests
 from launcher import free_port
-from support.api import HTTP_TIMEOUT, Api, error_of, link, node
+from support.client import HTTP_TIMEOUT, Client
+from support.errors import assert_error
 from support.images import assert_color, rgb_of
-from support.server import workflows_dir
-from support.workflows import assert_still_serving, canvas
+from support.workflows import assert_still_serving, canvas, link, node
 
 pytestmark = pytest.mark.e2e
 
 
-def test_save_creates_then_replaces_and_delete_removes(api: Api, comfy_base: Path) -> None:
+def test_save_creates_then_replaces_and_delete_removes(api: Client, comfy_base: Path) -> None:
     name = "store/crud"
     created = api.save(name, canvas(color=1), workflow={"nodes": [], "links": [], "version": 0.4})
     assert created.status_code == 201, created.text
@@ -27,27 +27,27 @@ def test_save_creates_then_replaces_and_delete_removes(api: Api, comfy_base: Pat
     described = api.describe(name)
     assert described.status_code == 200
     assert described.json()["inputs"]["canvas"]["inputs"]["color"] == 2
-    assert name in [w["name"] for w in api.list()["workflows"]]
-    stored = json.loads((workflows_dir(comfy_base) / "store" / "crud.json").read_text())
+    assert name in [w["name"] for w in api.listing()["workflows"]]
+    stored = json.loads((api.store / "store" / "crud.json").read_text())
     assert stored["prompt"] == canvas(color=2)
 
     deleted = api.delete(name)
     assert deleted.status_code == 204
-    assert not (workflows_dir(comfy_base) / "store" / "crud.json").exists()
-    error_of(api.describe(name), 404, "not_found")
-    error_of(api.delete(name), 404, "not_found")
-    error_of(api.run(name), 404, "not_found")
-    assert name not in [w["name"] for w in api.list()["workflows"]]
+    assert not (api.store / "store" / "crud.json").exists()
+    assert_error(api.describe(name), 404, "not_found")
+    assert_error(api.delete(name), 404, "not_found")
+    assert_error(api.run(name), 404, "not_found")
+    assert name not in [w["name"] for w in api.listing()["workflows"]]
 
 
-def test_save_keeps_the_ui_workflow_beside_the_prompt(api: Api, comfy_base: Path) -> None:
+def test_save_keeps_the_ui_workflow_beside_the_prompt(api: Client, comfy_base: Path) -> None:
     ui = {"last_node_id": 2, "nodes": [{"id": 1, "type": "EmptyImage", "title": "Canvas $canvas"}], "links": [], "version": 0.4}
     api.save("store/with-ui", canvas(), workflow=ui)
-    stored = json.loads((workflows_dir(comfy_base) / "store" / "with-ui.json").read_text())
+    stored = json.loads((api.store / "store" / "with-ui.json").read_text())
     assert stored["workflow"] == ui
 
 
-def test_describe_shows_inputs_with_saved_values_outputs_bypassable_and_cache_nodes(api: Api) -> None:
+def test_describe_shows_inputs_with_saved_values_outputs_bypassable_and_cache_nodes(api: Client) -> None:
     prompt = {
         "1": node("EmptyImage", "Canvas $canvas(width,color) [!cache]", width=16, height=8, batch_size=1, color=0x00FF00),
         "2": node("ImageInvert", "Invert $invert()", image=link("1")),
@@ -72,10 +72,10 @@ def test_describe_shows_inputs_with_saved_values_outputs_bypassable_and_cache_no
 
 
 @pytest.mark.parametrize("name", ["a", "A-b_9", "team/sub/x", "x" * 64, "a/b/c/d/e"])
-def test_names_in_the_allow_list_are_accepted(api: Api, comfy_base: Path, name: str) -> None:
+def test_names_in_the_allow_list_are_accepted(api: Client, comfy_base: Path, name: str) -> None:
     assert api.save(name, canvas()).status_code in (200, 201)
-    assert (workflows_dir(comfy_base) / f"{name}.json").is_file()
-    assert name in [w["name"] for w in api.list()["workflows"]]
+    assert (api.store / f"{name}.json").is_file()
+    assert name in [w["name"] for w in api.listing()["workflows"]]
     assert api.delete(name).status_code == 204
 
 
@@ -99,12 +99,12 @@ def test_names_in_the_allow_list_are_accepted(api: Api, comfy_base: Path, name: 
         pytest.param("a/b/c/d/e/f", id="too-deep"),
     ],
 )
-def test_names_outside_the_allow_list_are_refused(api: Api, comfy_base: Path, raw: str) -> None:
+def test_names_outside_the_allow_list_are_refused(api: Client, comfy_base: Path, raw: str) -> None:
     before = _json_files(comfy_base)
     url = f"{api.url}/api/connect/workflows/{raw}"
     for method in ("PUT", "GET", "POST", "DELETE"):
         response = requests.request(method, url, json={"prompt": canvas()}, timeout=HTTP_TIMEOUT)
-        error_of(response, 400, "invalid_name")
+        assert_error(response, 400, "invalid_name")
     assert _json_files(comfy_base) == before
     assert_still_serving(api)
 
@@ -113,18 +113,18 @@ def _json_files(base: Path) -> set[Path]:
     return {p for p in base.rglob("*.json") if "custom_nodes" not in p.relative_to(base).parts}
 
 
-def test_symbolic_links_inside_the_store_are_refused(api: Api, comfy_base: Path, tmp_path: Path) -> None:
-    store = workflows_dir(comfy_base) / "store"
+def test_symbolic_links_inside_the_store_are_refused(api: Client, comfy_base: Path, tmp_path: Path) -> None:
+    store = api.store / "store"
     store.mkdir(parents=True, exist_ok=True)
     (tmp_path / "outside.json").write_text(json.dumps({"prompt": canvas()}))
     (store / "linked-dir").symlink_to(tmp_path, target_is_directory=True)
     (store / "linked-file.json").symlink_to(tmp_path / "outside.json")
     try:
-        error_of(api.save("store/linked-dir/x", canvas()), 400, "invalid_name")
+        assert_error(api.save("store/linked-dir/x", canvas()), 400, "invalid_name")
         assert not (tmp_path / "x.json").exists()
-        error_of(api.describe("store/linked-dir/outside"), 400, "invalid_name")
-        error_of(api.run("store/linked-file"), 400, "invalid_name")
-        names = [w["name"] for w in api.list()["workflows"]]
+        assert_error(api.describe("store/linked-dir/outside"), 400, "invalid_name")
+        assert_error(api.run("store/linked-file"), 400, "invalid_name")
+        names = [w["name"] for w in api.listing()["workflows"]]
         assert "store/linked-file" not in names
         assert "store/linked-dir/outside" not in names
     finally:
@@ -132,11 +132,11 @@ def test_symbolic_links_inside_the_store_are_refused(api: Api, comfy_base: Path,
         (store / "linked-file.json").unlink()
 
 
-def test_files_added_or_changed_on_disk_are_picked_up_without_restart(api: Api, comfy_base: Path) -> None:
-    path = workflows_dir(comfy_base) / "store" / "by-hand.json"
+def test_files_added_or_changed_on_disk_are_picked_up_without_restart(api: Client, comfy_base: Path) -> None:
+    path = api.store / "store" / "by-hand.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"version": 1, "name": "store/by-hand", "prompt": canvas(color=0x0000FF)}))
-    assert "store/by-hand" in [w["name"] for w in api.list()["workflows"]]
+    assert "store/by-hand" in [w["name"] for w in api.listing()["workflows"]]
     (image,) = api.run_ok("store/by-hand")["out"]
     assert_color(image, rgb_of(0x0000FF))
 
@@ -159,18 +159,18 @@ def test_files_added_or_changed_on_disk_are_picked_up_without_restart(api: Api, 
         pytest.param(b'{"prompt": {"1": {"class_type": "EmptyImage", "inputs": {}, "_meta": {"title": "$x("}}}}', id="bad-annotation"),
     ],
 )
-def test_a_corrupt_file_only_breaks_its_own_endpoint(api: Api, comfy_base: Path, content: bytes | None) -> None:
+def test_a_corrupt_file_only_breaks_its_own_endpoint(api: Client, comfy_base: Path, content: bytes | None) -> None:
     api.saved("store/neighbour", canvas(color=0xFF0000))
-    path = workflows_dir(comfy_base) / "store" / "corrupt.json"
+    path = api.store / "store" / "corrupt.json"
     if content is None:
         path.mkdir()  # something no reader expects: the read fails with an OSError, not a parse error
     else:
         path.write_bytes(content)
     try:
         for response in (api.describe("store/corrupt"), api.run("store/corrupt")):
-            error = error_of(response, 500, "workflow_corrupt")
+            error = assert_error(response, 500, "workflow_corrupt")
             assert "store/corrupt" in error["message"]
-        listed = api.list()
+        listed = api.listing()
         assert "store/corrupt" in listed["errors"]
         assert "store/neighbour" in [w["name"] for w in listed["workflows"]]
         docs = requests.get(f"{api.url}/api/connect/openapi.json", timeout=HTTP_TIMEOUT)
@@ -185,7 +185,7 @@ def test_a_corrupt_file_only_breaks_its_own_endpoint(api: Api, comfy_base: Path,
             assert api.delete("store/corrupt").status_code == 204
 
 
-def test_saved_endpoints_survive_a_restart(strict_api: Api) -> None:
+def test_saved_endpoints_survive_a_restart(strict_api: Client) -> None:
     before = {name: strict_api.saved(name, canvas(color=color)) for name, color in (("kept", 0x112233), ("team/kept", 0x445566))}
     server = strict_api.server
     server.stop()

@@ -6,15 +6,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from support.api import Api, Prompt, error_of, link, node
+from support.client import Client
+from support.errors import assert_error
 from support.images import assert_color, png_b64, rgb_of
-from support.server import workflows_dir
-from support.workflows import assert_still_serving, canvas, file_input, load_invert
+from support.workflows import Prompt, assert_still_serving, canvas, file_input, link, load_invert, node
 
 pytestmark = pytest.mark.e2e
 
 
-def test_filter_exposes_only_the_listed_inputs(api: Api) -> None:
+def test_filter_exposes_only_the_listed_inputs(api: Client) -> None:
     described = api.saved("ann/filter", canvas("Canvas $canvas(width,height)", width=8, height=4, color=0x00FF00))
     assert described["inputs"]["canvas"]["inputs"] == {"width": 8, "height": 4}
 
@@ -22,28 +22,28 @@ def test_filter_exposes_only_the_listed_inputs(api: Api) -> None:
     assert image.size == (5, 3)
     assert_color(image, (0, 255, 0))
 
-    error = error_of(api.run("ann/filter", {"canvas": {"color": 255}}), 422, "invalid_payload")
+    error = assert_error(api.run("ann/filter", {"canvas": {"color": 255}}), 422, "invalid_payload")
     assert "canvas.color" in error["message"]
     assert "exposed: width, height" in error["message"]
     assert [p["path"] for p in error["details"]["problems"]] == ["canvas.color"]
 
 
-def test_plain_input_annotation_exposes_every_widget_but_never_a_link(api: Api) -> None:
+def test_plain_input_annotation_exposes_every_widget_but_never_a_link(api: Client) -> None:
     described = api.saved("ann/all", load_invert(invert_title="Invert $invert"))
     assert described["inputs"]["load"]["inputs"] == {"image": "example.png"}
     assert described["inputs"]["invert"]["inputs"] == {}  # ImageInvert's only input is a link
 
-    error = error_of(api.run("ann/all", {"invert": {"image": "example.png"}}), 422, "invalid_payload")
+    error = assert_error(api.run("ann/all", {"invert": {"image": "example.png"}}), 422, "invalid_payload")
     assert "exposes no inputs" in error["message"]
     assert [p["path"] for p in error["details"]["problems"]] == ["invert"]
 
 
-def test_empty_filter_exposes_nothing_but_stays_bypassable(api: Api) -> None:
+def test_empty_filter_exposes_nothing_but_stays_bypassable(api: Client) -> None:
     described = api.saved("ann/empty", load_invert(invert_title="Invert $invert()"))
     assert described["inputs"]["invert"]["inputs"] == {}
     assert "invert" in described["bypassable"]
 
-    error = error_of(api.run("ann/empty", {"invert": {"image": "x.png"}}), 422, "invalid_payload")
+    error = assert_error(api.run("ann/empty", {"invert": {"image": "x.png"}}), 422, "invalid_payload")
     assert "exposes no inputs" in error["message"]
 
     red = (200, 10, 10)
@@ -59,7 +59,7 @@ def test_empty_filter_exposes_nothing_but_stays_bypassable(api: Api) -> None:
         pytest.param("[$canvas( color )] Canvas", "[!bypass] Invert", "[#out] Save [$save(filename_prefix)]", id="bracket-first"),
     ],
 )
-def test_several_annotations_in_one_title(api: Api, comfy_base: Path, canvas_title: str, invert_title: str, save_title: str) -> None:
+def test_several_annotations_in_one_title(api: Client, comfy_base: Path, canvas_title: str, invert_title: str, save_title: str) -> None:
     prompt = {
         "1": node("EmptyImage", canvas_title, width=4, height=4, batch_size=1, color=0),
         "2": node("ImageInvert", invert_title, image=link("1")),
@@ -79,7 +79,7 @@ def test_several_annotations_in_one_title(api: Api, comfy_base: Path, canvas_tit
     assert list((comfy_base / "output").glob(f"{prefix}_*.png")), "SaveImage did not get the filename_prefix"
 
 
-def test_several_input_nodes_receive_the_value_and_several_output_nodes_add_to_one_list(api: Api) -> None:
+def test_several_input_nodes_receive_the_value_and_several_output_nodes_add_to_one_list(api: Client) -> None:
     prompt = {
         "1": node("EmptyImage", "Small $canvas(color)", width=4, height=4, batch_size=1, color=0),
         "2": node("EmptyImage", "Big $canvas(color)", width=6, height=6, batch_size=1, color=0),
@@ -129,20 +129,20 @@ def test_several_input_nodes_receive_the_value_and_several_output_nodes_add_to_o
         ),
     ],
 )
-def test_bad_annotation_is_refused_naming_node_and_title(api: Api, prompt: Prompt, node_id: str, title: str, problem: str) -> None:
-    error = error_of(api.save("ann/bad", prompt), 400, "invalid_annotation")
+def test_bad_annotation_is_refused_naming_node_and_title(api: Client, prompt: Prompt, node_id: str, title: str, problem: str) -> None:
+    error = assert_error(api.save("ann/bad", prompt), 400, "invalid_annotation")
     assert f"node {node_id}" in error["message"]
     assert repr(title) in error["message"]
     assert problem in error["message"]
     first = error["details"]["problems"][0]
     assert (first["node_id"], first["title"]) == (node_id, title)
-    error_of(api.describe("ann/bad"), 404, "not_found")
+    assert_error(api.describe("ann/bad"), 404, "not_found")
     assert_still_serving(api)
 
 
-def test_every_bad_annotation_is_reported_at_once(api: Api, comfy_base: Path) -> None:
+def test_every_bad_annotation_is_reported_at_once(api: Client, comfy_base: Path) -> None:
     prompt = {"1": node("EmptyImage", "$a(", width=1), "2": node("EmptyImage", "$b(nope)", width=1)}
-    error = error_of(api.save("ann/bad-many", prompt), 400, "invalid_annotation")
+    error = assert_error(api.save("ann/bad-many", prompt), 400, "invalid_annotation")
     assert "(and 1 more)" in error["message"]
     assert [(p["node_id"], p["title"]) for p in error["details"]["problems"]] == [("1", "$a("), ("2", "$b(nope)")]
-    assert not (workflows_dir(comfy_base) / "ann" / "bad-many.json").exists()
+    assert not (api.store / "ann" / "bad-many.json").exists()

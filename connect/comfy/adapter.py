@@ -1,11 +1,14 @@
-"""The one module that touches ComfyUI's internals (0.3.75's server, execution, nodes, folder_paths).
+"""The one module that touches ComfyUI's internals (its server, execution, nodes, folder_paths).
 
-Everything ComfyUI-specific the plugin relies on is here, checked once at setup so that a ComfyUI
-whose internals changed fails loudly at start instead of silently doing nothing.
+Everything ComfyUI-specific the plugin relies on is here, checked once at setup (compat.py) so that a
+ComfyUI whose internals changed fails loudly at start instead of silently doing nothing. Tested on
+ComfyUI 0.3.75 and 0.33.0; what only the newer one has (node replacements, an atomic interrupt) is
+used where it exists.
 """
 
 from __future__ import annotations
 
+import copy
 import inspect
 import logging
 import threading
@@ -16,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .compat import Features, check_internals, comfyui_version
+from .hidden_prompt import install_embed_hook
 from .nodespec import NodeSpec
 
 log = logging.getLogger("comfyui-connect")
@@ -27,9 +32,6 @@ EventListener = Callable[[str, dict[str, Any]], None]
 # Every prompt the plugin queues carries a client id with this prefix; ComfyUI addresses its
 # per-prompt messages (executing, progress, executed...) to that id.
 CLIENT_PREFIX = "connect-"
-# extra_data key of the plugin's prompts: {"prompt": <what outputs may embed as their prompt, or None>}.
-# See `install_embed_hook`.
-EMBED_KEY = "connect_embed"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,18 @@ class Validation:
     node_errors: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A prompt as ComfyUI's POST /prompt would queue it: after on_prompt handlers and node replacements."""
+
+    prompt: dict[str, Any]
+    extra_data: dict[str, Any]
+    validation: Validation
+
+
 class ComfyAdapter:
+    """ComfyUI 0.3.75 as the plugin's engine and host: implements ``Host`` (engine.py)."""
+
     def __init__(self, server: Any) -> None:
         import execution
         import folder_paths
@@ -52,7 +65,7 @@ class ComfyAdapter:
         self._nodes = nodes
         self._listeners: list[CompletionListener] = []
         self._event_listeners: list[EventListener] = []
-        self._check_internals()
+        self.features: Features = check_internals(server, execution, nodes, comfyui_version(), log)
 
     @classmethod
     def from_running_server(cls) -> ComfyAdapter:
@@ -61,16 +74,6 @@ class ComfyAdapter:
         if getattr(PromptServer, "instance", None) is None:
             raise RuntimeError("ComfyUI-Connect must be imported by a running ComfyUI (PromptServer.instance is not set)")
         return cls(PromptServer.instance)
-
-    def _check_internals(self) -> None:
-        queue = self.server.prompt_queue
-        params = list(inspect.signature(queue.task_done).parameters)
-        if params[:3] != ["item_id", "history_result", "status"]:
-            raise RuntimeError(f"ComfyUI-Connect: unsupported PromptQueue.task_done signature {params}")
-        if list(inspect.signature(self._execution.validate_prompt).parameters)[:2] != ["prompt_id", "prompt"]:
-            raise RuntimeError("ComfyUI-Connect: unsupported execution.validate_prompt signature")
-        if list(inspect.signature(self.server.send_sync).parameters)[:3] != ["event", "data", "sid"]:
-            raise RuntimeError("ComfyUI-Connect: unsupported PromptServer.send_sync signature")
 
     def hide_internals_from_outputs(self) -> None:
         """Outputs of the plugin's prompts embed the prompt in their EMBED_KEY, never the queued one."""
@@ -146,11 +149,18 @@ class ComfyAdapter:
         if issubclass(cls, _ComfyNodeInternal):
             return dict(cls.GET_NODE_INFO_V1())
         declared = cls.INPUT_TYPES()
+        outputs = list(getattr(cls, "RETURN_TYPES", ()))
+        # The fields of ComfyUI's /object_info that the plugin reads (0.33.0's server.node_info).
         return {
             "input": declared,
             "input_order": {key: list(value) for key, value in declared.items()},
-            "output": list(getattr(cls, "RETURN_TYPES", ())),
+            "is_input_list": bool(getattr(cls, "INPUT_IS_LIST", False)),
+            "output": outputs,
+            "output_is_list": list(getattr(cls, "OUTPUT_IS_LIST", [False] * len(outputs))),
             "output_node": bool(getattr(cls, "OUTPUT_NODE", False)),
+            "has_intermediate_output": bool(getattr(cls, "HAS_INTERMEDIATE_OUTPUT", False)),
+            "deprecated": bool(getattr(cls, "DEPRECATED", False)),
+            "dev_only": bool(getattr(cls, "DEV_ONLY", False)),
             "display_name": self._nodes.NODE_DISPLAY_NAME_MAPPINGS.get(class_type, class_type),
             "description": getattr(cls, "DESCRIPTION", ""),
         }
@@ -160,6 +170,30 @@ class ComfyAdapter:
         return None if info is None else NodeSpec.from_object_info(class_type, info)
 
     # -- the queue ------------------------------------------------------------------------------
+    async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admitted:
+        """What ComfyUI's POST /prompt does before queueing, in its order.
+
+        1. the on_prompt handlers other custom nodes registered get {"prompt", "client_id",
+           "extra_data", "prompt_id"} (the request body's shape) and may return a changed one;
+        2. node classes ComfyUI renamed are replaced (0.33.0's node_replace_manager);
+        3. the prompt is validated.
+        The prompt id and client id stay the plugin's: it follows its prompts by them. Handlers and
+        replacements change a copy, as POST /prompt's are given a freshly parsed body: the caller's
+        prompt shares nodes with the saved workflow, which must never change.
+        """
+        json_data: Any = {"prompt": copy.deepcopy(prompt), "client_id": client_id, "extra_data": dict(extra_data), "prompt_id": prompt_id}
+        if self.features.on_prompt:
+            json_data = self.server.trigger_on_prompt(json_data)
+        if not isinstance(json_data, dict) or not isinstance(json_data.get("prompt"), dict):
+            error = {"type": "no_prompt", "message": "No prompt provided", "details": "an on_prompt handler removed the prompt"}
+            return Admitted(prompt, dict(extra_data), Validation(False, error, [], {}))
+        prompt = json_data["prompt"]
+        extra = json_data.get("extra_data")
+        extra = {**(extra if isinstance(extra, dict) else {}), "client_id": client_id}
+        if self.features.replacements:
+            self.server.node_replace_manager.apply_replacements(prompt)
+        return Admitted(prompt, extra, await self.validate(prompt_id, prompt))
+
     async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
         ok, error, outputs, node_errors = await self._execution.validate_prompt(prompt_id, prompt, None)
         return Validation(bool(ok), error, list(outputs), dict(node_errors or {}))
@@ -167,10 +201,13 @@ class ComfyAdapter:
     def enqueue(self, prompt_id: str, prompt: dict[str, Any], outputs: list[str], extra_data: dict[str, Any]) -> None:
         number = self.server.number
         self.server.number += 1
+        # As POST /prompt: secrets (an on_prompt handler may add them) go in the item's last, unlisted part.
+        secret_keys = getattr(self._execution, "SENSITIVE_EXTRA_DATA_KEYS", ())
+        sensitive = {key: extra_data[key] for key in secret_keys if key in extra_data}
         # ComfyUI's POST /prompt stamps create_time too; the metrics measure queue wait from it.
-        extra_data = {"create_time": int(time.time() * 1000), **extra_data}
+        extra_data = {"create_time": int(time.time() * 1000), **{k: v for k, v in extra_data.items() if k not in sensitive}}
         # Exactly ComfyUI's 6-tuple: anything else kills the worker thread without a word.
-        self.server.prompt_queue.put((number, prompt_id, prompt, extra_data, outputs, {}))
+        self.server.prompt_queue.put((number, prompt_id, prompt, extra_data, outputs, sensitive))
 
     def queue_depth(self) -> int:
         """Prompts waiting or running, from every source (API, UI, other plugins)."""
@@ -203,12 +240,15 @@ class ComfyAdapter:
 
         ComfyUI's interrupt is one global flag, so it is only raised while this prompt is the one
         running, checked and raised under the queue's lock: the worker cannot move on to the next
-        prompt in between, and it clears the flag when it starts that next prompt.
+        prompt in between, and it clears the flag when it starts that next prompt. ComfyUI 0.33.0 does
+        exactly that itself (interrupt_if_running, the lock is reentrant); older ones do it here.
         """
         queue = self.server.prompt_queue
         with queue.mutex:
             if queue.delete_queue_item(lambda item: item[1] == prompt_id):
                 return "removed"
+            if self.features.atomic_interrupt:
+                return "interrupted" if queue.interrupt_if_running(prompt_id) else "none"
             if any(item[1] == prompt_id for item in queue.currently_running.values()):
                 self._nodes.interrupt_processing()
                 return "interrupted"
@@ -286,88 +326,3 @@ class ComfyAdapter:
 
 
 # -- what outputs embed -------------------------------------------------------------------------------
-# ComfyUI hands every node that declares the hidden input PROMPT (V1) or io.Hidden.prompt (V3) the whole
-# queued prompt, and SaveImage, SaveAnimatedWEBP/PNG, SaveVideo, SaveWEBM, SaveAudio, SaveGLB... write it
-# into their files. A prompt queued by the plugin also holds every endpoint's `!cache` keepalive nodes
-# and the `connect_run` input of its outputs: they must never reach a file. Both 0.3.75 and 0.33.0
-# build those hidden inputs in `execution.get_input_data(..., dynprompt, extra_data)` from
-# `dynprompt.get_original_prompt()` and `extra_data["extra_pnginfo"]`, so for the plugin's own prompts
-# (their extra_data carries EMBED_KEY) the prompt nodes see is swapped for the public one there: every
-# node and format embeds only what the endpoint's owner allows, because ComfyUI itself writes it.
-_GET_INPUT_DATA = ["inputs", "class_def", "unique_id", "execution_list", "dynprompt", "extra_data"]
-
-
-class _PublicPrompt:
-    """A DynamicPrompt whose `get_original_prompt()` is the public prompt; everything else is the real one."""
-
-    def __init__(self, inner: Any, public: dict[str, Any] | None) -> None:
-        self._inner = inner
-        self._public = public
-
-    def get_original_prompt(self) -> dict[str, Any] | None:
-        return self._public
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
-def install_embed_hook(execution: Any) -> None:
-    """Wrap `execution.get_input_data` once; fails loudly if ComfyUI changed it (then nothing is swapped)."""
-    original = execution.get_input_data
-    if getattr(original, "_connect_embed", False):
-        return
-    params = list(inspect.signature(original).parameters)
-    if params != _GET_INPUT_DATA:
-        raise RuntimeError(f"ComfyUI-Connect: unsupported execution.get_input_data signature {params} (expected {_GET_INPUT_DATA})")
-
-    def get_input_data(
-        inputs: Any, class_def: Any, unique_id: Any, execution_list: Any = None, dynprompt: Any = None, extra_data: Any = None
-    ) -> Any:
-        extra = {} if extra_data is None else extra_data
-        embed = extra.get(EMBED_KEY) if isinstance(extra, dict) else None
-        if not isinstance(embed, dict) or dynprompt is None:
-            return original(inputs, class_def, unique_id, execution_list, dynprompt, extra)
-        public = _PublicPrompt(dynprompt, embed.get("prompt"))
-        found = original(inputs, class_def, unique_id, execution_list, public, extra)
-        # Only PROMPT is the public one: a node asking for DYNPROMPT (graph expansion) gets the real graph.
-        for part in (found[0], found[2]):  # V1 inputs; V3 hidden inputs (0.33.0: nested under "hidden_inputs")
-            _restore(part, public, dynprompt)
-        return found
-
-    get_input_data._connect_embed = True  # type: ignore[attr-defined]
-    execution.get_input_data = get_input_data
-    _probe_embed_hook(execution)
-
-
-def _restore(values: Any, proxy: Any, real: Any, depth: int = 2) -> None:
-    if not isinstance(values, dict) or depth == 0:
-        return
-    for key, value in values.items():
-        if value is proxy:
-            values[key] = real
-        elif isinstance(value, list) and len(value) == 1 and value[0] is proxy:
-            values[key] = [real]
-        elif isinstance(value, dict):
-            _restore(value, proxy, real, depth - 1)
-
-
-class _Probe:
-    """A V1 node that asks for what SaveImage asks for."""
-
-    @classmethod
-    def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {}, "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO", "dynprompt": "DYNPROMPT"}}
-
-
-def _probe_embed_hook(execution: Any) -> None:
-    """Run the hook once on a real DynamicPrompt: proof at setup that the swap takes effect."""
-    from comfy_execution.graph import DynamicPrompt
-
-    secret = {"1": {"class_type": "Secret", "inputs": {}}}
-    public = {"2": {"class_type": "Public", "inputs": {}}}
-    extra = {EMBED_KEY: {"prompt": public}, "extra_pnginfo": {"workflow": {"nodes": []}}}
-    graph = DynamicPrompt(secret)
-    found = execution.get_input_data({}, _Probe, "probe", None, graph, extra)[0]
-    expected = {"prompt": [public], "extra_pnginfo": [{"workflow": {"nodes": []}}]}
-    if {k: found.get(k) for k in expected} != expected or found.get("dynprompt") != [graph]:
-        raise RuntimeError(f"ComfyUI-Connect: the hidden-prompt hook has no effect on this ComfyUI (got {found!r})")

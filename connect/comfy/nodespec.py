@@ -2,6 +2,15 @@
 
 Built from the same data ComfyUI serves at ``/object_info`` (``input``, ``input_order``,
 ``output``, ``output_node``), so pure modules can reason about types without importing ComfyUI.
+
+ComfyUI 0.33.0 added fields; the ones read here describe how the node runs, not what its inputs
+accept, so the contract does not change with them:
+- ``is_input_list``: the node is called once with every input as a whole list (a batch from an
+  ``output_is_list`` node) instead of once per item. A widget value in a prompt is still one value:
+  ComfyUI's validation takes any JSON list there for a link ``[node_id, slot]``.
+- ``has_intermediate_output``: the node shows UI output (a preview) though it is no output node.
+- ``deprecated`` / ``dev_only``: how the node picker lists it; a prompt may still use it.
+``search_aliases`` and ``essentials_category`` only serve the node picker and are not read.
 """
 
 from __future__ import annotations
@@ -28,6 +37,11 @@ class NodeSpec:
     inputs: tuple[InputSpec, ...] = ()
     outputs: tuple[str, ...] = ()
     output_node: bool = False
+    input_is_list: bool = False
+    output_is_list: tuple[bool, ...] = ()
+    has_intermediate_output: bool = False
+    deprecated: bool = False
+    dev_only: bool = False
 
     def input(self, name: str) -> InputSpec | None:
         return next((spec for spec in self.inputs if spec.name == name), None)
@@ -43,7 +57,18 @@ class NodeSpec:
                 if name in entries:
                     inputs.append(_input_spec(name, entries[name], section == "required"))
         outputs = tuple(_type_name(t) for t in info.get("output", ()))
-        return cls(class_type, tuple(inputs), outputs, bool(info.get("output_node", False)))
+        listed = info.get("output_is_list")
+        return cls(
+            class_type,
+            tuple(inputs),
+            outputs,
+            bool(info.get("output_node", False)),
+            input_is_list=bool(info.get("is_input_list", False)),
+            output_is_list=tuple(bool(x) for x in listed) if isinstance(listed, (list, tuple)) else (False,) * len(outputs),
+            has_intermediate_output=bool(info.get("has_intermediate_output", False)),
+            deprecated=bool(info.get("deprecated", False)),
+            dev_only=bool(info.get("dev_only", False)),
+        )
 
 
 def _input_spec(name: str, entry: Any, required: bool) -> InputSpec:

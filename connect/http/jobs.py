@@ -10,7 +10,7 @@
 A run call waits for its job up to the sync wait budget (``CONNECT_SYNC_WAIT``, or less with
 ``Prefer: wait=<s>``) and answers as it always did (200 with the outputs, or the job's error); past
 the budget, or at once when asked to run asynchronously, it answers 202 with the job and its
-``Location``. Handlers raise ConnectError; routes.py turns them into the one error shape.
+``Location``. Handlers raise ConnectError; the errors middleware turns them into the one error shape.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from aiohttp import web
 
 from ..errors import BadRequest, NotFound
 from ..io.delivery import Choice
+from ..io.render import encode_json
 from ..run.jobs import STATUSES, SUCCEEDED, JobQuery, JobRecord
 from ..run.runner import JOBS_PATH, RunRequest
 from ..workflow.store import SavedWorkflow
-from .auth import ApiKey
-from .gate import KEY, SLOT
+from .keys import KEY, SLOT
+from .middleware.errors import known_error
 from .state import Connect
 
-_OWN_PARAMS = frozenset({"async", "timeout", "webhook", "cancel_on_disconnect"})
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _MAX_IDEMPOTENCY_KEY = 255
 _MAX_LIST = 200
@@ -49,7 +49,6 @@ class RunOptions:
     webhook: str | None
     idempotency_key: str | None
     cancel_on_disconnect: bool
-    delivery: dict[str, str]
 
 
 def run_options(request: web.Request, connect: Connect) -> RunOptions:
@@ -67,10 +66,9 @@ def run_options(request: web.Request, connect: Connect) -> RunOptions:
         respond_async=_flag(request, "async", False) or "respond-async" in prefer,
         wait=wait,
         timeout=_timeout(request, connect.settings.run_timeout),
-        webhook=connect.jobs.webhooks.check_url(webhook) if webhook is not None else None,
+        webhook=_webhook(connect, webhook),
         idempotency_key=key,
         cancel_on_disconnect=cancel,
-        delivery={k: v for k, v in request.query.items() if k not in _OWN_PARAMS},
     )
 
 
@@ -86,7 +84,8 @@ async def run_job(
 ) -> web.StreamResponse:
     started = time.perf_counter() if started is None else started
     options = run_options(request, connect)
-    key: ApiKey | None = request.get(KEY)
+    key = KEY.get(request)
+    chosen = choice or connect.delivery.choose(request)  # kept on the job: GET of it and its webhook render the same
     run = RunRequest(
         saved,
         payload,
@@ -94,8 +93,8 @@ async def run_job(
         key.id if key else None,
         options.webhook,
         options.idempotency_key,
-        options.delivery,
-        request.get(SLOT),
+        chosen,
+        SLOT.get(request),
         parts,
     )
     job, replayed = await connect.jobs.start(run)
@@ -106,23 +105,25 @@ async def run_job(
         return _accepted(connect, job, {**headers, "Preference-Applied": "respond-async"})
     try:
         current = await connect.jobs.wait(job.id, options.wait)
-    except asyncio.CancelledError:  # the client hung up (gate.py) or the server stops
+    except asyncio.CancelledError:  # the client hung up (middleware/disconnect.py) or the server stops
         if options.cancel_on_disconnect:
             await connect.jobs.cancel(job, "client_disconnected")
         raise
     if current is None or not current.finished:
         return _accepted(connect, current or job, headers)
     if current.status != SUCCEEDED:
-        return web.json_response({"error": current.error}, status=current.error_status or 500, headers=headers)
+        error = current.error or {}
+        raise known_error(
+            current.error_status or 500, error.get("type", "internal_error"), error.get("message", ""), error.get("details"), headers
+        )
     if current.result is None or current.output_nodes is None or current.result_expired:
         raise NotFound(f"the outputs of job {current.id} are no longer kept (CONNECT_JOB_RESULTS_TTL)", {"job_id": current.id})
     # Delivered once, the files go (CONNECT_KEEP_OUTPUTS keeps them); a call with an Idempotency-Key may be
     # replayed, so its files stay until the job's results expire.
     consume = current.idempotency_scope is None
-    chosen = choice or connect.delivery.choose(request)
     response = await connect.delivery.render(current.result, current.output_nodes, chosen, request, consume=consume)
     if consume:
-        current.outputs, current.result_expired = None, True
+        await connect.jobs.delivered(current)
     response.headers.update(headers)
     response.headers["Server-Timing"] = server_timing(time.perf_counter() - started, _comfyui_seconds(current))
     return response
@@ -149,7 +150,7 @@ async def list_jobs(request: web.Request, connect: Connect) -> web.StreamRespons
     if status is not None and status not in STATUSES:
         raise BadRequest(f"query parameter 'status' must be one of {', '.join(STATUSES)}, not {status!r}", {"path": "status"})
     limit = int(_number(request.query.get("limit", "50"), "limit", minimum=1, maximum=_MAX_LIST, integer=True) or 50)
-    key: ApiKey | None = request.get(KEY)
+    key = KEY.get(request)
     owner = key.id if key is not None and key.level != "admin" else None
     jobs = await connect.jobs.select(JobQuery(request.query.get("workflow"), status, owner, limit))
     return web.json_response({"jobs": [{**connect.jobs.summary(job), "outputs": None} for job in jobs]})
@@ -157,13 +158,13 @@ async def list_jobs(request: web.Request, connect: Connect) -> web.StreamRespons
 
 async def get_job(request: web.Request, connect: Connect) -> web.StreamResponse:
     job = await _find(request, connect)
+    choice = connect.delivery.choose_again(request, job.delivery)  # ?output= may ask for another form
     view = {**connect.jobs.summary(job), "outputs": None}
     if job.status == SUCCEEDED and job.outputs is not None:
-        try:
-            view["outputs"] = await connect.render(job)
-        except FileNotFoundError:  # removed from ComfyUI's output folder since
-            view["result_expired"] = True
-    return web.json_response(view, headers={"X-Connect-Prompt-Id": job.prompt_id})
+        view["outputs"] = await connect.render(job, choice)
+        view["result_expired"] = view["outputs"] is None  # None: removed from ComfyUI's output folder since
+    body = encode_json(view)  # base64 as bytes (render.py)
+    return web.Response(body=body, content_type="application/json", headers={"X-Connect-Prompt-Id": job.prompt_id})
 
 
 async def cancel_job(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -199,7 +200,7 @@ def _resume_points(request: web.Request) -> list[tuple[str, str]]:
 async def _find(request: web.Request, connect: Connect) -> JobRecord:
     job_id = request.match_info["job_id"]
     job = await connect.jobs.get(job_id)
-    key: ApiKey | None = request.get(KEY)
+    key = KEY.get(request)
     # Another key's jobs are not shown, nor is it told they exist.
     if job is None or (key is not None and key.level != "admin" and job.owner != key.id):
         raise NotFound(f"no job {job_id!r} (finished jobs are kept for a while, then forgotten)", {"job_id": job_id})
@@ -239,6 +240,15 @@ def _number(raw: str, name: str, *, minimum: float, maximum: float = math.inf, i
         bound = f" in [{minimum:g}, {maximum:g}]" if maximum != math.inf else f" >= {minimum:g}"
         raise BadRequest(f"{name!r} must be {kind}{bound}, not {raw!r}", {"path": name})
     return value
+
+
+def _webhook(connect: Connect, url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return connect.jobs.webhooks.check_url(url)
+    except ValueError as exc:  # a host the address parser chokes on (e.g. a NUL in it)
+        raise BadRequest(f"'webhook' is not a usable URL: {exc}", {"path": "webhook"}) from None
 
 
 def _timeout(request: web.Request, limit: float) -> float | None:

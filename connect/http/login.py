@@ -15,9 +15,9 @@ import re
 
 from aiohttp import web
 
-from ..errors import BadRequest
 from .auth import KeyRing, session_token
-from .gate import COOKIE
+from .jsonbody import unreadable
+from .middleware.access import COOKIE
 
 MAX_AGE = 7 * 24 * 3600
 _SAFE_NEXT = re.compile(r"/(?![/\\])[\x21-\x7e]*")
@@ -50,10 +50,8 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 
 async def login_submit(request: web.Request, keys: KeyRing) -> web.StreamResponse:
-    try:
+    with unreadable("the login form"):  # e.g. multipart/form-data without a boundary, an unknown charset
         form = await request.post()
-    except ValueError as exc:  # e.g. multipart/form-data without a boundary
-        raise BadRequest(f"the login form cannot be read: {exc}") from None
     next_ = safe_next(str(form.get("next") or request.query.get("next") or ""))
     secret = str(form.get("key") or "").strip()
     if not keys.enabled:

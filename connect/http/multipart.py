@@ -19,10 +19,10 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from ..contract.openapi_io import PAYLOAD_PART
+from ..contract.openapi import PAYLOAD_PART
 from ..errors import BadRequest, InputFileError, PayloadTooLarge
 from ..io.inputs import InputFiles, Upload, UploadWriter
-from .jsonbody import parse_json
+from .jsonbody import UNREADABLE, parse_json
 
 _CHUNK = 64 * 1024
 
@@ -60,7 +60,7 @@ async def _read_parts(request: web.Request, files: InputFiles, max_file: int, ma
     assert body.parts is not None
     try:
         reader = await request.multipart()
-    except (AssertionError, ValueError, KeyError) as exc:
+    except (*UNREADABLE, KeyError) as exc:
         raise BadRequest(f"the multipart/form-data body cannot be read: {exc or type(exc).__name__}") from exc
     total, payload_seen = 0, False
     try:
@@ -84,7 +84,7 @@ async def _read_parts(request: web.Request, files: InputFiles, max_file: int, ma
             body._writers.append(writer)
             total = await _stream(part, writer, name, max_file, max_body, total)
             body.parts[name] = writer.finish(part.filename)
-    except (ValueError, AssertionError) as exc:  # aiohttp's reader on a malformed body
+    except UNREADABLE as exc:  # aiohttp's reader on a malformed body
         raise BadRequest(f"the multipart/form-data body is malformed: {exc or type(exc).__name__}") from exc
 
 

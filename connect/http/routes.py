@@ -1,6 +1,6 @@
 """HTTP handlers, registered as ``/connect/...`` (ComfyUI also serves each at ``/api/connect/...``).
 
-Domain errors become JSON error responses here, at one boundary (``_json_errors``), nowhere else.
+Handlers raise ``ConnectError``; the errors middleware (middleware/errors.py) answers them.
 """
 
 from __future__ import annotations
@@ -9,26 +9,24 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from ..contract.openapi import DOCS_ASSETS, _operation_suffixes
+from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
-from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound, PayloadTooLarge, error_body
+from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
-from .gate import KEY, STARTED
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
-from .jsonbody import parse_json
+from .jsonbody import parse_json, unreadable
+from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
 from .multipart import run_body
 from .state import Connect, state
 
-log = logging.getLogger("comfyui-connect")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Every handler is given the plugin's state, read from the app's typed key (state.py).
 StateHandler = Callable[[web.Request, Connect], Awaitable[web.StreamResponse]]
@@ -67,27 +65,20 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("POST", "/connect/logout", lambda r, c: logout(r)),
     ]
     for method, path, handler in table:
-        routes.route(method, path)(_json_errors(handler))
+        routes.route(method, path)(with_state(handler))
     return [(method, path) for method, path, _ in table]
 
 
-def _json_errors(handler: StateHandler) -> Handler:
-    async def wrapped(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request, state(request))
-        except ConnectError as exc:
-            return web.json_response(exc.body(), status=exc.status, headers=exc.headers)
-        except web.HTTPRequestEntityTooLarge as exc:
-            return web.json_response(error_body(PayloadTooLarge.type, f"request body too large: {exc.text}", None), status=413)
-        except Exception as exc:
-            log.exception("ComfyUI-Connect: unexpected error on %s %s", request.method, request.path)
-            return web.json_response(error_body("internal_error", f"unexpected {type(exc).__name__}: {exc}", None), status=500)
+def with_state(handler: StateHandler) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await handler(request, state(request))
 
-    return wrapped
+    return handle
 
 
 async def _read_json(request: web.Request, *, empty: Any = None) -> Any:
-    raw = await request.read()
+    with unreadable("the request body"):  # e.g. a Content-Encoding it is not in
+        raw = await request.read()
     if not raw.strip():
         if empty is not None:
             return empty
@@ -108,7 +99,7 @@ async def _docs_asset(request: web.Request, connect: Connect) -> web.StreamRespo
 
 
 async def _openapi(request: web.Request, connect: Connect) -> web.StreamResponse:
-    body = json.dumps(connect.openapi_document(request.get(KEY))).encode()
+    body = json.dumps(connect.openapi_document(KEY.get(request))).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag in request.headers.get("If-None-Match", ""):
@@ -136,7 +127,7 @@ def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
 
 def _visible(request: web.Request, connect: Connect) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
     good, bad = connect.store.load_all()
-    key = request.get(KEY)
+    key = KEY.get(request)
     if key is not None:  # a key limited to some workflows lists only those
         good, bad = [w for w in good if key.sees(w.name)], {n: e for n, e in bad.items() if key.sees(n)}
     return good, bad
@@ -144,14 +135,15 @@ def _visible(request: web.Request, connect: Connect) -> tuple[list[SavedWorkflow
 
 def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflow]) -> list[dict[str, Any]]:
     """Adds each workflow's run `operation_id` as the OpenAPI document numbers it (over the same workflows)."""
-    ids = _operation_suffixes({*(w.name for w in good), *(d["name"] for d in described)})
+    ids = operation_suffixes({*(w.name for w in good), *(d["name"] for d in described)})
     return [{**d, "operation_id": "run" + ids[d["name"]]} for d in described]
 
 
 async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
     good, bad = await asyncio.to_thread(_visible, request, connect)
     workflows = _with_operation_ids([describe(s, connect.settings.metadata) for s in good], good)
-    return web.json_response({"workflows": workflows, "errors": {n: e.body() for n, e in bad.items()}})
+    broken = {n: e.body() for n, e in bad.items()}  # saved files that no longer load: listed, not an error answer
+    return web.json_response({"workflows": workflows, "errors": broken})
 
 
 async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -162,7 +154,7 @@ async def _describe(request: web.Request, connect: Connect) -> web.StreamRespons
 
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     name = request.match_info["name"]
-    connect.store.path_for(name)  # reject a bad name before reading the body
+    connect.store.check(name)  # reject a bad name before reading the body
     body = await _read_json(request)
     if not isinstance(body, dict) or "prompt" not in body:
         raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
@@ -221,7 +213,7 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 
 # -- run -------------------------------------------------------------------------------------------
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
-    started = request.get(STARTED) or time.perf_counter()  # the plugin's share starts at its gate
+    started = STARTED.get(request) or time.perf_counter()  # the plugin's share starts at its gate
     saved = connect.store.load(request.match_info["name"])
     choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
     connect.delivery.check_possible(choice, saved.endpoint.outputs)

@@ -14,18 +14,17 @@ from typing import Any
 
 from aiohttp import web
 
-from ..comfy.adapter import ComfyAdapter
+from ..comfy.engine import Engine
 from ..contract.openapi import build_document
-from ..io.delivery import Delivery
+from ..io.delivery import Choice, Delivery
 from ..io.inputs import InputFiles
-from ..io.render import render_outputs
 from ..ops.health import Probe
 from ..ops.metrics import Metrics
 from ..run.jobs import JobRecord
 from ..run.prepare import Preparer
 from ..run.runner import JobRunner
 from ..settings import Settings
-from ..workflow.store import SavedWorkflow, WorkflowStore
+from ..workflow.store import SavedWorkflow, Workflows
 from .auth import ApiKey
 from .gate import Gate
 
@@ -35,8 +34,8 @@ VERSION = "0.1.0"
 @dataclass
 class Connect:
     settings: Settings
-    comfy: ComfyAdapter
-    store: WorkflowStore
+    comfy: Engine
+    store: Workflows
     files: InputFiles
     preparer: Preparer
     docs_assets: Path
@@ -53,8 +52,11 @@ class Connect:
         """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""
         return min(requested or saved.timeout or self.settings.run_timeout, self.settings.run_timeout)
 
-    async def render(self, job: JobRecord) -> Any:
-        return await render_outputs(job.outputs or {}, job.delivery, self.comfy.directory_of)
+    async def render(self, job: JobRecord, choice: Choice | None = None) -> dict[str, Any] | None:
+        """A finished job's outputs in `choice` (default: as its run call chose); None once they are gone."""
+        if job.outputs is None or job.result is None or job.output_nodes is None:
+            return None
+        return await self.delivery.job_outputs(job.result, job.output_nodes, choice or job.delivery)
 
     def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
         good, bad = self.store.load_all()

@@ -2,6 +2,7 @@
 
     choice = delivery.choose(request)                      # ?output=... or the Accept header
     return await delivery.render(result, outputs, choice, request)
+    await delivery.job_outputs(result, outputs, job.delivery)  # GET of a job, its webhook: same form
 
 - base64 (default; ``?output=base64``, ``Accept: application/json`` or ``*/*``):
   ``{"name": ["<base64>", {"text": "..."}]}``
@@ -15,6 +16,10 @@
 A value shown by a node (PreviewAny's text) is ``{"<ui key>": value}`` in base64 and url modes, a
 ``{"type": "value", ...}`` item in detailed mode, and ``text/plain`` in raw mode.
 
+A job remembers the run call's choice: ``GET /api/connect/jobs/<id>`` and its webhook show the outputs
+in that form (render.py renders all three), except raw, which a JSON job cannot hold: a raw job shows
+url links. ``GET`` may ask for another JSON form with ``?output=base64|url|detailed``.
+
 After delivery the run's files are deleted from ComfyUI's output and temp folders, unless
 CONNECT_KEEP_OUTPUTS is set; in url mode they are moved to the link's folder and deleted when the link
 expires. Only files of the `#` nodes of this API run are touched: those in the output or temp folder,
@@ -25,14 +30,12 @@ outputs.uncached_outputs.)
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
 import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from enum import Enum
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -42,9 +45,10 @@ from aiohttp import web
 from ..comfy.outcome import RunResult
 from ..errors import BadRequest, ExecutionFailed, NotAcceptable, NotFound
 from .links import FileLinks
-from .media import OCTET_STREAM, describe, mime_type
+from .media import OCTET_STREAM, mime_type
 from .outputs import FileRef, Item, Value, collect, resolve_path
-from .render import encode_base64_json
+from .render import Mode as Mode  # chosen here, defined beside the renderer
+from .render import encode_json, render_outputs
 
 log = logging.getLogger("comfyui-connect")
 PROMPT_HEADER = "X-Connect-Prompt-Id"
@@ -58,13 +62,6 @@ _DELETABLE_KINDS = ("output", "temp")
 _INLINE_BYTES = 64 * 1024
 
 
-class Mode(str, Enum):
-    BASE64 = "base64"
-    URL = "url"
-    RAW = "raw"
-    DETAILED = "detailed"
-
-
 MEDIA_TYPES = {
     Mode.BASE64: "application/json",
     Mode.URL: "application/vnd.comfyui-connect.url+json",
@@ -73,10 +70,14 @@ MEDIA_TYPES = {
 _JSON_RANGES = ("application/json", "application/*", "*/*")
 
 
+_JOB_MODES = (Mode.BASE64, Mode.URL, Mode.DETAILED)
+
+
 @dataclass(frozen=True)
 class Choice:
     mode: Mode
     accept: tuple[str, ...] = ("*/*",)  # media ranges the raw file must match
+    base: str = ""  # where download links start (scheme://host); a job's webhook has no request to ask
 
 
 def choose(query: str | None, accept: str | None) -> Choice:
@@ -94,6 +95,16 @@ def choose(query: str | None, accept: str | None) -> Choice:
         if ranges[0] == media:
             return Choice(mode)
     return Choice(Mode.RAW, tuple(ranges))
+
+
+def choose_again(query: str | None, kept: Choice) -> Choice:
+    """A job's outputs on GET: as its run call chose, or as ?output= asks (a JSON form: the job is JSON)."""
+    if query is None:
+        return kept
+    if query not in {m.value for m in _JOB_MODES}:
+        allowed = ", ".join(m.value for m in _JOB_MODES)
+        raise BadRequest(f"query parameter 'output' must be one of {allowed}, not {query!r}", {"path": QUERY})
+    return Choice(Mode(query))
 
 
 def media_ranges(accept: str) -> list[str]:
@@ -152,7 +163,14 @@ class Delivery:
         loop.call_later(interval, tick)
 
     def choose(self, request: web.Request) -> Choice:
-        return choose(request.query.get(QUERY), request.headers.get("Accept"))
+        return replace(choose(request.query.get(QUERY), request.headers.get("Accept")), base=self._base(request))
+
+    def choose_again(self, request: web.Request, kept: Choice) -> Choice:
+        """GET of a job: its run call's choice unless ?output= asks for another; links start at this request's host."""
+        return replace(choose_again(request.query.get(QUERY), kept), base=self._base(request))
+
+    def _base(self, request: web.Request) -> str:
+        return self.public_url or f"{request.scheme}://{request.host}"
 
     def check_possible(self, choice: Choice, outputs: Mapping[str, tuple[str, ...]]) -> None:
         """Refuse raw delivery before running a workflow that has no `#` output at all."""
@@ -175,13 +193,26 @@ class Delivery:
         twice) passes False and calls `discard` when done.
         """
         named = collect(outputs, result.outputs)
-        base = self.public_url or f"{request.scheme}://{request.host}"
+        base = choice.base or self._base(request)
         files = self._files(named, _run_started(result))
         args = (named, files, choice, result.prompt_id, base, consume)
         # Handing a few kilobytes to a worker thread and back costs more than reading them here.
         if choice.mode in (Mode.BASE64, Mode.RAW) and sum(f.size for f in files.values()) <= _INLINE_BYTES:
             return self._render(*args)
         return await asyncio.to_thread(self._render, *args)
+
+    async def job_outputs(self, result: RunResult, outputs: Mapping[str, tuple[str, ...]], choice: Choice) -> dict[str, Any] | None:
+        """A kept job's outputs as the run call rendered them (raw: as url links), its files left in place;
+        None once a file is gone (deleted from ComfyUI's output folder since)."""
+        named = collect(outputs, result.outputs)
+        files = self._files(named, _run_started(result))
+        if any(ref not in files for entries in named.values() for ref in entries if isinstance(ref, FileRef)):
+            return None
+        mode = Mode.URL if choice.mode is Mode.RAW else choice.mode
+        try:
+            return await asyncio.to_thread(self._outputs, named, files, mode, choice.base, None)
+        except FileNotFoundError:  # deleted while it was read
+            return None
 
     def discard(self, result: RunResult, outputs: Mapping[str, tuple[str, ...]]) -> None:
         if not self.keep:
@@ -206,17 +237,8 @@ class Delivery:
             headers = {PROMPT_HEADER: prompt_id}
             if choice.mode is Mode.RAW:
                 return _raw(named, files, choice, headers)
-            if choice.mode is Mode.URL:
-                body = self._urls(named, files, base, moved if consume else None)
-            elif choice.mode is Mode.DETAILED:
-                body = {name: [_detailed(item, files) for item in entries] for name, entries in named.items()}
-            elif all(isinstance(item, FileRef) for entries in named.values() for item in entries):
-                # Files only (the common case): the same bytes as json.dumps, without scanning megabytes of base64.
-                paths = {name: [files[item].path for item in entries if isinstance(item, FileRef)] for name, entries in named.items()}
-                return web.Response(body=encode_base64_json(paths), content_type=MEDIA_TYPES[choice.mode], headers=headers)
-            else:
-                body = {name: [_plain(item, files) for item in entries] for name, entries in named.items()}
-            return web.Response(body=json.dumps(body).encode(), content_type=MEDIA_TYPES[choice.mode], headers=headers)
+            body = self._outputs(named, files, choice.mode, base, moved if consume else None)
+            return web.Response(body=encode_json(body), content_type=MEDIA_TYPES[choice.mode], headers=headers)
         finally:
             if consume and not self.keep:
                 _delete(f for f in files.values() if f.deletable and f.path not in moved)
@@ -238,7 +260,15 @@ class Delivery:
             files[ref] = _File(ref, path, ref.kind in _DELETABLE_KINDS and fresh, found.st_size)
         return files
 
-    def _urls(self, named: dict[str, list[Item]], files: dict[FileRef, _File], base: str, moved: set[Path] | None) -> dict[str, Any]:
+    def _outputs(
+        self, named: dict[str, list[Item]], files: dict[FileRef, _File], mode: Mode, base: str, moved: set[Path] | None
+    ) -> dict[str, Any]:
+        """The one renderer (render.py) fed with this run's files; url links are published first, each file once."""
+        urls = self._urls(files, base, moved) if mode is Mode.URL else {}
+        return render_outputs(named, {ref: file.path for ref, file in files.items()}, mode, urls.__getitem__)
+
+    def _urls(self, files: dict[FileRef, _File], base: str, moved: set[Path] | None) -> dict[FileRef, str]:
+        """Publish each file; with `moved`, a file of this run is moved to its link's folder (and added to it)."""
         urls: dict[FileRef, str] = {}
         for ref, file in files.items():
             name = _download_name(ref.filename)
@@ -247,29 +277,13 @@ class Delivery:
             if move and moved is not None:
                 moved.add(file.path)
             urls[ref] = f"{base}{FILES_ROUTE}/{token}/{quote(name)}"
-        return {name: [urls[item] if isinstance(item, FileRef) else item.as_json() for item in entries] for name, entries in named.items()}
+        return urls
 
 
 def _check_present(named: dict[str, list[Item]], files: dict[FileRef, _File]) -> None:
     for ref in (item for entries in named.values() for item in entries if isinstance(item, FileRef)):
         if ref not in files:
             raise ExecutionFailed(f"output file {ref.filename!r} ({ref.kind}) is missing: it was deleted before it was delivered")
-
-
-def _plain(item: Item, files: dict[FileRef, _File]) -> Any:
-    if isinstance(item, Value):
-        return item.as_json()
-    return base64.b64encode(files[item].path.read_bytes()).decode("ascii")
-
-
-def _detailed(item: Item, files: dict[FileRef, _File]) -> dict[str, Any]:
-    if isinstance(item, Value):
-        return {"type": "value", "key": item.key, "value": item.value}
-    path = files[item].path
-    media = describe(path)
-    content = base64.b64encode(path.read_bytes()).decode("ascii")
-    where = {"filename": item.filename, "subfolder": item.subfolder, "folder": item.kind}
-    return {"type": "file", **where, **media.facts(), "content": content}
 
 
 def _raw(named: dict[str, list[Item]], files: dict[FileRef, _File], choice: Choice, headers: dict[str, str]) -> web.Response:
@@ -305,13 +319,8 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def _run_started(result: RunResult) -> float | None:
-    """When ComfyUI started the prompt (its execution_start message), in time.time() seconds."""
-    for message in result.messages:
-        if isinstance(message, (list, tuple)) and len(message) == 2 and message[0] == "execution_start":
-            stamp = message[1].get("timestamp") if isinstance(message[1], dict) else None
-            if isinstance(stamp, (int, float)):
-                return float(stamp) / 1000
-    return None
+    """When ComfyUI started the prompt, in time.time() seconds."""
+    return result.started
 
 
 def _delete(files: Any) -> None:

@@ -14,14 +14,14 @@ Modes, set per endpoint (saved with it) or for the server (CONNECT_METADATA):
 
 The public prompt is the queued one without the plugin's internals: no `!cache` keepalive nodes of
 other endpoints, no `connect_run` input on output nodes. The adapter makes ComfyUI hand it to the
-nodes in place of the queued prompt (comfy/adapter.py, `install_embed_hook`).
+nodes in place of the queued prompt (comfy/hidden_prompt.py, `install_embed_hook`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..comfy.adapter import EMBED_KEY
+from ..comfy.hidden_prompt import EMBED_KEY
 from ..workflow.endpoint import Prompt
 from ..workflow.store import Metadata
 from .outputs import RUN_INPUT

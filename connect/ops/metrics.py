@@ -19,6 +19,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..comfy.outcome import Outcome
+
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Labels = tuple[tuple[str, str], ...]
@@ -75,20 +77,17 @@ class Metrics:
 
     def prompt_finished(self, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> None:
         """A ComfyUI completion listener (runs on the worker thread), for every prompt."""
-        now_ms = time.time() * 1000
-        events = {m[0]: m[1] for m in status.get("messages") or [] if isinstance(m, (list, tuple)) and len(m) == 2}
-        outcome = "interrupted" if "execution_interrupted" in events else str(status.get("status_str") or "error")
-        self.count("connect_prompts_total", "Prompts ComfyUI finished, by outcome", {"status": outcome})
-        started = (events.get("execution_start") or {}).get("timestamp")
-        if not isinstance(started, (int, float)):
+        now = time.time()
+        outcome = Outcome.decode(prompt_id, status, history)
+        self.count("connect_prompts_total", "Prompts ComfyUI finished, by outcome", {"status": outcome.status})
+        if outcome.started is None:
             return
-        execution = max(0.0, (now_ms - started) / 1000)
+        execution = max(0.0, now - outcome.started)
         self.observe("connect_prompt_execution_seconds", "Time from a prompt's start to its end", {}, execution)
         with self._lock:
             self._mean_execution = execution if not self._mean_execution else 0.8 * self._mean_execution + 0.2 * execution
-        created = status.get("create_time")
-        if isinstance(created, (int, float)):
-            wait = max(0.0, (started - created) / 1000)
+        if outcome.created is not None:
+            wait = max(0.0, outcome.started - outcome.created)
             self.observe("connect_prompt_queue_wait_seconds", "Time a prompt waited on ComfyUI's queue", {}, wait)
 
     def mean_execution_seconds(self) -> float:

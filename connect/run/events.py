@@ -9,9 +9,13 @@
     output     {"name": "out", "node": "3", "files": [...]}      a `#` output node's files are ready
     succeeded, failed or cancelled   {the job}                   the final state; the stream ends there
 
-ComfyUI's per-prompt messages (see ComfyAdapter.on_event) are translated here, on the event loop.
+ComfyUI's per-prompt messages (see Engine.on_event, comfy/engine.py), decoded by comfy/messages.py, are
+translated here, on the event loop.
 Each job keeps its events (a run of progress events of one node is kept as its latest), so a stream
 opened late, or reopened with ``Last-Event-ID``, gets everything it missed.
+
+``JobEvents`` is the interface an event bus implements (a cluster-wide one keeps the events in a shared
+store); ``EventHub`` keeps them in this process.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
+from ..comfy.messages import Cached, Executed, Executing, Progress, QueueChanged, Started, decode
 from ..io.outputs import file_refs
 
 _MAX_EVENTS = 5000
@@ -60,10 +65,39 @@ def iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="milliseconds")
 
 
+class JobEvents(Protocol):
+    def open(
+        self, job_id: str, prompt_id: str, labels: Mapping[str, tuple[str | None, str]], outputs: Mapping[str, tuple[str, ...]]
+    ) -> None:
+        """Register a job before its prompt is queued, so that none of its messages is missed."""
+
+    def queued(self, job_id: str) -> None: ...
+
+    def close(self, job_id: str, name: str, data: Mapping[str, Any]) -> None:
+        """Publish the final event (succeeded, failed or cancelled); the job's streams end after it."""
+
+    def drop(self, job_id: str) -> None: ...
+
+    def known(self, job_id: str) -> bool: ...
+
+    def position(self, job_id: str) -> int | None: ...
+
+    def progress(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def on_start(self, listener: StartListener) -> None:
+        """Call `listener(job_id, started_at)` when the engine starts a job's prompt."""
+
+    def comfy_event(self, event: str, data: dict[str, Any]) -> None:
+        """One of the engine's messages (an Engine.on_event listener)."""
+
+    def stream(self, job_id: str, after: int, heartbeat: float) -> AsyncIterator[str]:
+        """The job's events after `after`, as SSE text, then the live ones; ends after the final one."""
+
+
 class EventHub:
-    def __init__(self, positions: Callable[[], dict[str, int]], on_start: StartListener) -> None:
+    def __init__(self, positions: Callable[[], dict[str, int]], on_start: StartListener | None = None) -> None:
         self._positions = positions
-        self._on_start = on_start
+        self._start_listeners = [] if on_start is None else [on_start]
         self._feeds: dict[str, Feed] = {}
         self._by_prompt: dict[str, str] = {}
         # Feeds of jobs not started yet: the only ones a queue change moves. Finished jobs' feeds stay
@@ -113,31 +147,38 @@ class EventHub:
     def known(self, job_id: str) -> bool:
         return job_id in self._feeds
 
+    def on_start(self, listener: StartListener) -> None:
+        self._start_listeners.append(listener)
+
     # -- ComfyUI's messages (an on_event listener) -------------------------------------------------
     def comfy_event(self, event: str, data: dict[str, Any]) -> None:
-        if event == "status":
+        message = decode(event, data)
+        if message is None:
+            return
+        if isinstance(message, QueueChanged):
             self._queue_moved()
             return
-        job_id = self._by_prompt.get(str(data.get("prompt_id")))
+        job_id = self._by_prompt.get(message.prompt_id)
         feed = self._feeds.get(job_id) if job_id is not None else None
         if feed is None or feed.closed:
             return
-        if event == "execution_start":
-            started = float(data.get("timestamp") or 0) / 1000 or None
+        if isinstance(message, Started):
+            started = message.at or None
             feed.started, feed.position = True, None
             self._waiting.pop(feed.job_id, None)
             self._publish(feed, "started", {"started_at": iso(started)})
-            self._on_start(feed.job_id, started or 0.0)
-        elif event == "execution_cached":
-            cached = [str(n) for n in data.get("nodes") or [] if str(n) in feed.labels]
+            for listener in self._start_listeners:
+                listener(feed.job_id, started or 0.0)
+        elif isinstance(message, Cached):
+            cached = [node for node in message.nodes if node in feed.labels]
             if cached:
                 self._publish(feed, "cached", {"nodes": cached})
-        elif event == "executing" and data.get("node") is not None:
-            self._node_started(feed, str(data["node"]))
-        elif event == "progress":
-            self._progress(feed, str(data.get("node")), data.get("value"), data.get("max"))
-        elif event == "executed":
-            self._executed(feed, str(data.get("node")), data.get("output"))
+        elif isinstance(message, Executing):
+            self._node_started(feed, message.node)
+        elif isinstance(message, Progress):
+            self._progress(feed, message.node, message.value, message.max)
+        elif isinstance(message, Executed):
+            self._executed(feed, message.node, message.output)
 
     def _queue_moved(self) -> None:
         if not self._waiting:

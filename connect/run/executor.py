@@ -1,8 +1,8 @@
 """Put a patched prompt on ComfyUI's own queue and follow it until it ends.
 
     await executor.submit(endpoint, prompt, prompt_id)     # validated and queued, or PromptInvalid
-    status, history = await executor.wait(prompt_id)        # ComfyUI's outcome
-    result = executor.result(endpoint, prompt, prompt_id, status, history)
+    outcome = await executor.wait(prompt_id)                # ComfyUI's outcome (comfy/outcome.py)
+    result = executor.result(endpoint, prompt, outcome)     # the run's result, or its error
 
 The future is registered before the prompt is queued, so a fully cached run that completes at once
 is never missed. ComfyUI's validation and execution errors are mapped back to the caller's names.
@@ -14,18 +14,21 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from ..comfy.adapter import CLIENT_PREFIX, ComfyAdapter
-from ..comfy.outcome import RunResult
+from ..comfy.adapter import CLIENT_PREFIX
+from ..comfy.engine import Engine
+from ..comfy.messages import NodeFailure
+from ..comfy.outcome import INTERRUPTED, SUCCESS, Outcome, RunResult
 from ..errors import ConnectError, ExecutionFailed, PromptInvalid, RunInterrupted, Unavailable
 from ..workflow.endpoint import Endpoint, Prompt, title_of
 
 # How often a waiting run checks that its prompt is still on ComfyUI's queue and the worker lives.
 _POLL_SECONDS = 0.5
-Outcome = tuple[dict[str, Any], dict[str, Any]]
+# What an error without ComfyUI's execution_error message (e.g. its worker reported no status) says.
+_UNKNOWN_FAILURE = NodeFailure("", None, None, None)
 
 
 class Executor:
-    def __init__(self, comfy: ComfyAdapter) -> None:
+    def __init__(self, comfy: Engine) -> None:
         self.comfy = comfy
         self._waiting: dict[str, asyncio.Future[Outcome]] = {}
         self._loop = asyncio.get_event_loop() if comfy.loop is None else comfy.loop
@@ -33,20 +36,22 @@ class Executor:
 
     async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str, extra: dict[str, Any] | None = None) -> None:
         """Validate and queue; `extra` goes into ComfyUI's extra_data (e.g. what outputs embed, io/embed.py)."""
-        checked = await self.comfy.validate(prompt_id, prompt)
+        # As ComfyUI's own POST /prompt: on_prompt handlers, node replacements, then validation.
+        admitted = await self.comfy.admit(prompt_id, prompt, f"{CLIENT_PREFIX}{prompt_id}", dict(extra or {}))
+        checked = admitted.validation
         # ComfyUI runs the outputs that validate and drops the rest ("Output will be ignored"), which
         # would answer 200 with an empty list for a broken `#` output: any node error fails the call.
         if not checked.ok or checked.node_errors:
-            raise validation_error(endpoint, prompt, checked.error, checked.node_errors)
+            raise validation_error(endpoint, admitted.prompt, checked.error, checked.node_errors)
         self._waiting[prompt_id] = self._loop.create_future()
         try:
-            self.comfy.enqueue(prompt_id, prompt, checked.outputs, {**(extra or {}), "client_id": f"{CLIENT_PREFIX}{prompt_id}"})
+            self.comfy.enqueue(prompt_id, admitted.prompt, checked.outputs, admitted.extra_data)
         except BaseException:
             self._waiting.pop(prompt_id, None)
             raise
 
     async def wait(self, prompt_id: str, expired: Callable[[], bool] = lambda: False) -> Outcome:
-        """ComfyUI's (status, history) of a submitted prompt.
+        """ComfyUI's outcome of a submitted prompt.
 
         Raises asyncio.TimeoutError once `expired()` says so (the prompt keeps going: the caller
         decides), RunInterrupted when the prompt left the queue unrun, Unavailable when the worker died.
@@ -82,11 +87,10 @@ class Executor:
         if future is not None and future.done() and not future.cancelled():
             future.exception()  # retrieved: no "exception was never retrieved" warning
 
-    def result(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> RunResult:
-        messages = list(status.get("messages") or [])
-        if status.get("status_str") != "success":
-            raise execution_error(endpoint, prompt, prompt_id, messages)
-        return RunResult(prompt_id, dict(history.get("outputs") or {}), messages)
+    def result(self, endpoint: Endpoint, prompt: Prompt, outcome: Outcome) -> RunResult:
+        if outcome.status != SUCCESS:
+            raise execution_error(endpoint, prompt, outcome)
+        return outcome
 
     def _completed(self, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> None:
         # Runs on ComfyUI's worker thread.
@@ -96,7 +100,7 @@ class Executor:
     def _resolve(self, prompt_id: str, status: dict[str, Any], history: dict[str, Any]) -> None:
         future = self._waiting.get(prompt_id)
         if future is not None and not future.done():
-            future.set_result((status, history))
+            future.set_result(Outcome.decode(prompt_id, status, history))
 
 
 def exposed_names(endpoint: Endpoint) -> dict[tuple[str, str], str]:
@@ -143,21 +147,21 @@ def validation_error(endpoint: Endpoint, prompt: Prompt, error: dict[str, Any] |
     )
 
 
-def execution_error(endpoint: Endpoint, prompt: Prompt, prompt_id: str, messages: list[Any]) -> ConnectError:
-    events = {event: data for event, data in (m for m in messages if isinstance(m, (list, tuple)) and len(m) == 2)}
-    if "execution_interrupted" in events:
-        data = events["execution_interrupted"]
-        return RunInterrupted("the run was interrupted before it finished", {"prompt_id": prompt_id, "node_id": data.get("node_id")})
-    data = events.get("execution_error", {})
-    node_id = str(data.get("node_id", ""))
+def execution_error(endpoint: Endpoint, prompt: Prompt, outcome: Outcome) -> ConnectError:
+    prompt_id = outcome.prompt_id
+    if outcome.status == INTERRUPTED:
+        return RunInterrupted("the run was interrupted before it finished", {"prompt_id": prompt_id, "node_id": outcome.interrupted_node})
+    failure = outcome.failure or _UNKNOWN_FAILURE
+    node_id = failure.node_id
+    said = "unknown error" if failure.exception_message is None else str(failure.exception_message)
     return ExecutionFailed(
-        f"{_node_label(prompt, node_id)} failed: {data.get('exception_message', 'unknown error').strip()}",
+        f"{_node_label(prompt, node_id)} failed: {said.strip()}",
         {
             "prompt_id": prompt_id,
             "node_id": node_id,
             "title": endpoint.title(node_id),
-            "class_type": data.get("node_type"),
-            "exception_type": data.get("exception_type"),
-            "exception_message": data.get("exception_message"),
+            "class_type": failure.node_type,
+            "exception_type": failure.exception_type,
+            "exception_message": failure.exception_message,
         },
     )

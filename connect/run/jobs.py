@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..comfy.outcome import RunResult
+from ..io.delivery import Choice, Mode
 from ..io.outputs import Item
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
@@ -61,7 +62,8 @@ class JobRecord:
     webhook: WebhookState | None = None
     idempotency_scope: str | None = None
     fingerprint: str | None = None
-    delivery: dict[str, str] = field(default_factory=dict)  # how outputs are rendered (the run's query)
+    # The run call's delivery choice: GET of the job and its webhook render the outputs the same way.
+    delivery: Choice = field(default_factory=lambda: Choice(Mode.BASE64))
     deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
 
     @property

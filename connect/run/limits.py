@@ -4,6 +4,9 @@
   prompts on ComfyUI's queue overall. Over the first: 429; over the second: 503; both carry
   ``Retry-After`` (seconds, estimated from recent run times).
 - Batch: a caller may give an exposed input named ``batch_size`` at most ``max_batch``.
+
+The counting itself is ``AdmissionCounters``, the interface a backend implements (a cluster-wide one
+counts in a shared store); ``LocalCounters`` counts this process's runs.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..errors import LimitExceeded, TooManyRequests, Unavailable
 
@@ -36,18 +40,66 @@ class Slot:
             give_back()
 
 
+@dataclass(frozen=True)
+class Count:
+    taken: bool  # the run got its slot
+    mine: int  # the client's runs in flight before this one
+    depth: int  # what the overall limit was checked against: the queue, or the runs in flight if more
+
+
+class AdmissionCounters(Protocol):
+    def take(self, client: str, max_per_client: int, max_queue: int, queue_depth: int) -> Count:
+        """Count one more run for `client` if both limits allow it, checked and counted at once."""
+
+    def give_back(self, client: str) -> None: ...
+
+    def total(self) -> int:
+        """Runs in flight, every client's."""
+
+
+class LocalCounters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+
+    def take(self, client: str, max_per_client: int, max_queue: int, queue_depth: int) -> Count:
+        with self._lock:
+            mine = self._in_flight.get(client, 0)
+            depth = max(queue_depth, sum(self._in_flight.values()))
+            taken = mine < max_per_client and depth < max_queue
+            if taken:
+                self._in_flight[client] = mine + 1
+            return Count(taken, mine, depth)
+
+    def give_back(self, client: str) -> None:
+        with self._lock:
+            self._in_flight[client] -= 1
+            if not self._in_flight[client]:
+                del self._in_flight[client]
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._in_flight.values())
+
+
 class Admission:
-    def __init__(self, max_queue: int, max_per_client: int, queue_depth: Callable[[], int], seconds_per_run: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        max_queue: int,
+        max_per_client: int,
+        queue_depth: Callable[[], int],
+        seconds_per_run: Callable[[], float],
+        counters: AdmissionCounters | None = None,
+    ) -> None:
         self.max_queue = max_queue
         self.max_per_client = max_per_client
         self._queue_depth = queue_depth
         self._seconds_per_run = seconds_per_run
-        self._lock = threading.Lock()
-        self._in_flight: dict[str, int] = {}
+        self._counters: AdmissionCounters = LocalCounters() if counters is None else counters
 
     @property
     def in_flight(self) -> int:
-        return sum(self._in_flight.values())
+        return self._counters.total()
 
     def retry_after(self, runs_ahead: int) -> int:
         return max(1, min(60, math.ceil(self._seconds_per_run() * max(runs_ahead, 1))))
@@ -55,38 +107,30 @@ class Admission:
     @contextmanager
     def slot(self, client: str) -> Iterator[Slot]:
         self._take(client)
-        slot = Slot(lambda: self._give_back(client))
+        slot = Slot(lambda: self._counters.give_back(client))
         try:
             yield slot
         finally:
             if not slot.detached:
                 slot.release()
 
-    def _give_back(self, client: str) -> None:
-        with self._lock:
-            self._in_flight[client] -= 1
-            if not self._in_flight[client]:
-                del self._in_flight[client]
-
     def _take(self, client: str) -> None:
-        with self._lock:
-            mine = self._in_flight.get(client, 0)
-            if mine >= self.max_per_client:
-                wait = self.retry_after(mine - self.max_per_client + 1)
-                raise TooManyRequests(
-                    f"this client already has {mine} runs in flight, the most allowed (CONNECT_MAX_QUEUE_PER_CLIENT)",
-                    {"in_flight": mine, "limit": self.max_per_client, "retry_after": wait},
-                    {"Retry-After": str(wait)},
-                )
-            depth = max(self._queue_depth(), sum(self._in_flight.values()))
-            if depth >= self.max_queue:
-                wait = self.retry_after(depth - self.max_queue + 1)
-                raise Unavailable(
-                    f"ComfyUI's queue holds {depth} prompts, the most allowed (CONNECT_MAX_QUEUE); try again later",
-                    {"queue_depth": depth, "limit": self.max_queue, "retry_after": wait},
-                    {"Retry-After": str(wait)},
-                )
-            self._in_flight[client] = mine + 1
+        count = self._counters.take(client, self.max_per_client, self.max_queue, self._queue_depth())
+        if count.taken:
+            return
+        if count.mine >= self.max_per_client:
+            wait = self.retry_after(count.mine - self.max_per_client + 1)
+            raise TooManyRequests(
+                f"this client already has {count.mine} runs in flight, the most allowed (CONNECT_MAX_QUEUE_PER_CLIENT)",
+                {"in_flight": count.mine, "limit": self.max_per_client, "retry_after": wait},
+                {"Retry-After": str(wait)},
+            )
+        wait = self.retry_after(count.depth - self.max_queue + 1)
+        raise Unavailable(
+            f"ComfyUI's queue holds {count.depth} prompts, the most allowed (CONNECT_MAX_QUEUE); try again later",
+            {"queue_depth": count.depth, "limit": self.max_queue, "retry_after": wait},
+            {"Retry-After": str(wait)},
+        )
 
 
 def check_batch(payload: Any, max_batch: int) -> None:

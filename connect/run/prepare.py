@@ -26,7 +26,7 @@ from ..io.outputs import uncached_outputs
 from ..workflow.bypass import apply_bypass
 from ..workflow.endpoint import Endpoint, Prompt
 from ..workflow.keepalive import keepalive_nodes
-from ..workflow.store import Metadata, SavedWorkflow, WorkflowStore
+from ..workflow.store import Metadata, SavedWorkflow, Workflows
 from .limits import check_batch
 from .payload import patch_prompt
 
@@ -41,7 +41,7 @@ class Preparer:
     def __init__(
         self,
         node_spec: SpecSource,
-        store: WorkflowStore,
+        store: Workflows,
         files: InputFiles,
         checks: BodyChecks,
         *,

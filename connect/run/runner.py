@@ -23,14 +23,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..comfy.adapter import ComfyAdapter
+from ..comfy.engine import Engine
+from ..comfy.outcome import Outcome
 from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
+from ..io.delivery import Choice, Mode
 from ..io.embed import embedding
 from ..io.outputs import Item, collect
+from ..io.render import encode_json
 from ..workflow.endpoint import Prompt, title_of
 from ..workflow.store import Metadata, SavedWorkflow
-from .events import EventHub, iso
+from .events import JobEvents, iso
 from .executor import Executor
+from .idempotency import IdempotencyLock
 from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, WebhookState
 from .limits import Slot
 from .webhooks import WebhookPolicy, deliver
@@ -39,7 +43,7 @@ log = logging.getLogger("comfyui-connect")
 
 # Prepared = (the prompt to queue, output name -> ids of its nodes in that prompt)
 Prepare = Callable[[SavedWorkflow, Any, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]
-Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as the run call returns them
+Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as GET of the job shows them (None: gone)
 # Once the interrupt is raised, ComfyUI stops within milliseconds at the next node or step. A node
 # that never checks (a long model load) may take longer; the job ends anyway after this.
 _STOP_GRACE = 30.0
@@ -50,8 +54,8 @@ _WEBHOOK_FIELDS = ("url", "state", "attempts", "last_status", "last_error")
 REASONS = {
     "cancelled": "the job was cancelled (DELETE /api/connect/jobs/{id})",
     "client_disconnected": "the caller disconnected before the run finished, so the run was cancelled",
-    "interrupted": "the run was interrupted in ComfyUI (its Cancel button or POST /interrupt), not through this API",
-    "removed": "the prompt was taken off ComfyUI's queue before it ran (e.g. from ComfyUI's queue panel)",
+    "interrupted": "the run was interrupted in ComfyUI (its Cancel button, POST /interrupt or its jobs API), not through this API",
+    "removed": "the prompt was taken off ComfyUI's queue before it ran (e.g. from ComfyUI's queue panel or its jobs API)",
 }
 
 
@@ -63,7 +67,7 @@ class RunRequest:
     owner: str | None = None
     webhook: str | None = None
     idempotency_key: str | None = None
-    delivery: dict[str, str] | None = None
+    delivery: Choice | None = None  # how the run call renders the outputs (delivery.py)
     slot: Slot | None = None
     parts: Any = None  # a multipart request's file parts (multipart.py), stored while the job is prepared
 
@@ -80,9 +84,11 @@ class RunRequest:
 class JobRunner:
     def __init__(
         self,
-        comfy: ComfyAdapter,
+        comfy: Engine,
         executor: Executor,
         store: JobStore,
+        hub: JobEvents,
+        claims: IdempotencyLock,
         prepare: Prepare,
         render: Render,
         webhooks: WebhookPolicy,
@@ -92,17 +98,18 @@ class JobRunner:
         self.comfy = comfy
         self.executor = executor
         self.store = store
-        self.hub = EventHub(comfy.queue_positions, self._started)
+        self.hub = hub
+        self.claims = claims
         self._prepare = prepare
         self._render = render
         self.webhooks = webhooks
         self._active: dict[str, JobRecord] = {}
         self._done: dict[str, asyncio.Event] = {}
         self._release: dict[str, Callable[[], None]] = {}
-        self._reserved: dict[str, asyncio.Future[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._pruned_at = 0.0
-        comfy.on_event(self.hub.comfy_event)
+        hub.on_start(self._started)
+        comfy.on_event(hub.comfy_event)
 
     # -- starting --------------------------------------------------------------------------------------
     async def start(self, request: RunRequest) -> tuple[JobRecord, bool]:
@@ -111,26 +118,16 @@ class JobRunner:
         scope = request.scope()
         if scope is None:
             return await self._create(request, None), False
-        while True:
+        async with self.claims.hold(scope):  # the same key started twice at once: the second waits, then replays
             earlier = await self.store.find(scope)
-            if earlier is not None:
-                if earlier.fingerprint != request.fingerprint():
-                    raise IdempotencyMismatch(
-                        "this Idempotency-Key was used for another request (a different body, timeout or webhook); use a new key",
-                        {"idempotency_key": request.idempotency_key, "job_id": earlier.id},
-                    )
-                return self._active.get(earlier.id, earlier), True
-            pending = self._reserved.get(scope)
-            if pending is None:
-                break
-            await asyncio.shield(pending)  # the same key is being started right now: wait for that one
-        reservation = asyncio.get_running_loop().create_future()
-        self._reserved[scope] = reservation
-        try:
-            return await self._create(request, scope), False
-        finally:
-            del self._reserved[scope]
-            reservation.set_result(None)
+            if earlier is None:
+                return await self._create(request, scope), False
+        if earlier.fingerprint != request.fingerprint():
+            raise IdempotencyMismatch(
+                "this Idempotency-Key was used for another request (a different body, timeout or webhook); use a new key",
+                {"idempotency_key": request.idempotency_key, "job_id": earlier.id},
+            )
+        return self._active.get(earlier.id, earlier), True
 
     async def _create(self, request: RunRequest, scope: str | None) -> JobRecord:
         saved = request.saved
@@ -144,7 +141,7 @@ class JobRunner:
             webhook=WebhookState(request.webhook) if request.webhook else None,
             idempotency_scope=scope,
             fingerprint=request.fingerprint() if scope is not None else None,  # only a replay compares it
-            delivery=dict(request.delivery or {}),
+            delivery=request.delivery or Choice(Mode.BASE64),
         )
         labels = {n: (title_of(node) or None, str(node.get("class_type"))) for n, node in prompt.items() if n in saved.endpoint.prompt}
         by_node: dict[str, tuple[str, ...]] = {}
@@ -185,6 +182,11 @@ class JobRunner:
                 await asyncio.wait_for(done.wait(), seconds)
         return await self.get(job_id)
 
+    async def delivered(self, job: JobRecord) -> None:
+        """The run call handed out the job's files and they are gone: the record says so, in the store too."""
+        job.outputs, job.result_expired = None, True
+        await self._persist(job)
+
     def position(self, job: JobRecord) -> int | None:
         return self.hub.position(job.id) if job.status == "queued" else None
 
@@ -205,12 +207,12 @@ class JobRunner:
 
         try:
             try:
-                status, history = await self.executor.wait(job.prompt_id, expired)
+                outcome = await self.executor.wait(job.prompt_id, expired)
             except asyncio.TimeoutError:
                 job.cancel_reason = job.cancel_reason or "timeout"
                 self._stop(job)
-                status, history = await self._stopped(job)
-            result = self.executor.result(saved.endpoint, prompt, job.prompt_id, status, history)
+                outcome = await self._stopped(job)
+            result = self.executor.result(saved.endpoint, prompt, outcome)
         except ConnectError as exc:
             await self._finish(job, None, self._failure(job, exc))
         except asyncio.CancelledError:  # ComfyUI is shutting down: nobody will read the result
@@ -225,7 +227,7 @@ class JobRunner:
         finally:
             self.executor.forget(job.prompt_id)
 
-    async def _stopped(self, job: JobRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def _stopped(self, job: JobRecord) -> Outcome:
         deadline = time.monotonic() + _STOP_GRACE
         try:
             return await self.executor.wait(job.prompt_id, lambda: time.monotonic() > deadline)
@@ -299,7 +301,7 @@ class JobRunner:
     async def _notify(self, job: JobRecord) -> None:
         assert job.webhook is not None
         data = {**self.summary(job), "outputs": await self._render(job) if job.outputs is not None else None}
-        body = json.dumps({"type": f"job.{job.status}", "timestamp": iso(time.time()), "data": data}).encode()
+        body = encode_json({"type": f"job.{job.status}", "timestamp": iso(time.time()), "data": data})
         await deliver(self.webhooks, job.webhook, f"msg_{job.id}", body, lambda _: self._persist(job))
 
     def summary(self, job: JobRecord) -> dict[str, Any]:

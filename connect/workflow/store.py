@@ -6,6 +6,9 @@
 Writes are atomic (temp file + fsync + rename), so a crash never leaves half a file. Reads are
 cached by the file's (mtime, size, inode) and re-parsed when it changes, so files edited or copied in
 by hand are picked up without a restart. A corrupt file only breaks its own endpoint.
+
+``Workflows`` is the interface a store implements (a shared one keeps them in a database);
+``WorkflowStore`` is the on-disk one.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from ..errors import ConnectError, InvalidName, NotFound, WorkflowCorrupt
 from .endpoint import Endpoint, parse_endpoint
@@ -49,6 +52,26 @@ def check_name(name: str) -> str:
     return name
 
 
+class Workflows(Protocol):
+    def check(self, name: str) -> None:
+        """Refuse (InvalidName) a name this store cannot hold, before anything is read or written."""
+
+    def save(
+        self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None, metadata: Metadata | None = None
+    ) -> tuple[SavedWorkflow, bool]:
+        """The saved workflow, and whether it is new; InvalidWorkflow when `prompt` is not one."""
+
+    def load(self, name: str) -> SavedWorkflow:
+        """NotFound, or WorkflowCorrupt when what is stored cannot be used."""
+
+    def delete(self, name: str) -> None: ...
+
+    def names(self) -> list[str]: ...
+
+    def load_all(self) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
+        """Every saved workflow that loads, and the error of each one that does not."""
+
+
 class WorkflowStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -64,6 +87,9 @@ class WorkflowStore:
         if any(p.is_symlink() for p in inside):
             raise InvalidName(f"workflow {name!r} is a symbolic link inside the store, which is refused", {"name": name})
         return path
+
+    def check(self, name: str) -> None:
+        self.path_for(name)
 
     def save(
         self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None, metadata: Metadata | None = None

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 import requests
 from aiohttp import web
-from contract_support import TXT2IMG, Api, invert_prompt, png_bytes
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+from support.client import Client
+from support.images import png
+from support.workflows import TXT2IMG, invert_prompt
 
 from connect.http.routes import register
 
@@ -51,13 +53,13 @@ def _from_object_info(entry: list[Any]) -> dict[str, Any]:
     return {"type": {"STRING": "string", "BOOLEAN": "boolean"}[kind]}
 
 
-def test_live_document_is_valid_openapi_3_1(api: Api) -> None:
+def test_live_document_is_valid_openapi_3_1(api: Client) -> None:
     document = api.document()
     assert document["openapi"] == "3.1.0"
     validate(document)
 
 
-def test_every_input_is_typed_as_comfyui_defines_it(api: Api) -> None:
+def test_every_input_is_typed_as_comfyui_defines_it(api: Client) -> None:
     body = _body_schema(api.document())
     assert set(body["properties"]) == {*GROUPS, "keep"}
     assert body["additionalProperties"] is False and "required" not in body
@@ -87,7 +89,7 @@ def test_every_input_is_typed_as_comfyui_defines_it(api: Api) -> None:
     assert checked == 17
 
 
-def test_spot_checks_of_what_comfyui_declares(api: Api) -> None:
+def test_spot_checks_of_what_comfyui_declares(api: Client) -> None:
     groups = _body_schema(api.document())["properties"]
     latent = groups["latent"]["oneOf"][0]["properties"]
     assert (latent["width"]["minimum"], latent["width"]["maximum"], latent["width"]["multipleOf"]) == (16, 16384, 8)
@@ -107,7 +109,7 @@ def test_spot_checks_of_what_comfyui_declares(api: Api) -> None:
     assert groups["positive"]["oneOf"][0]["properties"]["text"]["x-comfy"]["multiline"] is True
 
 
-def test_upload_input_takes_an_existing_file_or_a_file_object(api: Api) -> None:
+def test_upload_input_takes_an_existing_file_or_a_file_object(api: Client) -> None:
     document = api.document()
     image = _body_schema(document)["properties"]["init"]["oneOf"][0]["properties"]["image"]
     names, file_object = image["anyOf"]
@@ -120,12 +122,12 @@ def test_upload_input_takes_an_existing_file_or_a_file_object(api: Api) -> None:
     assert [s["required"] for s in shapes] == [["type", "content"], ["type", "url"], ["type", "part"]]
 
 
-def test_empty_filter_accepts_only_false(api: Api) -> None:
+def test_empty_filter_accepts_only_false(api: Client) -> None:
     keep = _body_schema(api.document())["properties"]["keep"]
     assert keep["const"] is False and "oneOf" not in keep
 
 
-def test_request_example_is_the_saved_values(api: Api) -> None:
+def test_request_example_is_the_saved_values(api: Client) -> None:
     media = api.document()["paths"][RUN]["post"]["requestBody"]["content"]["application/json"]
     assert media["example"]["sampler"] == {
         "seed": 1234,
@@ -139,8 +141,10 @@ def test_request_example_is_the_saved_values(api: Api) -> None:
     assert "keep" not in media["example"]
 
 
-def test_a_model_file_added_on_disk_shows_up_without_a_restart(api: Api) -> None:
-    ckpt = lambda: _body_schema(api.document())["properties"]["model"]["oneOf"][0]["properties"]["ckpt_name"]  # noqa: E731
+def test_a_model_file_added_on_disk_shows_up_without_a_restart(api: Client) -> None:
+    def ckpt() -> dict[str, Any]:
+        return dict(_body_schema(api.document())["properties"]["model"]["oneOf"][0]["properties"]["ckpt_name"])
+
     assert "added-while-running.safetensors" not in ckpt().get("enum", [])
     folder = api.server.base / "models" / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,14 +152,14 @@ def test_a_model_file_added_on_disk_shows_up_without_a_restart(api: Api) -> None
     assert "added-while-running.safetensors" in ckpt()["enum"]
 
 
-def test_document_has_a_validator_and_follows_saves_and_disk_changes(api: Api) -> None:
-    first = api.http.get(f"{api.base}/openapi.json", timeout=30)
+def test_document_has_a_validator_and_follows_saves_and_disk_changes(api: Client) -> None:
+    first = api.http.get(f"{api.api_url}/openapi.json", timeout=30)
     etag = first.headers["ETag"]
-    again = api.http.get(f"{api.base}/openapi.json", headers={"If-None-Match": etag}, timeout=30)
+    again = api.http.get(f"{api.api_url}/openapi.json", headers={"If-None-Match": etag}, timeout=30)
     assert again.status_code == 304 and again.headers["ETag"] == etag and again.content == b""
 
-    api.save("doc-probe/saved", invert_prompt(width=32))
-    after_save = api.http.get(f"{api.base}/openapi.json", headers={"If-None-Match": etag}, timeout=30)
+    api.saved("doc-probe/saved", invert_prompt(width=32))
+    after_save = api.http.get(f"{api.api_url}/openapi.json", headers={"If-None-Match": etag}, timeout=30)
     assert after_save.status_code == 200 and after_save.headers["ETag"] != etag
     assert "/api/connect/workflows/doc-probe/saved" in after_save.json()["paths"]
 
@@ -165,13 +169,13 @@ def test_document_has_a_validator_and_follows_saves_and_disk_changes(api: Api) -
     assert "/api/connect/workflows/doc-probe/on-disk" in paths
     assert paths["/api/connect/workflows/doc-probe/on-disk"]["post"]["operationId"] == "run_doc_probe_on_disk"
 
-    assert api.http.delete(f"{api.base}/workflows/doc-probe/saved", timeout=30).status_code == 204
+    assert api.http.delete(f"{api.api_url}/workflows/doc-probe/saved", timeout=30).status_code == 204
     (store / "doc-probe" / "on-disk.json").unlink()
     paths = api.document()["paths"]
     assert not [p for p in paths if "doc-probe" in p]
 
 
-def test_every_registered_route_is_documented_and_every_operation_is_served(api: Api) -> None:
+def test_every_registered_route_is_documented_and_every_operation_is_served(api: Client) -> None:
     registered = register(web.RouteTableDef())
     document = api.document()
     for method, path in registered:
@@ -184,18 +188,18 @@ def test_every_registered_route_is_documented_and_every_operation_is_served(api:
             assert (method, generic) in served, f"{method.upper()} {path} is documented but not served"
 
 
-def test_docs_page_serves_swagger_ui_from_the_plugin(api: Api) -> None:
-    page = api.http.get(api.base, timeout=30)
+def test_docs_page_serves_swagger_ui_from_the_plugin(api: Client) -> None:
+    page = api.http.get(api.api_url, timeout=30)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert 'url: "connect/openapi.json"' in page.text
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"):
         assert f"connect/docs/{asset}" in page.text
-        response = api.http.get(f"{api.base}/docs/{asset}", timeout=30)
+        response = api.http.get(f"{api.api_url}/docs/{asset}", timeout=30)
         assert response.status_code == 200 and len(response.content) > 100, asset
     assert "cdn" not in page.text.lower()
 
 
-def test_error_responses_are_described_by_status_and_type(api: Api) -> None:
+def test_error_responses_are_described_by_status_and_type(api: Client) -> None:
     responses = api.document()["paths"][RUN]["post"]["responses"]
     # 202: the run goes on as a job; 406: a delivery the run cannot give; 429/503: admission.
     assert set(responses) == {"200", "202", "400", "404", "406", "409", "413", "422", "429", "500", "503", "504"}
@@ -205,14 +209,14 @@ def test_error_responses_are_described_by_status_and_type(api: Api) -> None:
         for r in responses["422"]["content"]["application/json"]["schema"]["oneOf"]
     }
     assert types_422 == {"invalid_payload", "prompt_invalid", "idempotency_key_reused"}
-    missing = requests.post(f"{api.base}/workflows/no-such-workflow", json={}, timeout=30)
+    missing = requests.post(f"{api.api_url}/workflows/no-such-workflow", json={}, timeout=30)
     assert missing.status_code == 404
 
 
-def test_an_image_added_on_disk_is_accepted_by_the_next_run_at_once(api: Api) -> None:
+def test_an_image_added_on_disk_is_accepted_by_the_next_run_at_once(api: Client) -> None:
     # The run path reuses a workflow's compiled schema for a second: a name it refuses is judged again
     # against ComfyUI's list of now, so a file that appeared meanwhile is accepted, not refused.
-    api.save(
+    api.saved(
         "live/load",
         {
             "1": {"class_type": "LoadImage", "inputs": {"image": "example.png"}, "_meta": {"title": "$load"}},
@@ -221,6 +225,6 @@ def test_an_image_added_on_disk_is_accepted_by_the_next_run_at_once(api: Api) ->
     )
     refused = api.run("live/load", {"load": {"image": "appears-later.png"}})
     assert refused.status_code == 422 and refused.json()["error"]["details"]["problems"][0]["path"] == "load.image"
-    (api.server.base / "input" / "appears-later.png").write_bytes(png_bytes(color=(0, 0, 255)))
+    (api.server.base / "input" / "appears-later.png").write_bytes(png(color=(0, 0, 255)))
     accepted = api.run("live/load", {"load": {"image": "appears-later.png"}})
     assert accepted.status_code == 200, accepted.text[:300]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from contract_support import Api, assert_documented
+from support.client import Client
+from support.documents import assert_documented
 
 pytestmark = pytest.mark.e2e
 
 
-def test_output_refused_by_comfyui_fails_the_whole_call(api: Api) -> None:
+def test_output_refused_by_comfyui_fails_the_whole_call(api: Client) -> None:
     # txt2img's `#output` needs a checkpoint that is not installed; its `#scaled` branch is fine.
     # ComfyUI runs the valid branch and drops the other ("Output will be ignored").
     response = api.run("txt2img", {"sampler": {"steps": 2}, "init": {"image": "example.png"}})

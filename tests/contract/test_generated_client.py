@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 import pytest
-from contract_support import Api
 from PIL import Image
+from support.client import Client
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ PACKAGE = "connect_client"
 
 
 @pytest.fixture(scope="module")
-def client_package(api: Api, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def client_package(api: Client, tmp_path_factory: pytest.TempPathFactory) -> Any:
     work = tmp_path_factory.mktemp("generated-client")
     (work / "openapi.json").write_text(json.dumps(api.document()))
     # No post hooks: the generated code is used as generated (the default runs ruff over it).
@@ -42,7 +42,7 @@ def _module(package: Any, name: str) -> Any:
     return importlib.import_module(f"{package.__name__}.{name}")
 
 
-def test_generated_client_runs_an_endpoint_and_gets_its_outputs(client_package: Any, api: Api) -> None:
+def test_generated_client_runs_an_endpoint_and_gets_its_outputs(client_package: Any, api: Client) -> None:
     run_invert = _module(client_package, "api.workflows.run_invert")
     models = _module(client_package, "models")
     client = client_package.Client(base_url=api.server.url, timeout=client_package.client.httpx.Timeout(120))
@@ -56,7 +56,7 @@ def test_generated_client_runs_an_endpoint_and_gets_its_outputs(client_package: 
         assert image.convert("RGB").getpixel((0, 0)) == (255, 0, 255)  # green, inverted
 
 
-def test_generated_client_sends_multipart_and_chooses_the_delivery(client_package: Any, api: Api) -> None:
+def test_generated_client_sends_multipart_and_chooses_the_delivery(client_package: Any, api: Client) -> None:
     # The multipart body (a JSON `payload` part) and the `output` parameter, as a generator reads them.
     run_invert = _module(client_package, "api.workflows.run_invert")
     models = _module(client_package, "models")
@@ -70,7 +70,7 @@ def test_generated_client_sends_multipart_and_chooses_the_delivery(client_packag
         assert image.size == (4, 4)
 
 
-def test_generated_client_reads_a_contract_error(client_package: Any, api: Api) -> None:
+def test_generated_client_reads_a_contract_error(client_package: Any, api: Client) -> None:
     run_invert = _module(client_package, "api.workflows.run_invert")
     models = _module(client_package, "models")
     client = client_package.Client(base_url=api.server.url)
@@ -82,7 +82,7 @@ def test_generated_client_reads_a_contract_error(client_package: Any, api: Api) 
     assert [(p.path, p.rule) for p in error.error.details.problems] == [("canvas.width", "minimum")]
 
 
-def test_generated_client_manages_workflows(client_package: Any, api: Api) -> None:
+def test_generated_client_manages_workflows(client_package: Any, api: Client) -> None:
     list_workflows = _module(client_package, "api.manage.list_workflows")
     listed = list_workflows.sync(client=client_package.Client(base_url=api.server.url))
     assert {"invert", "txt2img"} <= {w.name for w in listed.workflows}

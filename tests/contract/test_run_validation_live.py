@@ -7,8 +7,9 @@ import io
 from typing import Any
 
 import pytest
-from contract_support import Api, assert_documented
 from PIL import Image
+from support.client import Client
+from support.documents import assert_documented
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +17,7 @@ INVERT = "/api/connect/workflows/invert"
 TXT2IMG = "/api/connect/workflows/txt2img"
 
 
-def _history_size(api: Api) -> int:
+def _history_size(api: Client) -> int:
     response = api.http.get(f"{api.server.url}/history", timeout=30)
     assert response.status_code == 200
     return len(response.json())
@@ -47,7 +48,7 @@ def _pixel(encoded: str) -> tuple[int, ...]:
     ],
 )
 def test_bad_request_is_422_with_one_entry_per_problem_and_nothing_queued(
-    api: Api, body: Any, problems: list[tuple[str, str, Any]]
+    api: Client, body: Any, problems: list[tuple[str, str, Any]]
 ) -> None:
     before = _history_size(api)
     response = api.run("invert", body)
@@ -60,12 +61,12 @@ def test_bad_request_is_422_with_one_entry_per_problem_and_nothing_queued(
     assert _history_size(api) == before
 
 
-def test_problem_names_the_limit(api: Api) -> None:
+def test_problem_names_the_limit(api: Client) -> None:
     [problem] = api.run("invert", {"canvas": {"width": 0}}).json()["error"]["details"]["problems"]
     assert problem == {"path": "canvas.width", "rule": "minimum", "expected": 1, "message": "0 is less than the minimum of 1", "value": 0}
 
 
-def test_integral_float_is_an_integer_and_runs(api: Api) -> None:
+def test_integral_float_is_an_integer_and_runs(api: Client) -> None:
     response = api.run("invert", {"canvas": {"width": 8.0, "height": 4, "color": 0x00FF00}})
     assert response.status_code == 200, response.text
     [encoded] = response.json()["output"]
@@ -73,14 +74,14 @@ def test_integral_float_is_an_integer_and_runs(api: Api) -> None:
     assert_documented(api.document(), INVERT, "POST", response)
 
 
-def test_nan_is_not_json(api: Api) -> None:
-    response = api.http.post(f"{api.base}/workflows/invert", data=b'{"canvas": {"width": NaN}}', timeout=30)
+def test_nan_is_not_json(api: Client) -> None:
+    response = api.http.post(f"{api.api_url}/workflows/invert", data=b'{"canvas": {"width": NaN}}', timeout=30)
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_json"
     assert_documented(api.document(), INVERT, "POST", response)
 
 
-def test_combo_outside_the_live_list_is_refused_before_comfyui(api: Api) -> None:
+def test_combo_outside_the_live_list_is_refused_before_comfyui(api: Client) -> None:
     before = _history_size(api)
     response = api.run("txt2img", {"sampler": {"sampler_name": "warp-drive", "steps": 0}, "model": {"ckpt_name": "nope.safetensors"}})
     assert response.status_code == 422
@@ -102,7 +103,7 @@ def test_combo_outside_the_live_list_is_refused_before_comfyui(api: Api) -> None
         pytest.param("GET", "/api/connect/docs/nothing.js", 404, id="missing-asset"),
     ],
 )
-def test_error_answers_match_the_document(api: Api, method: str, path: str, status: int) -> None:
+def test_error_answers_match_the_document(api: Client, method: str, path: str, status: int) -> None:
     response = api.http.request(method, api.server.url + path, json={}, timeout=30)
     assert response.status_code == status, response.text
     template = {

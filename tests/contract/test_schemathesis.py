@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from contract_support import TXT2IMG, Api, invert_prompt, start_server
 from launcher import ComfyServer
+from support.server import prepare, serve
+from support.workflows import TXT2IMG, invert_prompt
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +29,9 @@ HERE = Path(__file__).resolve().parent
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComfyServer]:
     # Its own server: the run saves, overwrites and deletes workflows. URL inputs it makes up fail fast.
-    server = start_server(tmp_path_factory.mktemp("fuzzed-comfy"), CONNECT_URL_TIMEOUT="3")
-    try:
-        api = Api(server)
-        api.save("invert", invert_prompt(width=16, height=16))
-        api.save("txt2img", TXT2IMG)
-        yield server
-    finally:
-        server.stop()
+    workflows = {"invert": invert_prompt(width=16, height=16), "txt2img": TXT2IMG}
+    with serve(prepare(tmp_path_factory.mktemp("fuzzed-comfy")), {"CONNECT_URL_TIMEOUT": "3"}, workflows=workflows) as client:
+        yield client.server
 
 
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(fuzzed_server: ComfyServer, tmp_path: Path) -> None:

@@ -169,7 +169,9 @@ def only_pixel(png_b64: str) -> tuple[tuple[int, int], tuple[int, ...]]:
     image = Image.open(io.BytesIO(base64.b64decode(png_b64))).convert("RGB")
     colours = image.getcolors()
     assert colours is not None and len(colours) == 1, f"expected one colour, got {colours}"
-    return image.size, colours[0][1]
+    colour = colours[0][1]
+    assert isinstance(colour, tuple), colour  # an RGB image's colours are tuples
+    return image.size, colour
 
 
 def inverted(rgb: int) -> tuple[int, int, int]:

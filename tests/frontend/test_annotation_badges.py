@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_annotations import NEUTRAL_JS, SPECIMENS, expected
+from support.titles import NEUTRAL_JS, SPECIMENS, expected
 
 from .comfy_page import ANNOTATED_TITLES, INVERT_PROMPT, PLUGIN_URL, ComfyPage
 

@@ -8,13 +8,16 @@ from typing import Any
 
 import pytest
 import requests
-from iokit import DETAILED_MEDIA, URL_MEDIA, Io, assert_error, files_in, pixels, wait_until
 from jsonschema import Draft202012Validator
+from support.client import DETAILED_MEDIA, URL_MEDIA, Client, cached_nodes, wait_until
+from support.disk import files_in
+from support.errors import assert_error
+from support.images import pixels
 
 pytestmark = pytest.mark.e2e
 
 
-def link_folders(server: Io) -> list[Path]:
+def link_folders(server: Client) -> list[Path]:
     return sorted(p for p in server.links.iterdir() if p.is_dir()) if server.links.is_dir() else []
 
 
@@ -23,7 +26,7 @@ def fetch(url: str) -> requests.Response:
 
 
 # -- choosing the mode ---------------------------------------------------------------------------------
-def test_default_is_base64_json(comfy: Io) -> None:
+def test_default_is_base64_json(comfy: Client) -> None:
     response = comfy.run("io-batch")
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
     assert response.headers["X-Connect-Prompt-Id"]
@@ -44,7 +47,7 @@ def test_default_is_base64_json(comfy: Io) -> None:
         pytest.param("base64", "image/png", "application/json", id="query-wins-over-accept"),
     ],
 )
-def test_json_modes(comfy: Io, query: str | None, accept: str | None, media: str) -> None:
+def test_json_modes(comfy: Client, query: str | None, accept: str | None, media: str) -> None:
     response = comfy.run("io-batch", output=query, accept=accept)
     assert response.status_code == 200, response.text[:500]
     assert response.headers["Content-Type"].split(";")[0] == media
@@ -67,7 +70,7 @@ def test_json_modes(comfy: Io, query: str | None, accept: str | None, media: str
         pytest.param(None, "application/octet-stream", id="accept-octet-stream"),
     ],
 )
-def test_raw_single_file(comfy: Io, query: str | None, accept: str | None) -> None:
+def test_raw_single_file(comfy: Client, query: str | None, accept: str | None) -> None:
     response = comfy.run("io-image", output=query, accept=accept)
     assert response.status_code == 200, response.text[:500]
     assert response.headers["Content-Type"] == "image/png"
@@ -76,12 +79,12 @@ def test_raw_single_file(comfy: Io, query: str | None, accept: str | None) -> No
     assert tuple(pixels(response.content)[0, 0]) == (255, 0, 0)
 
 
-def test_raw_text(comfy: Io) -> None:
+def test_raw_text(comfy: Client) -> None:
     response = comfy.run("io-text", {"text": {"value": "plain words"}}, output="raw")
     assert (response.status_code, response.headers["Content-Type"], response.text) == (200, "text/plain; charset=utf-8", "plain words")
 
 
-def test_raw_video(comfy: Io) -> None:
+def test_raw_video(comfy: Client) -> None:
     response = comfy.run("io-webm", accept="video/*")
     assert (response.status_code, response.headers["Content-Type"]) == (200, "video/webm")
     assert response.content[:4] == b"\x1a\x45\xdf\xa3"  # EBML: a Matroska/WebM file
@@ -91,31 +94,31 @@ def test_raw_video(comfy: Io) -> None:
     ("workflow", "outputs"),
     [pytest.param("io-batch", {"out": 2}, id="two-files"), pytest.param("io-mixed", {"image": 1, "width": 1}, id="a-file-and-a-value")],
 )
-def test_raw_needs_exactly_one_output(comfy: Io, workflow: str, outputs: dict[str, int]) -> None:
+def test_raw_needs_exactly_one_output(comfy: Client, workflow: str, outputs: dict[str, int]) -> None:
     error = assert_error(comfy.run(workflow, output="raw"), 406, "not_acceptable")
     assert error["details"]["outputs"] == outputs
     assert files_in(comfy.output) == [] and files_in(comfy.temp) == []  # not delivered, and not left behind either
 
 
-def test_raw_of_a_type_the_accept_header_refuses(comfy: Io) -> None:
+def test_raw_of_a_type_the_accept_header_refuses(comfy: Client) -> None:
     error = assert_error(comfy.run("io-image", accept="image/jpeg"), 406, "not_acceptable")
     assert error["details"]["mime_type"] == "image/png"
 
 
-def test_raw_is_refused_before_running_a_workflow_without_outputs(comfy: Io) -> None:
+def test_raw_is_refused_before_running_a_workflow_without_outputs(comfy: Client) -> None:
     before = comfy.history_size()
     assert_error(comfy.run("io-none", output="raw"), 406, "not_acceptable")
     assert comfy.history_size() == before  # nothing was queued
 
 
-def test_unknown_mode_is_400(comfy: Io) -> None:
+def test_unknown_mode_is_400(comfy: Client) -> None:
     error = assert_error(comfy.run("io-image", output="zip"), 400, "bad_request")
     assert error["details"] == {"path": "output"}
 
 
 # -- what is left on disk ------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["base64", "raw", "detailed", "url"])
-def test_outputs_do_not_pile_up(comfy: Io, mode: str) -> None:
+def test_outputs_do_not_pile_up(comfy: Client, mode: str) -> None:
     for workflow in ("io-image", "io-preview", "io-mp4"):
         response = comfy.run(workflow, output=mode)
         assert response.status_code == 200, response.text[:500]
@@ -123,7 +126,7 @@ def test_outputs_do_not_pile_up(comfy: Io, mode: str) -> None:
     assert not [n for n in files_in(comfy.input) if n.startswith(".connect-")]
 
 
-def test_url_mode_moves_the_files_to_the_link_folder(comfy: Io) -> None:
+def test_url_mode_moves_the_files_to_the_link_folder(comfy: Client) -> None:
     before = set(link_folders(comfy))
     [url] = comfy.run("io-image", output="url").json()["out"]
     [folder] = set(link_folders(comfy)) - before
@@ -134,7 +137,7 @@ def test_url_mode_moves_the_files_to_the_link_folder(comfy: Io) -> None:
     assert fetch(url).content == (folder / name).read_bytes()
 
 
-def test_a_cached_run_still_delivers_fresh_files(comfy: Io) -> None:
+def test_a_cached_run_still_delivers_fresh_files(comfy: Client) -> None:
     payload = {"tone": {"seconds": 0.3}}
     first = comfy.run("io-tone", payload, output="detailed")
     second = comfy.run("io-tone", payload, output="detailed")
@@ -142,11 +145,11 @@ def test_a_cached_run_still_delivers_fresh_files(comfy: Io) -> None:
     a, b = first.json()["out"][0], second.json()["out"][0]
     assert a["content"] == b["content"] and a["duration"] == pytest.approx(0.3)
     # ComfyUI answered the tone generator from its cache, and ran the output node again.
-    assert comfy.cached_nodes(second.headers["X-Connect-Prompt-Id"]) == ["1"]
+    assert cached_nodes(comfy.history(second.headers["X-Connect-Prompt-Id"])) == ["1"]
     assert files_in(comfy.output) == []
 
 
-def test_links_need_no_key_and_expire(expiring: Io) -> None:
+def test_links_need_no_key_and_expire(expiring: Client) -> None:
     assert requests.post(f"{expiring.url}/api/connect/workflows/io-image", timeout=30).status_code == 401
     response = expiring.run("io-batch", output="url")
     assert response.status_code == 200, response.text[:500]
@@ -163,7 +166,7 @@ def test_links_need_no_key_and_expire(expiring: Io) -> None:
 
 
 # -- CONNECT_KEEP_OUTPUTS --------------------------------------------------------------------------------
-def test_kept_outputs_stay_and_match_what_was_delivered(kept: Io) -> None:
+def test_kept_outputs_stay_and_match_what_was_delivered(kept: Client) -> None:
     before = set(files_in(kept.output))
     delivered = {}
     for mode in ("base64", "raw", "detailed", "url"):
@@ -188,7 +191,7 @@ def test_kept_outputs_stay_and_match_what_was_delivered(kept: Io) -> None:
         assert name in (None, written.rsplit("/", 1)[-1]), mode
 
 
-def test_kept_outputs_survive_link_expiry(kept: Io) -> None:
+def test_kept_outputs_survive_link_expiry(kept: Client) -> None:
     [url] = kept.run("io-image", output="url").json()["out"]
     name = url.rsplit("/", 1)[1]
     assert (kept.output / name).is_file()
@@ -197,7 +200,7 @@ def test_kept_outputs_survive_link_expiry(kept: Io) -> None:
 
 
 # -- the document describes every answer -----------------------------------------------------------------
-def document(server: Io) -> dict[str, Any]:
+def document(server: Client) -> dict[str, Any]:
     response = requests.get(f"{server.url}/api/connect/openapi.json", timeout=30)
     assert response.status_code == 200
     body: dict[str, Any] = response.json()
@@ -211,7 +214,7 @@ def check(doc: dict[str, Any], path: str, status: int, media: str, body: Any) ->
     assert not errors, errors
 
 
-def test_the_document_describes_each_mode_and_the_multipart_body(comfy: Io) -> None:
+def test_the_document_describes_each_mode_and_the_multipart_body(comfy: Client) -> None:
     doc = document(comfy)
     run = doc["paths"]["/api/connect/workflows/io-mixed"]["post"]
     assert {"timeout", "output"} <= {p["name"] for p in run["parameters"]}
@@ -227,7 +230,7 @@ def test_the_document_describes_each_mode_and_the_multipart_body(comfy: Io) -> N
     check(doc, "/api/connect/workflows/io-text", 200, DETAILED_MEDIA, comfy.run("io-text", output="detailed").json())
 
 
-def test_the_files_route_is_public_in_a_secured_document(expiring: Io) -> None:
+def test_the_files_route_is_public_in_a_secured_document(expiring: Client) -> None:
     headers = {"Authorization": f"Bearer {expiring.key}"}
     doc = requests.get(f"{expiring.url}/api/connect/openapi.json", headers=headers, timeout=30).json()
     operation = doc["paths"]["/api/connect/files/{token}/{name}"]["get"]

@@ -20,11 +20,18 @@ from typing import Any
 import av
 import pytest
 import requests
-from iokit import WORKFLOWS, Io, canvas, node
 from PIL import Image
+from support.client import Client, cached_nodes
 from support.models import write_compact_model
+from support.suites import IO_WORKFLOWS as WORKFLOWS
+from support.workflows import node
 
 pytestmark = pytest.mark.e2e
+
+
+def canvas(node_id: str, color: int, batch: int = 1, size: int = 16) -> dict[str, Any]:
+    return {node_id: node("EmptyImage", f"Canvas $canvas{node_id}", width=size, height=size, batch_size=batch, color=color)}
+
 
 SECRET_MODEL = "team-a-secret-upscaler.safetensors"
 LEAKS = (b"connect-cache", b"connect_run", SECRET_MODEL.encode())
@@ -44,10 +51,12 @@ KINDS = {
     "flac": WORKFLOWS["io-tone"],
     "glb": WORKFLOWS["io-mesh"],
 }
+
+
 UI_WORKFLOW = {"last_node_id": 2, "nodes": [{"id": 1, "type": "EmptyImage"}], "links": [], "extra": {"owner": "team-b"}, "version": 0.4}
 
 
-def save(io: Io, name: str, prompt: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def save(io: Client, name: str, prompt: dict[str, Any], **extra: Any) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {io.key}"} if io.key else {}
     response = requests.put(f"{io.url}/api/connect/workflows/{name}", json={"prompt": prompt, **extra}, headers=headers, timeout=30)
     assert response.status_code in (200, 201), response.text
@@ -56,7 +65,7 @@ def save(io: Io, name: str, prompt: dict[str, Any], **extra: Any) -> dict[str, A
 
 
 @pytest.fixture(scope="module")
-def teams(expiring: Io) -> Iterator[Io]:
+def teams(expiring: Client) -> Iterator[Client]:
     write_compact_model(expiring.base / "models" / "upscale_models" / SECRET_MODEL, seed=3)
     assert save(expiring, "team-a/private", TEAM_A)["cached"] == ["2"]
     for kind, prompt in KINDS.items():
@@ -100,7 +109,7 @@ def _png_texts(data: bytes) -> dict[str, str]:
     return texts
 
 
-def files_of(io: Io, name: str, output: str) -> list[bytes]:
+def files_of(io: Client, name: str, output: str) -> list[bytes]:
     response = io.run(name, output=output)
     assert response.status_code == 200, response.text[:2000]
     if output == "raw":
@@ -119,7 +128,7 @@ def assert_nothing_foreign(data: bytes) -> None:
 
 
 # -- the proof ------------------------------------------------------------------------------------------
-def test_every_queued_prompt_carries_team_as_loader(teams: Io) -> None:
+def test_every_queued_prompt_carries_team_as_loader(teams: Client) -> None:
     """The setting the leak came from: team B's own run holds team A's `!cache` loader and `connect_run`."""
     response = teams.run("team-b/png-full")
     assert response.status_code == 200, response.text
@@ -130,7 +139,7 @@ def test_every_queued_prompt_carries_team_as_loader(teams: Io) -> None:
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_full_embeds_the_endpoints_own_prompt_and_ui_workflow(teams: Io, kind: str) -> None:
+def test_full_embeds_the_endpoints_own_prompt_and_ui_workflow(teams: Client, kind: str) -> None:
     files = files_of(teams, f"team-b/{kind}-full", "detailed")
     assert files
     for data in files:
@@ -141,7 +150,7 @@ def test_full_embeds_the_endpoints_own_prompt_and_ui_workflow(teams: Io, kind: s
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_none_embeds_no_generation_metadata(teams: Io, kind: str) -> None:
+def test_none_embeds_no_generation_metadata(teams: Client, kind: str) -> None:
     for data in files_of(teams, f"team-b/{kind}-none", "detailed"):
         assert_nothing_foreign(data)
         found = embedded(data)
@@ -151,13 +160,13 @@ def test_none_embeds_no_generation_metadata(teams: Io, kind: str) -> None:
 
 @pytest.mark.parametrize("output", ["base64", "url", "detailed", "raw"])
 @pytest.mark.parametrize("mode", ["full", "none"])
-def test_every_delivery_mode_hands_over_the_same_clean_file(teams: Io, output: str, mode: str) -> None:
+def test_every_delivery_mode_hands_over_the_same_clean_file(teams: Client, output: str, mode: str) -> None:
     (data,) = files_of(teams, f"team-b/png-{mode}", output)
     assert_nothing_foreign(data)
     assert ("prompt" in embedded(data)) is (mode == "full")
 
 
-def test_the_server_default_is_none_and_describe_says_so(teams: Io) -> None:
+def test_the_server_default_is_none_and_describe_says_so(teams: Client) -> None:
     described = save(teams, "team-b/png-default", KINDS["png"], workflow=UI_WORKFLOW)
     assert (described["metadata"], described["embeds"]) == (None, "none")
     (data,) = files_of(teams, "team-b/png-default", "raw")
@@ -170,7 +179,7 @@ def test_the_server_default_is_none_and_describe_says_so(teams: Io) -> None:
     assert set(embedded(data)) == {"prompt"}
 
 
-def test_text_outputs_and_the_job_record_carry_nothing_foreign(teams: Io) -> None:
+def test_text_outputs_and_the_job_record_carry_nothing_foreign(teams: Client) -> None:
     save(teams, "team-b/text-full", WORKFLOWS["io-text"], metadata="full")
     response = teams.run("team-b/text-full", output="detailed")
     assert response.status_code == 200, response.text
@@ -182,7 +191,7 @@ def test_text_outputs_and_the_job_record_carry_nothing_foreign(teams: Io) -> Non
         assert_nothing_foreign(body)
 
 
-def test_a_bad_mode_is_refused_when_saved(teams: Io) -> None:
+def test_a_bad_mode_is_refused_when_saved(teams: Client) -> None:
     headers = {"Authorization": f"Bearer {teams.key}"}
     response = requests.put(
         f"{teams.url}/api/connect/workflows/team-b/odd", json={"prompt": KINDS["png"], "metadata": "all"}, headers=headers, timeout=30
@@ -190,7 +199,7 @@ def test_a_bad_mode_is_refused_when_saved(teams: Io) -> None:
     assert response.status_code == 400 and response.json()["error"]["details"]["path"] == "metadata", response.text
 
 
-def test_kept_outputs_come_from_the_cache_only_when_made_with_the_same_metadata(kept: Io) -> None:
+def test_kept_outputs_come_from_the_cache_only_when_made_with_the_same_metadata(kept: Client) -> None:
     """CONNECT_KEEP_OUTPUTS=1: ComfyUI's cache may answer the output node, but its key ignores what the node embeds."""
     prompt = {**canvas("1", 0x123456), "2": node("SaveImage", "#out", images=["1", 0], filename_prefix="kept-embed")}
     twin = {**prompt, "2": node("SaveImage", "Team A's own #out", images=["1", 0], filename_prefix="kept-embed")}
@@ -198,7 +207,7 @@ def test_kept_outputs_come_from_the_cache_only_when_made_with_the_same_metadata(
     def run(name: str) -> tuple[dict[str, str], list[str]]:
         response = kept.run(name, output="raw")
         assert response.status_code == 200, response.text
-        return embedded(response.content), kept.cached_nodes(response.headers["X-Connect-Prompt-Id"])
+        return embedded(response.content), cached_nodes(kept.history(response.headers["X-Connect-Prompt-Id"]))
 
     save(kept, "kept/a", twin, metadata="full")
     found, _ = run("kept/a")

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import requests
-from iokit import Io, b64, node, sha, wait_until
-from mediakit import png
+from support.client import Client, wait_until
+from support.images import b64, png, sha
+from support.workflows import node
 
 pytestmark = pytest.mark.e2e
 
@@ -28,12 +29,12 @@ def image_input(data: bytes) -> dict[str, Any]:
     return {"type": "file", "content": b64(data), "name": "in.png"}
 
 
-def stored(io: Io) -> list[str]:
+def stored(io: Client) -> list[str]:
     folder = io.input / "connect"
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("connect-")) if folder.is_dir() else []
 
 
-def start_job(io: Io, data: bytes, seconds: float) -> str:
+def start_job(io: Client, data: bytes, seconds: float) -> str:
     response = requests.post(
         f"{io.url}/api/connect/workflows/io-slow",
         params={"async": "1"},
@@ -44,12 +45,12 @@ def start_job(io: Io, data: bytes, seconds: float) -> str:
     return str(response.json()["id"])
 
 
-def job(io: Io, job_id: str) -> dict[str, Any]:
+def job(io: Client, job_id: str) -> dict[str, Any]:
     found: dict[str, Any] = requests.get(f"{io.url}/api/connect/jobs/{job_id}", timeout=30).json()
     return found
 
 
-def test_stored_files_go_once_no_job_needs_them(short_lived: Io) -> None:
+def test_stored_files_go_once_no_job_needs_them(short_lived: Client) -> None:
     io = short_lived
     assert requests.put(f"{io.url}/api/connect/workflows/io-slow", json={"prompt": SLOW}, timeout=30).status_code in (200, 201)
     by_hand = [io.input / "connect" / "holiday.png", io.input / f"connect-{'0' * 32}.png"]
@@ -58,7 +59,7 @@ def test_stored_files_go_once_no_job_needs_them(short_lived: Io) -> None:
         path.write_bytes(png())
 
     # N calls with distinct images; ComfyUI's own UI lists none of their files (LoadImage's list, as the page reads it).
-    quick = [png(5, 5, (n, 2, 3)) for n in range(5)]
+    quick = [png((n, 2, 3), (5, 5)) for n in range(5)]
     for data in quick:
         response = io.run("io-image", {"load": {"image": image_input(data)}})
         assert response.status_code == 200, response.text
@@ -68,7 +69,7 @@ def test_stored_files_go_once_no_job_needs_them(short_lived: Io) -> None:
         assert "example.png" in listed and not [name for name in listed if sha(data)[:32] in name], listed
 
     # A long job holds its input X while the lifetime passes: the quick calls' files go, X stays.
-    held = png(9, 9, (1, 1, 1))
+    held = png((1, 1, 1), (9, 9))
     held_path = io.input / "connect" / f"connect-{sha(held)[:32]}.png"
     slow = start_job(io, held, 600.0)
     wait_until(lambda: job(io, slow)["status"] == "running", 60, "the slow job started")

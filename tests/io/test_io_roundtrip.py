@@ -20,8 +20,10 @@ from typing import Any
 
 import pytest
 import requests
-from iokit import FileHost, Io, b64, pixels, sha
-from mediakit import noise_png
+from support.client import Client
+from support.filehost import FileHost
+from support.images import b64, pixels, sha
+from support.media import noise_png
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +31,7 @@ SIZE = 2048
 IMAGE = noise_png(SIZE)
 
 
-def send(server: Io, host: FileHost, form: str, mode: str) -> requests.Response:
+def send(server: Client, host: FileHost, form: str, mode: str) -> requests.Response:
     if form == "multipart":
         return server.run("io-image", {"load": {"image": {"type": "file", "part": "img"}}}, output=mode, files={"img": ("big.png", IMAGE)})
     if form == "url":
@@ -64,7 +66,7 @@ def test_the_test_image_is_large_and_incompressible() -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("form", FORMS)
-def test_bytes_received_are_the_bytes_sent(comfy: Io, host: FileHost, form: str, mode: str) -> None:
+def test_bytes_received_are_the_bytes_sent(comfy: Client, host: FileHost, form: str, mode: str) -> None:
     data, _ = received(send(comfy, host, form, mode), mode)
     assert sha(data) == sha(IMAGE)
     assert (comfy.input / f"connect/connect-{sha(IMAGE)[:32]}.png").read_bytes() == IMAGE
@@ -72,7 +74,7 @@ def test_bytes_received_are_the_bytes_sent(comfy: Io, host: FileHost, form: str,
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("form", FORMS)
-def test_with_metadata_pixels_round_trip_and_bytes_are_the_file_written(kept: Io, host: FileHost, form: str, mode: str) -> None:
+def test_with_metadata_pixels_round_trip_and_bytes_are_the_file_written(kept: Client, host: FileHost, form: str, mode: str) -> None:
     data, name = received(send(kept, host, form, mode), mode)
     assert (pixels(data) == pixels(IMAGE)).all()
     assert b"tEXtprompt" in data  # ComfyUI's metadata chunk: this is the file SaveImage wrote, not the input

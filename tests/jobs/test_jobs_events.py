@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from jobkit import Jobs
+from support.client import Client
 
 pytestmark = pytest.mark.e2e
 
@@ -16,8 +16,10 @@ def read_events(response: requests.Response) -> list[tuple[int, str, dict[str, A
     """Every event of a stream until the server ends it: (id, name, data)."""
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/event-stream")
-    events, fields = [], {}
-    for line in response.iter_lines(decode_unicode=True):
+    events: list[tuple[int, str, dict[str, Any]]] = []
+    fields: dict[str, str] = {}
+    for raw in response.iter_lines():
+        line = raw.decode("utf-8")  # an event stream is UTF-8 by definition
         if line == "":
             if "event" in fields:
                 events.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
@@ -28,12 +30,12 @@ def read_events(response: requests.Response) -> list[tuple[int, str, dict[str, A
     return events
 
 
-def stream(jobs: Jobs, job_id: str, headers: dict[str, str] | None = None) -> list[tuple[int, str, dict[str, Any]]]:
-    with jobs.http.get(f"{jobs.api}/jobs/{job_id}/events", headers=headers, stream=True, timeout=60) as response:
+def stream(jobs: Client, job_id: str, headers: dict[str, str] | None = None) -> list[tuple[int, str, dict[str, Any]]]:
+    with jobs.http.get(f"{jobs.api_url}/jobs/{job_id}/events", headers=headers, stream=True, timeout=60) as response:
         return read_events(response)
 
 
-def test_events_of_a_multi_node_run_arrive_in_order(idle: Jobs) -> None:
+def test_events_of_a_multi_node_run_arrive_in_order(idle: Client) -> None:
     job = idle.start("steps", {"canvas": {"color": 0x203040}, "steps": {"steps": 4, "seconds": 0.2}})
     events = stream(idle, job["id"])
     names = [name for _, name, _ in events]
@@ -56,7 +58,7 @@ def test_events_of_a_multi_node_run_arrive_in_order(idle: Jobs) -> None:
     assert events[node_at["2"]][2] == {"node": "2", "title": "Steps $steps", "class_type": "ConnectTestSteps"}
 
 
-def test_a_late_or_resumed_stream_replays_what_it_missed(idle: Jobs) -> None:
+def test_a_late_or_resumed_stream_replays_what_it_missed(idle: Client) -> None:
     job = idle.start("steps", {"canvas": {"color": 0x203041}, "steps": {"steps": 3, "seconds": 0.05}})
     idle.finished(job["id"])
     late = stream(idle, job["id"])  # opened after the end: everything, then the final state
@@ -68,7 +70,7 @@ def test_a_late_or_resumed_stream_replays_what_it_missed(idle: Jobs) -> None:
     assert [seq for seq, _, _ in resumed] == [seq for seq, _, _ in late if seq > invert]
 
 
-def test_a_queued_job_streams_its_position_as_the_queue_moves(idle: Jobs) -> None:
+def test_a_queued_job_streams_its_position_as_the_queue_moves(idle: Client) -> None:
     first = idle.start("slow", {"slow": {"seconds": 1.5}, "canvas": {"color": 41}})
     idle.running(first["id"])
     second = idle.start("slow", {"slow": {"seconds": 1}, "canvas": {"color": 42}})
@@ -80,6 +82,6 @@ def test_a_queued_job_streams_its_position_as_the_queue_moves(idle: Jobs) -> Non
     assert idle.finished(second["id"])["status"] == "succeeded"
 
 
-def test_events_of_an_unknown_job_are_404(jobs: Jobs) -> None:
-    response = jobs.http.get(f"{jobs.api}/jobs/nope/events", timeout=30)
+def test_events_of_an_unknown_job_are_404(jobs: Client) -> None:
+    response = jobs.http.get(f"{jobs.api_url}/jobs/nope/events", timeout=30)
     assert response.status_code == 404 and response.json()["error"]["type"] == "not_found"

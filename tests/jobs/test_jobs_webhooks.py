@@ -7,16 +7,19 @@ import io
 import json
 
 import pytest
-from jobkit import WEBHOOK_SECRET, Jobs, Receiver, node
 from PIL import Image
 from standardwebhooks import Webhook
+from support.client import Client
+from support.filehost import FileHost
+from support.suites import WEBHOOK_SECRET
+from support.workflows import node
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_finished_job_is_posted_to_its_webhook_signed(idle: Jobs, receiver: Receiver) -> None:
-    job = idle.start("steps", {"canvas": {"color": 0x102030}}, {"webhook": receiver.url})
-    assert job["webhook"] == {"url": receiver.url, "state": "pending", "attempts": 0, "last_status": None, "last_error": None}
+def test_a_finished_job_is_posted_to_its_webhook_signed(idle: Client, receiver: FileHost) -> None:
+    job = idle.start("steps", {"canvas": {"color": 0x102030}}, {"webhook": receiver.hook})
+    assert job["webhook"] == {"url": receiver.hook, "state": "pending", "attempts": 0, "last_status": None, "last_error": None}
     (delivery,) = receiver.wait_for(1)
     payload = Webhook(WEBHOOK_SECRET).verify(delivery.body, delivery.headers)  # raises unless the signature is right
     assert delivery.headers["webhook-id"] == f"msg_{job['id']}"
@@ -27,17 +30,17 @@ def test_a_finished_job_is_posted_to_its_webhook_signed(idle: Jobs, receiver: Re
     assert state["attempts"] == 1 and state["last_status"] == 204
 
 
-def test_a_failed_job_is_posted_too(idle: Jobs, receiver: Receiver) -> None:
-    job = idle.start("slow", {"slow": {"seconds": 60}}, {"webhook": receiver.url, "timeout": "0.5"})
+def test_a_failed_job_is_posted_too(idle: Client, receiver: FileHost) -> None:
+    job = idle.start("slow", {"slow": {"seconds": 60}}, {"webhook": receiver.hook, "timeout": "0.5"})
     (delivery,) = receiver.wait_for(1)
     payload = Webhook(WEBHOOK_SECRET).verify(delivery.body, delivery.headers)
     assert payload["type"] == "job.failed" and payload["data"]["id"] == job["id"]
     assert payload["data"]["error"]["type"] == "timeout" and payload["data"]["outputs"] is None
 
 
-def test_a_webhook_is_retried_after_the_receiver_fails_once(idle: Jobs, receiver: Receiver) -> None:
+def test_a_webhook_is_retried_after_the_receiver_fails_once(idle: Client, receiver: FileHost) -> None:
     receiver.script = [500]
-    job = idle.start("steps", {"canvas": {"color": 0x102031}}, {"webhook": receiver.url})
+    job = idle.start("steps", {"canvas": {"color": 0x102031}}, {"webhook": receiver.hook})
     first, second = receiver.wait_for(2)
     assert (first.answered, second.answered) == (500, 204)
     assert first.headers["webhook-id"] == second.headers["webhook-id"] == f"msg_{job['id']}"
@@ -48,9 +51,9 @@ def test_a_webhook_is_retried_after_the_receiver_fails_once(idle: Jobs, receiver
     assert state["attempts"] == 2 and state["last_status"] == 204
 
 
-def test_attempts_are_bounded(idle: Jobs, receiver: Receiver) -> None:
+def test_attempts_are_bounded(idle: Client, receiver: FileHost) -> None:
     receiver.script = [503, 503, 503, 503]
-    job = idle.start("steps", {"canvas": {"color": 0x102032}}, {"webhook": receiver.url})
+    job = idle.start("steps", {"canvas": {"color": 0x102032}}, {"webhook": receiver.hook})
     state = idle.until(job["id"], lambda j: j["webhook"]["state"] == "failed", "failed")["webhook"]
     assert state["attempts"] == 3 and state["last_status"] == 503  # CONNECT_WEBHOOK_ATTEMPTS=3
     assert len(receiver.deliveries) == 3
@@ -67,23 +70,23 @@ def test_attempts_are_bounded(idle: Jobs, receiver: Receiver) -> None:
         pytest.param("/relative", id="relative"),
     ],
 )
-def test_webhook_urls_follow_the_rules_of_url_inputs(jobs: Jobs, url: str) -> None:
-    response = jobs.run("steps", {}, {"webhook": url, "async": "1"})
+def test_webhook_urls_follow_the_rules_of_url_inputs(jobs: Client, url: str) -> None:
+    response = jobs.run("steps", {}, params={"webhook": url, "async": "1"})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "bad_request" and response.json()["error"]["details"] == {"path": "webhook"}
 
 
-def test_a_webhook_carries_nothing_of_other_endpoints_nor_of_the_plugin(idle: Jobs, receiver: Receiver) -> None:
+def test_a_webhook_carries_nothing_of_other_endpoints_nor_of_the_plugin(idle: Client, receiver: FileHost) -> None:
     """Another endpoint's `!cache` node is in every queued prompt; the webhook's files embed only their own."""
     private = {"1": node("EmptyImage", "Secret canvas [!cache]", width=8, height=8, batch_size=1, color=0x5EC12E)}
     private["2"] = node("SaveImage", "#out", images=["1", 0], filename_prefix="private")
     public = {"1": node("EmptyImage", "$canvas(color)", width=8, height=8, batch_size=1, color=0)}
     public["2"] = node("SaveImage", "#out", images=["1", 0], filename_prefix="public")
     for name, prompt, extra in (("leak/private", private, {}), ("leak/public", public, {"metadata": "full"})):
-        response = idle.http.put(f"{idle.api}/workflows/{name}", json={"prompt": prompt, **extra}, timeout=30)
+        response = idle.call("PUT", f"/api/connect/workflows/{name}", json_body={"prompt": prompt, **extra})
         assert response.status_code in (200, 201), response.text
     try:
-        job = idle.start("leak/public", {"canvas": {"color": 0x102033}}, {"webhook": receiver.url})
+        job = idle.start("leak/public", {"canvas": {"color": 0x102033}}, {"webhook": receiver.hook})
         (delivery,) = receiver.wait_for(1)
         queued = idle.history(job["prompt_id"])["prompt"][2]
         assert any(node_id.startswith("connect-cache-") for node_id in queued)  # the setting the leak came from
@@ -96,4 +99,4 @@ def test_a_webhook_carries_nothing_of_other_endpoints_nor_of_the_plugin(idle: Jo
             assert leak not in delivery.body.decode() and leak not in json.dumps(embedded)
     finally:
         for name in ("leak/private", "leak/public"):
-            idle.http.delete(f"{idle.api}/workflows/{name}", timeout=30)
+            idle.delete(name)

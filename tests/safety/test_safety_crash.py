@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 import requests
-from launcher import ComfyServer, prepare_base
-from safetykit import TEST_NODES, assert_error, chain, node
+from launcher import ComfyServer
+from support.errors import assert_error
+from support.server import prepare
+from support.workflows import chain, node
 
 pytestmark = pytest.mark.e2e
 KILLER = chain(node("ConnectTestKillWorker", "Kill"))
@@ -48,7 +50,8 @@ class Crash:
 
 @pytest.fixture(scope="module")
 def crash(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crash]:
-    base = prepare_base(tmp_path_factory.mktemp("crash") / "base", plugins={"connect_test_nodes": TEST_NODES})
+    # Not serve(): restarts replace the server, and the one running at the end is the one to stop.
+    base = prepare(tmp_path_factory.mktemp("crash") / "base", test_nodes=True, inputs={})
     state = Crash(base, ComfyServer(base))
     try:
         state.server.start()

@@ -9,7 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from safetykit import ADMIN, Safe, assert_error, decode_pixel, slow_payload, store_state
+from support.client import Client
+from support.disk import hashes
+from support.errors import assert_error
+from support.images import first_pixel
+from support.suites import ADMIN, slow_payload
 
 pytestmark = pytest.mark.e2e
 
@@ -26,27 +30,27 @@ def _files(folder: Path) -> list[str]:
 
 
 @pytest.fixture
-def survives(idle: Safe) -> Iterator[Callable[[], None]]:
+def survives(idle: Client) -> Iterator[Callable[[], None]]:
     """Yields a check to call after the fault: nothing leaked, the queue drained, a normal run works."""
     safe = idle
-    before = Before(store_state(safe), _files(safe.base / "output"), _files(safe.base / "input"))
+    before = Before(hashes(safe.store), _files(safe.base / "output"), _files(safe.base / "input"))
 
     def check() -> None:
         safe.wait_idle()
-        assert store_state(safe) == before.store, "a saved endpoint changed"
+        assert hashes(safe.store) == before.store, "a saved endpoint changed"
         assert _files(safe.base / "output") == before.outputs, "a failed run left output files"
         assert _files(safe.base / "input") == before.inputs, "a failed run left input files"
         assert not list(safe.base.rglob("*.tmp")), "a temp file was left behind"
         assert safe.call("GET", "/api/connect/workflows").json()["errors"] == {}
         response = safe.run("safe-invert", {"canvas": {"color": 0x102030}})
         assert response.status_code == 200, response.text
-        assert decode_pixel(response.json()["out"][0]) == (0xEF, 0xDF, 0xCF)
+        assert first_pixel(response.json()["out"][0]) == (0xEF, 0xDF, 0xCF)
         assert safe.call("GET", "/api/connect/ready", key=None).status_code == 200
 
     yield check
 
 
-def test_a_node_that_raises(safe: Safe, survives: Callable[[], None]) -> None:
+def test_a_node_that_raises(safe: Client, survives: Callable[[], None]) -> None:
     error = assert_error(safe.run("safe-raise", {"raise": {"message": "kaput"}}), 500, "execution_failed")
     assert error["details"]["node_id"] == "2" and error["details"]["title"] == "Raise $raise"
     assert error["details"]["exception_type"] == "RuntimeError"
@@ -58,7 +62,7 @@ def test_a_node_that_raises(safe: Safe, survives: Callable[[], None]) -> None:
     ("kind", "exception_type"),
     [pytest.param("cuda", "torch.OutOfMemoryError", id="cuda-oom"), pytest.param("memory", "MemoryError", id="memory-error")],
 )
-def test_an_out_of_memory_failure(safe: Safe, survives: Callable[[], None], kind: str, exception_type: str) -> None:
+def test_an_out_of_memory_failure(safe: Client, survives: Callable[[], None], kind: str, exception_type: str) -> None:
     error = assert_error(safe.run("safe-oom", {"oom": {"kind": kind}}), 500, "execution_failed")
     assert error["details"]["exception_type"] == exception_type
     if kind == "cuda":  # ComfyUI recognises it as OOM: it unloads the models and says so
@@ -66,7 +70,7 @@ def test_an_out_of_memory_failure(safe: Safe, survives: Callable[[], None], kind
     survives()
 
 
-def test_a_run_past_its_timeout_is_cancelled(safe: Safe, survives: Callable[[], None]) -> None:
+def test_a_run_past_its_timeout_is_cancelled(safe: Client, survives: Callable[[], None]) -> None:
     response = safe.call("POST", "/api/connect/workflows/safe-slow?timeout=1", json_body=slow_payload(60))
     error = assert_error(response, 504, "timeout")
     history = safe.history(error["details"]["prompt_id"])
@@ -75,7 +79,7 @@ def test_a_run_past_its_timeout_is_cancelled(safe: Safe, survives: Callable[[], 
     survives()
 
 
-def test_a_client_that_disconnects_mid_run_cancels_it(safe: Safe, survives: Callable[[], None]) -> None:
+def test_a_client_that_disconnects_mid_run_cancels_it(safe: Client, survives: Callable[[], None]) -> None:
     body = json.dumps(slow_payload(60)).encode()
     head = (
         "POST /api/connect/workflows/safe-slow HTTP/1.1\r\n"
@@ -91,7 +95,7 @@ def test_a_client_that_disconnects_mid_run_cancels_it(safe: Safe, survives: Call
     survives()
 
 
-def test_metrics_count_requests_errors_and_queue_times(safe: Safe) -> None:
+def test_metrics_count_requests_errors_and_queue_times(safe: Client) -> None:
     assert safe.run("safe-invert").status_code == 200
     assert safe.run("safe-raise").status_code == 500
     text = safe.call("GET", "/api/connect/metrics").text

@@ -1,4 +1,4 @@
-"""Every limit answers with its status and the one error shape (limits are set low in safetykit.LIMITS)."""
+"""Every limit answers with its status and the one error shape (limits are set low in support/suites.py, LIMITS)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 import requests
-from safetykit import ADMIN, MANAGER, QUEUER, RUNNER, FileHost, Safe, assert_error, b64, png, slow_payload
+from support.client import Client
+from support.errors import assert_error
+from support.filehost import FileHost
+from support.images import b64, png
+from support.suites import ADMIN, MANAGER, QUEUER, RUNNER, slow_payload
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_body_over_the_limit_is_413_before_it_is_read(safe: Safe) -> None:
+def test_a_body_over_the_limit_is_413_before_it_is_read(safe: Client) -> None:
     body = b'{"canvas": {"color": 1}, "pad": "' + b"x" * 600_000 + b'"}'
     response = safe.call("POST", "/api/connect/workflows/safe-invert", data=body, headers={"Content-Type": "application/json"})
     error = assert_error(response, 413, "payload_too_large")
     assert error["details"]["limit"] == 500_000
 
 
-def test_a_chunked_body_over_the_limit_is_413(safe: Safe) -> None:
+def test_a_chunked_body_over_the_limit_is_413(safe: Client) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"prompt": {}, "pad": "'
         for _ in range(70):
@@ -34,19 +38,19 @@ def test_a_chunked_body_over_the_limit_is_413(safe: Safe) -> None:
     assert not (safe.store / "safe-big.json").exists()
 
 
-def test_a_file_over_the_limit_is_413(safe: Safe) -> None:
+def test_a_file_over_the_limit_is_413(safe: Client) -> None:
     payload = {"load": {"image": {"type": "file", "content": b64(b"\0" * 300_001), "name": "x.png"}}}
     error = assert_error(safe.run("safe-load", payload), 413, "payload_too_large")
     assert error["details"]["path"] == "load.image"
 
 
 @pytest.mark.parametrize("path", ["/big.png", "/big-unsized.png"])
-def test_a_url_file_over_the_limit_is_413(safe: Safe, files_host: FileHost, path: str) -> None:
+def test_a_url_file_over_the_limit_is_413(safe: Client, files_host: FileHost, path: str) -> None:
     payload = {"load": {"image": {"type": "file", "url": files_host.url(path)}}}
     assert_error(safe.run("safe-load", payload), 413, "payload_too_large")
 
 
-def test_a_url_slower_than_the_fetch_timeout_is_refused(safe: Safe, files_host: FileHost) -> None:
+def test_a_url_slower_than_the_fetch_timeout_is_refused(safe: Client, files_host: FileHost) -> None:
     payload = {"load": {"image": {"type": "file", "url": files_host.url("/slow.png")}}}
     error = assert_error(safe.run("safe-load", payload), 400, "invalid_input_file")
     assert "TimeoutError" in error["message"]
@@ -65,13 +69,13 @@ def _png_header(width: int, height: int) -> bytes:
 @pytest.mark.parametrize(
     ("data", "width", "height"),
     [
-        pytest.param(png(1001, 1000), 1001, 1000, id="just-over"),
+        pytest.param(png(size=(1001, 1000)), 1001, 1000, id="just-over"),
         pytest.param(_png_header(1200, 1000), 1200, 1000, id="header-only"),
         pytest.param(_png_header(20_000, 20_000), None, None, id="bomb-400-megapixels"),
         pytest.param(_png_header(100_000, 100_000), None, None, id="bomb-10-gigapixels"),
     ],
 )
-def test_an_image_over_the_pixel_limit_is_413(safe: Safe, data: bytes, width: int | None, height: int | None) -> None:
+def test_an_image_over_the_pixel_limit_is_413(safe: Client, data: bytes, width: int | None, height: int | None) -> None:
     payload = {"load": {"image": {"type": "file", "content": b64(data), "name": "big.png"}}}
     before = sorted(p.name for p in (safe.base / "input").iterdir())
     error = assert_error(safe.run("safe-load", payload), 413, "payload_too_large")
@@ -81,13 +85,13 @@ def test_an_image_over_the_pixel_limit_is_413(safe: Safe, data: bytes, width: in
     assert sorted(p.name for p in (safe.base / "input").iterdir()) == before  # never stored
 
 
-def test_an_image_at_the_pixel_limit_runs(safe: Safe) -> None:
-    payload = {"load": {"image": {"type": "file", "content": b64(png(1000, 1000)), "name": "ok.png"}}}
+def test_an_image_at_the_pixel_limit_runs(safe: Client) -> None:
+    payload = {"load": {"image": {"type": "file", "content": b64(png(size=(1000, 1000))), "name": "ok.png"}}}
     response = safe.run("safe-load", payload)
     assert response.status_code == 200, response.text
 
 
-def test_a_batch_over_the_limit_is_400(safe: Safe) -> None:
+def test_a_batch_over_the_limit_is_400(safe: Client) -> None:
     error = assert_error(safe.run("safe-invert", {"canvas": {"batch_size": 5}}), 400, "limit_exceeded")
     assert error["details"] == {"path": "canvas.batch_size", "value": 5, "limit": 4}
     response = safe.run("safe-invert", {"canvas": {"batch_size": 4}})
@@ -95,7 +99,7 @@ def test_a_batch_over_the_limit_is_400(safe: Safe) -> None:
     assert len(response.json()["out"]) == 4
 
 
-def test_queue_depth_per_client_429_overall_503_ready_503_and_a_cleared_queue_answers_409(idle: Safe) -> None:
+def test_queue_depth_per_client_429_overall_503_ready_503_and_a_cleared_queue_answers_409(idle: Client) -> None:
     safe = idle
     with ThreadPoolExecutor(4) as pool:
         waiting: list[Future[requests.Response]] = []
@@ -129,7 +133,7 @@ def test_queue_depth_per_client_429_overall_503_ready_503_and_a_cleared_queue_an
     assert safe.run("safe-invert", {}, QUEUER).status_code == 200
 
 
-def _wait_depth(safe: Safe, depth: int, timeout: float = 30) -> None:
+def _wait_depth(safe: Client, depth: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while safe.queue_depth() < depth:
         assert time.monotonic() < deadline, f"the queue never reached {depth}"

@@ -1,30 +1,52 @@
-"""Small solid-colour PNGs in and out of the API's base64 strings."""
+"""Images in and out of the API: solid-colour PNGs, base64 strings, pixels and colour checks."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from typing import cast
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 RGB = tuple[int, int, int]
 
 
-def png(color: RGB, size: tuple[int, int] = (8, 8)) -> bytes:
+def png(color: RGB = (255, 0, 0), size: tuple[int, int] = (8, 8), *, compress_level: int = 4) -> bytes:
+    """A solid-colour RGB PNG (compress level 4, no metadata: as ComfyUI's SaveImage writes)."""
     buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
+    Image.new("RGB", size, color).save(buffer, "PNG", compress_level=compress_level)
     return buffer.getvalue()
 
 
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
 def png_b64(color: RGB, size: tuple[int, int] = (8, 8)) -> str:
-    return base64.b64encode(png(color, size)).decode("ascii")
+    return b64(png(color, size))
 
 
-def decode(b64: str) -> Image.Image:
-    image = Image.open(io.BytesIO(base64.b64decode(b64, validate=True)))
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(b64_data: str) -> Image.Image:
+    image = Image.open(io.BytesIO(base64.b64decode(b64_data, validate=True)))
     image.load()
     return image
+
+
+def pixels(data: bytes) -> npt.NDArray[np.uint8]:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def first_pixel(b64_png: str) -> RGB:
+    r, g, b = (int(value) for value in pixels(base64.b64decode(b64_png))[0, 0])
+    return r, g, b
 
 
 def rgb_of(color: int) -> RGB:

@@ -7,6 +7,13 @@
     ConnectTestSteps       passes its image through after `steps` steps of `seconds` each, reporting each
                            step as a sampler does (comfy.utils.ProgressBar: ComfyUI's "progress" messages)
 
+    ConnectTestOnPrompt    passes its image through and shows its `seen` input as UI text; the pack's
+                           on_prompt handler (registered with ComfyUI's PromptServer, as other custom
+                           nodes do) writes into `seen` what it received, so a test sees that it ran
+
+On a ComfyUI with node replacements (0.33.0), the pack also registers one, as a pack that renamed a
+node does: ConnectTestOldSteps(picture, count) is now ConnectTestSteps(image, steps, seconds=0).
+
 Each re-executes on every run (IS_CHANGED is NaN), so ComfyUI's cache never hides the fault.
 
 Stand-ins for ComfyUI's audio nodes (comfy_extras/nodes_audio.py imports torchaudio, which is not
@@ -22,6 +29,7 @@ installed here, so LoadAudio and SaveAudio do not exist), and a voxel source for
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -106,6 +114,56 @@ class ConnectTestKillWorker(_Base):
 
     def run(self, image: torch.Tensor) -> tuple[torch.Tensor]:
         raise SystemExit("connect test: the prompt worker thread ends here")
+
+
+class ConnectTestOnPrompt(_Base):
+    @classmethod
+    def INPUT_TYPES(cls) -> dict[str, Any]:
+        return {"required": {"image": ("IMAGE",)}, "optional": {"seen": ("STRING", {"default": ""})}}
+
+    def run(self, image: torch.Tensor, seen: str = "") -> dict[str, Any]:
+        return {"ui": {"text": [seen]}, "result": (image,)}
+
+
+def mark_on_prompt(json_data: dict[str, Any]) -> dict[str, Any]:
+    """An on_prompt handler: tells each ConnectTestOnPrompt node with an empty `seen` what the handler was given.
+
+    It changes the prompt in place, as handlers do: only an empty `seen` is written, so a second run
+    shows whether the first one's change leaked into the saved workflow.
+    """
+    prompt = json_data.get("prompt")
+    for node in prompt.values() if isinstance(prompt, dict) else ():
+        if isinstance(node, dict) and node.get("class_type") == "ConnectTestOnPrompt" and not node["inputs"].get("seen"):
+            seen = {
+                "keys": sorted(json_data),
+                "client_id": json_data.get("client_id"),
+                "prompt_id": json_data.get("prompt_id"),
+                "extra_data": sorted(json_data.get("extra_data") or {}),
+            }
+            node["inputs"]["seen"] = json.dumps(seen, sort_keys=True)
+    return json_data
+
+
+def _register_with_server() -> None:
+    from server import PromptServer
+
+    server = getattr(PromptServer, "instance", None)
+    if server is None:  # not imported by a running ComfyUI
+        return
+    server.add_on_prompt_handler(mark_on_prompt)
+    manager = getattr(server, "node_replace_manager", None)
+    if manager is not None:  # what comfy_api's NodeReplacement.register does, without its async wrapper
+        from comfy_api.latest import io
+
+        mapping = [
+            {"new_id": "image", "old_id": "picture"},
+            {"new_id": "steps", "old_id": "count"},
+            {"new_id": "seconds", "set_value": 0.0},
+        ]
+        manager.register(io.NodeReplace(new_node_id="ConnectTestSteps", old_node_id="ConnectTestOldSteps", input_mapping=mapping))
+
+
+_register_with_server()
 
 
 class ConnectTestTone:
@@ -200,6 +258,7 @@ NODE_CLASS_MAPPINGS = {
     "ConnectTestSlow": ConnectTestSlow,
     "ConnectTestKillWorker": ConnectTestKillWorker,
     "ConnectTestSteps": ConnectTestSteps,
+    "ConnectTestOnPrompt": ConnectTestOnPrompt,
     "ConnectTestTone": ConnectTestTone,
     "ConnectTestLoadAudio": ConnectTestLoadAudio,
     "ConnectTestSaveAudio": ConnectTestSaveAudio,

@@ -1,0 +1,134 @@
+"""The operations that manage saved workflows: describe, save, delete, list; and their schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import errors as e
+from ...workflow.store import NAME_RULE
+from .responses import STR, errors, json_response, obj
+
+NAMED = (e.InvalidName, e.NotFound, e.WorkflowCorrupt)
+_SAVE_ERRORS = (e.InvalidName, e.InvalidJSON, e.BadRequest, e.InvalidWorkflow, e.AnnotationError, e.PayloadTooLarge)
+_DELETE_ERRORS = (e.InvalidName, e.NotFound)
+
+NAME_PARAM = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "description": "Workflow name: 1-64 letters, digits, `-` or `_` per part, up to 5 parts separated by `/`",
+    "schema": {"type": "string", "pattern": f"^{NAME_RULE}$"},
+}
+
+_MODES = ["none", "prompt", "workflow", "full"]
+_METADATA_FIELDS: dict[str, Any] = {
+    "metadata": {"enum": [*_MODES, None], "description": "What outputs embed, as the workflow's owner chose (null: the server's)"},
+    "embeds": {"enum": _MODES, "description": "What outputs embed: none, the endpoint's prompt, its UI workflow, or both (full)"},
+}
+
+
+def management_ops(suffix: str) -> dict[str, Any]:
+    params = [] if suffix else [NAME_PARAM]
+    return {
+        "get": {
+            "operationId": "describe_workflow" + suffix,
+            "summary": "Describe a workflow: inputs with saved values, outputs, bypassable groups, cached nodes",
+            "tags": ["manage"],
+            "parameters": params,
+            "responses": {"200": json_response("The workflow", "WorkflowDescription"), **errors(NAMED)},
+        },
+        "put": {
+            "operationId": "save_workflow" + suffix,
+            "summary": "Save (create or replace) a workflow",
+            "tags": ["manage"],
+            "parameters": params,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SaveRequest"}}}},
+            "responses": {
+                "200": json_response("Replaced", "WorkflowDescription"),
+                "201": json_response("Created", "WorkflowDescription"),
+                **errors(_SAVE_ERRORS),
+            },
+        },
+        "delete": {
+            "operationId": "delete_workflow" + suffix,
+            "summary": "Delete a workflow",
+            "tags": ["manage"],
+            "parameters": params,
+            "responses": {"204": {"description": "Deleted"}, **errors(_DELETE_ERRORS)},
+        },
+    }
+
+
+def list_workflows() -> dict[str, Any]:
+    return {
+        "operationId": "list_workflows",
+        "summary": "List saved workflows (and the stored files that cannot be served)",
+        "tags": ["manage"],
+        "responses": {"200": json_response("Saved workflows", "WorkflowList"), **errors(())},
+    }
+
+
+def save_request() -> dict[str, Any]:
+    node = {
+        "type": "object",
+        "properties": {"class_type": STR, "inputs": {"type": "object"}},
+        "required": ["class_type"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "prompt": {
+                "type": "object",
+                "description": "API-format prompt (`app.graphToPrompt().output`): nodes keyed by id",
+                "minProperties": 1,
+                "additionalProperties": node,
+            },
+            "workflow": {"description": "UI-format workflow, kept for reference"},
+            "timeout": {
+                "type": ["number", "null"],
+                "exclusiveMinimum": 0,
+                "description": "Seconds a run of this workflow may execute by default (capped by CONNECT_RUN_TIMEOUT); "
+                "null removes it; left out, the saved one is kept",
+            },
+            "metadata": {**_METADATA_FIELDS["metadata"], "description": "What outputs embed; null: CONNECT_METADATA; left out: kept"},
+        },
+        "required": ["prompt"],
+    }
+
+
+def workflow_schemas() -> dict[str, Any]:
+    """WorkflowDescription (what describe and save answer) and WorkflowList."""
+    description = obj(
+        {
+            "name": STR,
+            "saved_at": STR,
+            "timeout": {"type": ["number", "null"], "description": "The workflow's own execution timeout (seconds), if set"},
+            **_METADATA_FIELDS,
+            "inputs": {
+                "type": "object",
+                "description": "Input groups: the nodes of each and its exposed inputs with their saved values",
+                "additionalProperties": obj({"nodes": {"type": "array", "items": STR}, "inputs": {"type": "object"}}, ["nodes", "inputs"]),
+            },
+            "outputs": {"type": "object", "additionalProperties": {"type": "array", "items": STR}},
+            "bypassable": {"type": "array", "items": STR},
+            "bypassed": {"type": "array", "items": STR},
+            "cached": {"type": "array", "items": STR},
+            "operation_id": {"type": "string", "description": "The operationId of this workflow's run operation in the document"},
+        },
+        ["name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached", "operation_id"],
+    )
+    listing = obj(
+        {
+            "workflows": {"type": "array", "items": {"$ref": "#/components/schemas/WorkflowDescription"}},
+            "errors": {
+                "type": "object",
+                "description": "Stored files that cannot be served, by name",
+                # A file that vanishes while the list is read shows as not_found.
+                "additionalProperties": {
+                    "anyOf": [{"$ref": "#/components/schemas/WorkflowCorrupt"}, {"$ref": "#/components/schemas/NotFound"}]
+                },
+            },
+        },
+        ["workflows", "errors"],
+    )
+    return {"WorkflowDescription": description, "WorkflowList": listing}
