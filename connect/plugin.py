@@ -27,6 +27,7 @@ from .io.delivery import Delivery
 from .io.inputs import FileLimits, InputFiles
 from .io.links import FileLinks
 from .io.netguard import parse_networks
+from .io.retention import Retention, named_files
 from .ops.health import Probe
 from .ops.metrics import Metrics
 from .run.events import EventHub
@@ -76,7 +77,17 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     store = WorkflowStore(Path(store_dir))
     files = InputFiles(comfy.input_dir(), limits)
     checks = BodyChecks(lambda endpoint: build_contract(endpoint, comfy.node_spec))
-    preparer = Preparer(comfy.node_spec, store, files, checks, max_batch=settings.max_batch, keep_outputs=settings.keep_outputs)
+    preparer = Preparer(
+        comfy.node_spec,
+        store,
+        files,
+        checks,
+        max_batch=settings.max_batch,
+        keep_outputs=settings.keep_outputs,
+        self_validating=comfy.validates_itself,
+        metadata=settings.metadata,
+    )
+    retention = Retention(files.folder, settings.input_ttl, settings.input_max_bytes, lambda: named_files(comfy.queued_prompts()))
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 
     def discard_outputs(job: JobRecord) -> None:
@@ -107,9 +118,11 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
             preparer.prepare,
             lambda job: connect.render(job),
             webhooks,
+            settings.metadata,
         ),
     )
     comfy.on_complete(metrics.prompt_finished)
+    comfy.hide_internals_from_outputs()
     for middleware in reversed(gate.middlewares()):  # each goes in front: the first of the list ends outermost
         comfy.add_middleware(middleware)
     if keys.enabled and not settings.protect_all:
@@ -119,6 +132,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     if expired:
         log.info("ComfyUI-Connect: removed %d expired download links", expired)
     delivery.start_sweeps(comfy.loop)
+    retention.start(comfy.loop, settings.input_sweep)
     if swept:
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     comfy.set_app_state(CONNECT, connect)

@@ -5,6 +5,9 @@ CONNECT_MAX_FILE_BYTES=52428800    largest file accepted as base64 or from a URL
 CONNECT_URL_TIMEOUT=30             seconds to download one URL input
 CONNECT_ALLOW_PRIVATE_URLS=false   allow URL inputs on loopback/private/link-local addresses
 CONNECT_WORKFLOWS_DIR=             where endpoints are stored (default <user dir>/connect/workflows)
+CONNECT_INPUT_TTL=3600             seconds a file a caller sent is kept after it was last sent, unless a queued or running prompt uses it
+CONNECT_INPUT_MAX_BYTES=10737418240  most bytes of sent files kept in <input>/connect (the oldest unused go first)
+CONNECT_INPUT_SWEEP=60             seconds between two sweeps of <input>/connect
 
 Jobs (README "Jobs"):
 
@@ -24,6 +27,7 @@ Outputs (README "Outputs and delivery"):
 CONNECT_KEEP_OUTPUTS=false         keep the files of API runs in ComfyUI's output/temp folders after delivery
 CONNECT_FILE_URL_TTL=3600          seconds a download link (?output=url) stays valid; its file is deleted after
 CONNECT_PUBLIC_URL=                base of download links, e.g. https://comfy.example (default: the request's host)
+CONNECT_METADATA=none              what output files embed about their making: none, prompt, workflow or full (per endpoint: its `metadata`)
 
 Exposing the plugin safely (README "Safe to expose"):
 
@@ -43,6 +47,7 @@ CONNECT_URL_ALLOW_NETWORKS=        private networks URL inputs may reach anyway,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,10 +61,14 @@ class Settings(BaseSettings):
     url_timeout: float = Field(30.0, gt=0)
     allow_private_urls: bool = False
     workflows_dir: Path | None = None
+    input_ttl: float = Field(3600.0, gt=0)
+    input_max_bytes: int = Field(10 * 1024**3, gt=0)
+    input_sweep: float = Field(60.0, gt=0)
 
     keep_outputs: bool = False
     file_url_ttl: float = Field(3600.0, gt=0)
     public_url: str = ""
+    metadata: Literal["none", "prompt", "workflow", "full"] = "none"
 
     api_keys: str = ""
     api_keys_file: Path | None = None

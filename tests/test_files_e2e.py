@@ -51,7 +51,7 @@ def test_file_is_stored_under_its_content_hash_inside_the_input_folder(api: Clie
     data = png((1, 2, 3))
     for name in ("escape.png", "passwd.png", None):
         api.run_ok(loader, {"load": {"image": file_input(base64.b64encode(data).decode(), name)}})
-    stored = [p for p in (comfy_base / "input").iterdir() if p.is_file() and p.read_bytes() == data]
+    stored = [p for p in (comfy_base / "input" / "connect").iterdir() if p.is_file() and p.read_bytes() == data]
     assert [p.name[:8] for p in stored] == ["connect-"]
     assert not list(comfy_base.rglob("escape.png"))
     # A name that tries to be a path is refused outright (tests/safety has every form).

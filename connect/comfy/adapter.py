@@ -9,6 +9,7 @@ used where it exists.
 from __future__ import annotations
 
 import copy
+import inspect
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .compat import Features, check_internals, comfyui_version
+from .hidden_prompt import install_embed_hook
 from .nodespec import NodeSpec
 
 log = logging.getLogger("comfyui-connect")
@@ -72,6 +74,38 @@ class ComfyAdapter:
         if getattr(PromptServer, "instance", None) is None:
             raise RuntimeError("ComfyUI-Connect must be imported by a running ComfyUI (PromptServer.instance is not set)")
         return cls(PromptServer.instance)
+
+    def hide_internals_from_outputs(self) -> None:
+        """Outputs of the plugin's prompts embed the prompt in their EMBED_KEY, never the queued one."""
+        install_embed_hook(self._execution)
+
+    # -- input files: who uses them ------------------------------------------------------------
+    def queued_prompts(self) -> list[dict[str, Any]]:
+        """The prompts waiting or running on ComfyUI's queue, from every source (their input files are in use)."""
+        queue = self.server.prompt_queue
+        with queue.mutex:
+            items = [*queue.queue, *queue.currently_running.values()]
+        return [item[2] for item in items if isinstance(item[2], dict)]
+
+    def validates_itself(self, class_type: str, input_name: str) -> bool:
+        """Whether the node class checks this input's value itself (LoadImage's VALIDATE_INPUTS: the file exists).
+
+        Then ComfyUI skips its "value in the list" check (execution.validate_inputs) and the node takes a
+        file in a subfolder of the input folder; otherwise only what its list shows.
+        """
+        from comfy_api.internal import _ComfyNodeInternal, first_real_override
+
+        cls = self._nodes.NODE_CLASS_MAPPINGS.get(class_type)
+        if cls is None:
+            return False
+        if issubclass(cls, _ComfyNodeInternal):
+            function = first_real_override(cls, "validate_inputs")
+        else:
+            function = getattr(cls, "VALIDATE_INPUTS", None)
+        if function is None:
+            return False
+        spec = inspect.getfullargspec(function)
+        return input_name in spec.args or spec.varkw is not None
 
     # -- routes and paths -------------------------------------------------------------------
     @property
@@ -289,3 +323,6 @@ class ComfyAdapter:
             time.sleep(0)
 
         queue.task_done = task_done
+
+
+# -- what outputs embed -------------------------------------------------------------------------------

@@ -63,6 +63,12 @@ class Engine(Protocol):
     def on_event(self, listener: EventListener) -> None:
         """Call `listener(event, data)` on the loop with each message about the plugin's prompts and the queue."""
 
+    def queued_prompts(self) -> list[dict[str, Any]]:
+        """The prompts waiting or running, from every source (the input files they name are in use)."""
+
+    def validates_itself(self, class_type: str, input_name: str) -> bool:
+        """Whether the node class checks this input's value itself (then it takes a file in a subfolder)."""
+
 
 class Host(Engine, Protocol):
     @property
@@ -76,6 +82,9 @@ class Host(Engine, Protocol):
     def set_app_state(self, key: Any, value: Any) -> None: ...
 
     def add_middleware(self, middleware: Any) -> None: ...
+
+    def hide_internals_from_outputs(self) -> None:
+        """From now on, files the plugin's prompts write embed only what their endpoint allows."""
 
 
 def _adapter_is_a_host(adapter: ComfyAdapter) -> Host:

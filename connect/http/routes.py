@@ -19,7 +19,7 @@ from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
 from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from ..workflow.store import SavedWorkflow, check_timeout
+from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
 from .jsonbody import parse_json, unreadable
 from .keys import KEY, STARTED
@@ -108,12 +108,15 @@ async def _openapi(request: web.Request, connect: Connect) -> web.StreamResponse
 
 
 # -- management ------------------------------------------------------------------------------------
-def describe(saved: SavedWorkflow) -> dict[str, Any]:
+def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
+    """`metadata`: the server's CONNECT_METADATA, what outputs embed when the workflow does not say."""
     endpoint = saved.endpoint
     return {
         "name": saved.name,
         "saved_at": saved.saved_at,
         "timeout": saved.timeout,
+        "metadata": saved.metadata,
+        "embeds": saved.metadata or metadata,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
@@ -138,13 +141,13 @@ def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflo
 
 async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
     good, bad = await asyncio.to_thread(_visible, request, connect)
-    workflows = _with_operation_ids([describe(s) for s in good], good)
+    workflows = _with_operation_ids([describe(s, connect.settings.metadata) for s in good], good)
     broken = {n: e.body() for n, e in bad.items()}  # saved files that no longer load: listed, not an error answer
     return web.json_response({"workflows": workflows, "errors": broken})
 
 
 async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
-    described = describe(connect.store.load(request.match_info["name"]))
+    described = describe(connect.store.load(request.match_info["name"]), connect.settings.metadata)
     good, _ = await asyncio.to_thread(_visible, request, connect)
     return web.json_response(_with_operation_ids([described], good)[0])
 
@@ -157,10 +160,12 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
         raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
     check_prompt_paths(body["prompt"], connect.preparer.spec)
     timeout = _saved_timeout(body, connect, name)
-    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout)
+    metadata = _saved_metadata(body, connect, name)
+    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout, metadata)
     connect.workflows_changed()
     good, _ = await asyncio.to_thread(_visible, request, connect)
-    return web.json_response(_with_operation_ids([describe(saved)], good)[0], status=201 if created else 200)
+    described = describe(saved, connect.settings.metadata)
+    return web.json_response(_with_operation_ids([described], good)[0], status=201 if created else 200)
 
 
 def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float | None:
@@ -173,6 +178,18 @@ def _saved_timeout(body: dict[str, Any], connect: Connect, name: str) -> float |
         return check_timeout(body["timeout"])
     except ValueError as exc:
         raise BadRequest(str(exc), {"path": "timeout"}) from None
+
+
+def _saved_metadata(body: dict[str, Any], connect: Connect, name: str) -> Metadata | None:
+    """The body's `metadata`; without one, the one saved before (like `timeout`)."""
+    if "metadata" not in body:
+        with contextlib.suppress(ConnectError):
+            return connect.store.load(name).metadata
+        return None
+    try:
+        return check_metadata(body["metadata"])
+    except ValueError as exc:
+        raise BadRequest(str(exc), {"path": "metadata"}) from None
 
 
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:

@@ -4,14 +4,16 @@
     {"type": "file", "url": "https://host/in.png"}
     {"type": "file", "part": "img1"}        a part of a multipart/form-data request (multipart.py)
 
-The stored name is derived from the content's SHA-256 (``connect-<hash>.<ext>``): two requests never
-collide, the same content is stored once, and no caller-given name ever becomes a path. A ``name``
+The stored name is derived from the content's SHA-256 (``connect/connect-<hash>.<ext>``, in a subfolder
+that ComfyUI's loaders accept and their UI lists do not show; retention.py says how long it stays): two
+requests never collide, the same content is stored once, and no caller-given name ever becomes a path. A ``name``
 that looks like a path anyway (separators, ``..``, NUL, control or bidi characters, also after
 percent-decoding or Unicode NFKC folding) is refused, so callers learn early that it was wrong.
 
 Every file is first written to a temporary file of the input folder, checked against what its loader
 expects (loaders.py: an image Pillow can decode, a video or audio PyAV can decode, a pixel cap), and
 only then linked into place under its final name: ComfyUI never sees a half-written or refused file.
+A full disk while writing is a 503 and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
+import errno
 import hashlib
 import os
 import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -34,16 +38,18 @@ from urllib.parse import unquote
 import aiohttp
 from yarl import URL
 
-from ..errors import InputFileError, PayloadTooLarge
+from ..errors import InputFileError, PayloadTooLarge, Unavailable
 from .loaders import LoaderKind, check_file
 from .netguard import BlockedAddress, Networks, check_literal_host, connector
 from .pixels import check_image
+from .retention import SUBFOLDER
 
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 _DATA_URI = re.compile(r"data:[^,]{0,200};base64,", re.IGNORECASE)
 _MAX_REDIRECTS = 5
 # Decoding big base64 strings takes milliseconds: do it off the event loop past this size.
 _INLINE_DECODE_LIMIT = 256 * 1024
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -77,13 +83,25 @@ class UploadWriter:
         self._hash = hashlib.sha256()
 
     def write(self, chunk: bytes) -> None:
-        self._handle.write(chunk)
+        with self._no_space():
+            self._handle.write(chunk)
         self._hash.update(chunk)
         self.size += len(chunk)
 
     def finish(self, filename: str | None) -> Upload:
-        self._handle.close()
+        with self._no_space():
+            self._handle.close()  # flushes: a full disk may show only here
         return Upload(self.tmp, self._hash.hexdigest(), self.size, filename)
+
+    @contextlib.contextmanager
+    def _no_space(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL:
+                raise
+            self.discard()
+            raise disk_full(self.tmp.parent) from exc
 
     def discard(self) -> None:
         self._handle.close()
@@ -93,16 +111,24 @@ class UploadWriter:
 class InputFiles:
     def __init__(self, input_dir: Path, limits: FileLimits) -> None:
         self.input_dir = input_dir
+        self.folder = input_dir / SUBFOLDER
         self.limits = limits
         self._session: aiohttp.ClientSession | None = None
 
     async def resolve(
-        self, path: str, spec: Mapping[str, Any], *, kind: LoaderKind | None = None, parts: Mapping[str, Upload] | None = None
+        self,
+        path: str,
+        spec: Mapping[str, Any],
+        *,
+        kind: LoaderKind | None = None,
+        parts: Mapping[str, Upload] | None = None,
+        listed: bool = False,
     ) -> str:
         """Store the file `spec` describes for the input at `path`; returns the name the loader gets.
 
         `kind` is what the input's loader expects (checked before the file is placed); `parts` are the
-        files of a multipart request, by part name.
+        files of a multipart request, by part name. `listed`: the loader only takes files of its own
+        list (it does not validate the name itself), so the file goes into the input folder's top level.
         """
         given = [key for key in ("content", "url", "part") if spec.get(key) is not None]
         if len(given) != 1:
@@ -116,21 +142,21 @@ class InputFiles:
         if given == ["part"]:
             upload = _part(path, spec["part"], parts)
             hint = name or upload.filename
-            return await asyncio.to_thread(self._place, path, upload.tmp, upload.digest, hint, kind)
+            return await asyncio.to_thread(self._place, path, upload.tmp, upload.digest, hint, kind, listed)
         if given == ["content"]:
             data = await self._decode(path, spec["content"])
             hint = name
         else:
             data = await self._download(path, spec["url"])
             hint = name or URL(str(spec["url"])).name
-        return await asyncio.to_thread(self._store, path, data, hint if isinstance(hint, str) else None, kind)
+        return await asyncio.to_thread(self._store, path, data, hint if isinstance(hint, str) else None, kind, listed)
 
     def writer(self) -> UploadWriter:
         return UploadWriter(self.input_dir)
 
     def sweep(self) -> int:
         """Remove temp files left by a process killed mid-write; returns how many."""
-        stale = list(self.input_dir.glob(".connect-*.tmp")) if self.input_dir.is_dir() else []
+        stale = [p for d in (self.input_dir, self.folder) if d.is_dir() for p in d.glob(".connect-*.tmp")]
         for path in stale:
             path.unlink(missing_ok=True)
         return len(stale)
@@ -205,23 +231,30 @@ class InputFiles:
             )
         return self._session
 
-    def _store(self, path: str, data: bytes, hint: str | None, kind: LoaderKind | None) -> str:
+    def _store(self, path: str, data: bytes, hint: str | None, kind: LoaderKind | None, listed: bool) -> str:
         writer = self.writer()
         try:
             writer.write(data)
             upload = writer.finish(hint)
-            return self._place(path, upload.tmp, upload.digest, hint, kind)
+            return self._place(path, upload.tmp, upload.digest, hint, kind, listed)
         finally:
             writer.discard()
 
-    def _place(self, path: str, tmp: Path, digest: str, hint: str | None, kind: LoaderKind | None) -> str:
+    def _place(self, path: str, tmp: Path, digest: str, hint: str | None, kind: LoaderKind | None, listed: bool = False) -> str:
         """Check the file in `tmp` for its loader, then give it its final name (`tmp` stays)."""
         if self.limits.max_pixels is not None:
             check_image(path, tmp, self.limits.max_pixels)
         suffix = check_file(path, tmp, kind, self.limits.max_pixels, hint) or _suffix(hint, tmp)
         name = f"connect-{digest[:32]}{suffix}"
-        _link(tmp, self.input_dir / name)
-        return name
+        folder = self.input_dir if listed else self.folder
+        try:
+            folder.mkdir(exist_ok=True)
+            _link(tmp, folder / name)
+        except OSError as exc:
+            if exc.errno in _DISK_FULL:
+                raise disk_full(folder) from exc
+            raise
+        return name if listed else f"{SUBFOLDER}/{name}"
 
 
 def _parse_url(path: str, text: str) -> URL:
@@ -262,7 +295,11 @@ def _part(path: str, part: Any, parts: Mapping[str, Upload] | None) -> Upload:
 def _link(tmp: Path, target: Path) -> None:
     """Give `target` the content of `tmp` atomically; the same content may already be there (same hash)."""
     if target.exists():
-        return
+        # Sent again: its lifetime starts over (retention.py counts from the last time it was stored).
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(target)
+        if target.exists():
+            return
     try:
         os.link(tmp, target)
     except FileExistsError:
@@ -275,6 +312,13 @@ def _link(tmp: Path, target: Path) -> None:
             os.replace(copy, target)
         finally:
             Path(copy).unlink(missing_ok=True)
+
+
+def disk_full(folder: Path) -> Unavailable:
+    return Unavailable(
+        "the disk of ComfyUI's input folder is full: the file could not be stored, and nothing of it was kept",
+        {"reason": "disk_full", "folder": folder.name},
+    )
 
 
 def _b64decode(text: str) -> bytes:

@@ -34,9 +34,10 @@ class Executor:
         self._loop = asyncio.get_event_loop() if comfy.loop is None else comfy.loop
         comfy.on_complete(self._completed)
 
-    async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str) -> None:
+    async def submit(self, endpoint: Endpoint, prompt: Prompt, prompt_id: str, extra: dict[str, Any] | None = None) -> None:
+        """Validate and queue; `extra` goes into ComfyUI's extra_data (e.g. what outputs embed, io/embed.py)."""
         # As ComfyUI's own POST /prompt: on_prompt handlers, node replacements, then validation.
-        admitted = await self.comfy.admit(prompt_id, prompt, f"{CLIENT_PREFIX}{prompt_id}", {})
+        admitted = await self.comfy.admit(prompt_id, prompt, f"{CLIENT_PREFIX}{prompt_id}", dict(extra or {}))
         checked = admitted.validation
         # ComfyUI runs the outputs that validate and drops the rest ("Output will be ignored"), which
         # would answer 200 with an empty list for a broken `#` output: any node error fails the call.

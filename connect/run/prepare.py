@@ -3,12 +3,14 @@
     prompt, outputs = await preparer.prepare(saved, payload)
 
 Checks (batch cap, paths, the endpoint's contract), patches the caller's values in, applies
-``!bypass``, adds the ``!cache`` keepalive nodes and, unless outputs are kept, makes each output
-node run again. Each `#` output's node ids in the final prompt come back beside it.
+``!bypass``, adds the ``!cache`` keepalive nodes and makes each output node run again (with kept
+outputs: whenever what its files may embed differs). Each `#` output's node ids in the final prompt come back beside it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,19 +19,22 @@ from typing import Any
 from ..comfy.nodespec import NodeSpec
 from ..contract.pathguard import check_path_inputs
 from ..contract.validation import BodyChecks
+from ..io.embed import embedding
 from ..io.inputs import InputFiles, Upload
 from ..io.loaders import LoaderKind, loader_kind
 from ..io.outputs import uncached_outputs
 from ..workflow.bypass import apply_bypass
 from ..workflow.endpoint import Endpoint, Prompt
 from ..workflow.keepalive import keepalive_nodes
-from ..workflow.store import SavedWorkflow, Workflows
+from ..workflow.store import Metadata, SavedWorkflow, Workflows
 from .limits import check_batch
 from .payload import patch_prompt
 
 # Files edited on disk change the `!cache` set; re-read it at most this often.
 _KEEPALIVE_TTL = 1.0
 SpecSource = Callable[[str], NodeSpec | None]
+# (class_type, input name) -> whether the node checks that value itself, so takes a file in a subfolder
+SelfValidating = Callable[[str, str], bool]
 
 
 class Preparer:
@@ -42,7 +47,11 @@ class Preparer:
         *,
         max_batch: int,
         keep_outputs: bool,
+        self_validating: SelfValidating = lambda class_type, input_name: False,
+        metadata: Metadata = "none",
     ) -> None:
+        self._self_validating = self_validating
+        self._metadata = metadata
         self._node_spec = node_spec
         self._store = store
         self._files = files
@@ -83,23 +92,39 @@ class Preparer:
         self._checks.validate(saved.name, endpoint, payload)
         patched = await patch_prompt(endpoint, payload, self._file_resolver(endpoint, parts))
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
-        prompt = {**self.keepalive(), **prompt}
         output_nodes = tuple(node_id for ids in endpoint.outputs.values() for node_id in ids)
-        if not self._keep_outputs:  # kept files may be handed back from ComfyUI's cache
-            prompt = uncached_outputs(prompt, output_nodes, self.spec, uuid.uuid4().hex)
+        prompt = uncached_outputs({**self.keepalive(), **prompt}, output_nodes, self.spec, self._run_value(saved, prompt))
+        # ComfyUI writes into the prompt it runs (a node's "is_changed", inputs cast to their type):
+        # nodes the caller did not change are still the stored endpoint's own objects, so hand it copies.
+        prompt = {node_id: {**node, "inputs": dict(node.get("inputs", {}))} for node_id, node in prompt.items()}
         outputs = {name: tuple(n for n in ids if n in prompt) for name, ids in endpoint.outputs.items()}
         return prompt, outputs
+
+    def _run_value(self, saved: SavedWorkflow, prompt: Prompt) -> str:
+        """The `connect_run` input of this run's output nodes (see outputs.uncached_outputs).
+
+        Kept outputs may be handed back from ComfyUI's cache, but only a file made with the very
+        metadata this run may embed: ComfyUI's cache key ignores what a node embeds, so it is put in.
+        """
+        if not self._keep_outputs:
+            return uuid.uuid4().hex
+        embedded = embedding(saved.metadata or self._metadata, prompt, saved.endpoint.prompt, saved.workflow)
+        return hashlib.sha256(json.dumps(embedded, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
     def _file_resolver(self, endpoint: Endpoint, parts: Mapping[str, Upload] | None) -> Callable[[str, Mapping[str, Any]], Awaitable[str]]:
         """Store each file input, checked against what its loader node expects (image, video, audio)."""
         kinds: dict[str, LoaderKind | None] = {}
+        listed: set[str] = set()  # inputs whose loader takes only the files its list shows
         for group in endpoint.groups.values():
             for input_name, node_ids in group.targets.items():
-                specs = [self.spec(endpoint.prompt[node_id]["class_type"]) for node_id in node_ids]
+                classes = [endpoint.prompt[node_id]["class_type"] for node_id in node_ids]
+                specs = [self.spec(class_type) for class_type in classes]
                 found = [loader_kind(s.input(input_name)) for s in specs if s is not None]
                 kinds[f"{group.name}.{input_name}"] = next((k for k in found if k), None)
+                if not all(self._self_validating(class_type, input_name) for class_type in classes):
+                    listed.add(f"{group.name}.{input_name}")
 
         def resolve(path: str, spec: Mapping[str, Any]) -> Awaitable[str]:
-            return self._files.resolve(path, spec, kind=kinds.get(path), parts=parts)
+            return self._files.resolve(path, spec, kind=kinds.get(path), parts=parts, listed=path in listed)
 
         return resolve

@@ -27,10 +27,11 @@ from ..comfy.engine import Engine
 from ..comfy.outcome import Outcome
 from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
 from ..io.delivery import Choice, Mode
+from ..io.embed import embedding
 from ..io.outputs import Item, collect
 from ..io.render import encode_json
 from ..workflow.endpoint import Prompt, title_of
-from ..workflow.store import SavedWorkflow
+from ..workflow.store import Metadata, SavedWorkflow
 from .events import JobEvents, iso
 from .executor import Executor
 from .idempotency import IdempotencyLock
@@ -91,7 +92,9 @@ class JobRunner:
         prepare: Prepare,
         render: Render,
         webhooks: WebhookPolicy,
+        metadata: Metadata = "none",  # what outputs embed unless their workflow says (CONNECT_METADATA)
     ) -> None:
+        self.metadata = metadata
         self.comfy = comfy
         self.executor = executor
         self.store = store
@@ -148,7 +151,8 @@ class JobRunner:
         # Registered before the prompt is queued: ComfyUI may start it (and report) at once.
         self.hub.open(job.id, job.prompt_id, labels, by_node)
         try:
-            await self.executor.submit(saved.endpoint, prompt, job.prompt_id)
+            embed = embedding(saved.metadata or self.metadata, prompt, saved.endpoint.prompt, saved.workflow)
+            await self.executor.submit(saved.endpoint, prompt, job.prompt_id, embed)
         except BaseException:
             self.hub.drop(job.id)
             raise

@@ -20,7 +20,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 
 from ..errors import ConnectError, InvalidName, NotFound, WorkflowCorrupt
 from .endpoint import Endpoint, parse_endpoint
@@ -28,6 +28,9 @@ from .endpoint import Endpoint, parse_endpoint
 NAME_RULE = r"[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,4}"
 _NAME = re.compile(NAME_RULE)
 SUFFIX = ".json"
+# What the endpoint's outputs embed about how they were made (io/embed.py); None: the server's setting.
+Metadata = Literal["none", "prompt", "workflow", "full"]
+METADATA_MODES: tuple[str, ...] = get_args(Metadata)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class SavedWorkflow:
     workflow: Any
     saved_at: str
     timeout: float | None = None  # the workflow's own execution timeout (seconds), if its author set one
+    metadata: Metadata | None = None  # what its outputs embed, if its author chose (else CONNECT_METADATA)
 
 
 def check_name(name: str) -> str:
@@ -52,7 +56,9 @@ class Workflows(Protocol):
     def check(self, name: str) -> None:
         """Refuse (InvalidName) a name this store cannot hold, before anything is read or written."""
 
-    def save(self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None) -> tuple[SavedWorkflow, bool]:
+    def save(
+        self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None, metadata: Metadata | None = None
+    ) -> tuple[SavedWorkflow, bool]:
         """The saved workflow, and whether it is new; InvalidWorkflow when `prompt` is not one."""
 
     def load(self, name: str) -> SavedWorkflow:
@@ -85,13 +91,17 @@ class WorkflowStore:
     def check(self, name: str) -> None:
         self.path_for(name)
 
-    def save(self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None) -> tuple[SavedWorkflow, bool]:
+    def save(
+        self, name: str, prompt: Any, workflow: Any = None, timeout: float | None = None, metadata: Metadata | None = None
+    ) -> tuple[SavedWorkflow, bool]:
         endpoint = parse_endpoint(prompt)
         path = self.path_for(name)
-        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout)
+        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout, metadata)
         document = {"version": 1, "name": name, "saved_at": saved.saved_at, "prompt": prompt, "workflow": workflow}
         if timeout is not None:
             document["timeout"] = timeout
+        if metadata is not None:
+            document["metadata"] = metadata
         created = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
@@ -155,12 +165,13 @@ def _read(path: Path, name: str) -> SavedWorkflow:
             raise ValueError("not an object with a 'prompt'")
         endpoint = parse_endpoint(document["prompt"])
         timeout = check_timeout(document.get("timeout"))
+        metadata = check_metadata(document.get("metadata"))
     # OSError: a folder named like a workflow, an unreadable file... must break only this endpoint,
     # not every listing and run that reads all workflows (`load_all`).
     except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
-    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout)
+    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout, metadata)
 
 
 def check_timeout(value: Any) -> float | None:
@@ -170,6 +181,13 @@ def check_timeout(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
         raise ValueError(f"'timeout' must be a positive number of seconds or null, not {value!r}")
     return float(value)
+
+
+def check_metadata(value: Any) -> Metadata | None:
+    """A workflow's own metadata mode: None (the server's) or one of METADATA_MODES."""
+    if value is None or value in METADATA_MODES:
+        return value  # type: ignore[no-any-return]
+    raise ValueError(f"'metadata' must be one of {', '.join(METADATA_MODES)} or null, not {value!r}")
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

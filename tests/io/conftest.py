@@ -29,13 +29,20 @@ def comfy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
 
 @pytest.fixture(scope="session")
 def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
-    yield from _serve(tmp_path_factory.mktemp("io-kept"), CONNECT_KEEP_OUTPUTS="1", CONNECT_FILE_URL_TTL="2")
+    # Files carry ComfyUI's metadata chunks (CONNECT_METADATA=full): proof a file is the one SaveImage wrote.
+    yield from _serve(tmp_path_factory.mktemp("io-kept"), CONNECT_KEEP_OUTPUTS="1", CONNECT_FILE_URL_TTL="2", CONNECT_METADATA="full")
 
 
 @pytest.fixture(scope="session")
 def expiring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     # With an API key: download links must work without one.
     yield from _serve(tmp_path_factory.mktemp("io-expiring"), CONNECT_FILE_URL_TTL="2", CONNECT_API_KEYS=IO_KEY)
+
+
+@pytest.fixture(scope="session")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
+    # Stored input files live 2 s after they were last sent; swept twice a second.
+    yield from _serve(tmp_path_factory.mktemp("io-short-lived"), CONNECT_INPUT_TTL="2", CONNECT_INPUT_SWEEP="0.5")
 
 
 @pytest.fixture(scope="session")

@@ -142,7 +142,7 @@ def input_dir(tmp_path: Path) -> Path:
 # -- base64 ----------------------------------------------------------------------------------------
 def test_base64_is_stored_under_its_hash(input_dir: Path) -> None:
     name = resolve(input_dir, {"type": "file", "content": b64(PNG), "name": "in.png"})
-    assert name == f"connect-{hashlib.sha256(PNG).hexdigest()[:32]}.png"
+    assert name == f"connect/connect-{hashlib.sha256(PNG).hexdigest()[:32]}.png"
     assert (input_dir / name).read_bytes() == PNG
     assert files_under(input_dir) == [name]
 
@@ -190,7 +190,7 @@ def test_different_content_gets_a_different_name(input_dir: Path) -> None:
 )
 def test_stored_name_is_never_a_path(input_dir: Path, tmp_path: Path, hint: Any, data: bytes, suffix: str) -> None:
     name = resolve(input_dir, {"type": "file", "content": b64(data), "name": hint})
-    assert STORED_NAME.fullmatch(name)
+    assert STORED_NAME.fullmatch(name.removeprefix("connect/"))
     assert name.endswith(suffix)
     assert files_under(tmp_path) == ["input/" + name]
 
@@ -461,11 +461,11 @@ def test_a_part_is_placed_under_its_hash_and_its_temp_file_is_left_to_the_caller
     part = upload(input_dir, PNG, "photo.PNG")
     assert part.digest == hashlib.sha256(PNG).hexdigest() and part.size == len(PNG)
     name = place(input_dir, {"type": "file", "part": "img"}, "image", {"img": part})
-    assert name == f"connect-{part.digest[:32]}.png"
+    assert name == f"connect/connect-{part.digest[:32]}.png"
     assert (input_dir / name).read_bytes() == PNG
     assert part.tmp.exists()  # a part may feed several inputs; multipart.py removes it after the run
     again = place(input_dir, {"type": "file", "part": "img", "name": "x.webp"}, "image", {"img": part})
-    assert again == f"connect-{part.digest[:32]}.webp"
+    assert again == f"connect/connect-{part.digest[:32]}.webp"
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from support.suites import MAX_BODY, MAX_FILE
 
 pytestmark = pytest.mark.e2e
 BIG_VIDEO = video([(0, 0, 0)], size=(3000, 3000), container="mp4", codec="mpeg4")  # 9 M pixels a frame, over MAX_PIXELS
-STORED = re.compile(r"connect-[0-9a-f]{32}\.[a-z0-9]+")
+STORED = re.compile(r"connect/connect-[0-9a-f]{32}\.[a-z0-9]+")
 
 Send = Callable[[Client, str, str, str, bytes, str], requests.Response]
 
@@ -73,7 +73,7 @@ def test_image_input(comfy: Client, send: Send) -> None:
     assert response.status_code == 200, response.text
     [out] = response.json()["out"]
     assert pixels(base64.b64decode(out)).tolist() == pixels(data).tolist()
-    name = f"connect-{sha(data)[:32]}.png"
+    name = f"connect/connect-{sha(data)[:32]}.png"
     assert (comfy.input / name).read_bytes() == data  # stored byte for byte, under its hash
 
 
@@ -113,7 +113,7 @@ def test_the_same_content_is_stored_once(comfy: Client) -> None:
     for form in (by_base64, by_data_uri, by_multipart):
         assert form(comfy, "io-image", "load", "image", data, "again.png").status_code == 200
     added = sorted(set(stored_inputs(comfy)) - set(before))
-    assert added == [f"connect-{sha(data)[:32]}.png"]
+    assert added == [f"connect/connect-{sha(data)[:32]}.png"]
     assert not [n for n in files_in(comfy.input) if n.startswith(".connect-")]  # no temporary file left
 
 
@@ -121,7 +121,7 @@ def test_names_come_from_content_never_from_the_caller(comfy: Client) -> None:
     data = png((3, 3, 3), (7, 7))
     response = comfy.run("io-image", {"load": {"image": {"type": "file", "part": "p"}}}, files={"p": ("../../evil.png", data)})
     assert response.status_code == 200, response.text
-    assert (comfy.input / f"connect-{sha(data)[:32]}.png").is_file()
+    assert (comfy.input / f"connect/connect-{sha(data)[:32]}.png").is_file()
     assert not (comfy.base / "evil.png").exists() and not (comfy.input.parent.parent / "evil.png").exists()
     refused = by_base64(comfy, "io-image", "load", "image", data, "../x.png")
     assert assert_error(refused, 400, "invalid_input_file")["details"]["reason"] == "unsafe_name"
@@ -132,7 +132,7 @@ def test_video_without_a_video_suffix_gets_one_its_loader_lists(comfy: Client) -
     data = video([(10, 10, 10)], container="mp4", codec="mpeg4")
     response = comfy.run("io-video", {"video": {"file": {"type": "file", "content": b64(data)}}})
     assert response.status_code == 200, response.text
-    assert (comfy.input / f"connect-{sha(data)[:32]}.mp4").is_file()
+    assert (comfy.input / f"connect/connect-{sha(data)[:32]}.mp4").is_file()
 
 
 # -- multipart specifics ----------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_the_test_image_is_large_and_incompressible() -> None:
 def test_bytes_received_are_the_bytes_sent(comfy: Client, host: FileHost, form: str, mode: str) -> None:
     data, _ = received(send(comfy, host, form, mode), mode)
     assert sha(data) == sha(IMAGE)
-    assert (comfy.input / f"connect-{sha(IMAGE)[:32]}.png").read_bytes() == IMAGE
+    assert (comfy.input / f"connect/connect-{sha(IMAGE)[:32]}.png").read_bytes() == IMAGE
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+
 import pytest
+from PIL import Image
 from standardwebhooks import Webhook
 from support.client import Client
 from support.filehost import FileHost
 from support.suites import WEBHOOK_SECRET
+from support.workflows import node
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +74,29 @@ def test_webhook_urls_follow_the_rules_of_url_inputs(jobs: Client, url: str) -> 
     response = jobs.run("steps", {}, params={"webhook": url, "async": "1"})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["type"] == "bad_request" and response.json()["error"]["details"] == {"path": "webhook"}
+
+
+def test_a_webhook_carries_nothing_of_other_endpoints_nor_of_the_plugin(idle: Client, receiver: FileHost) -> None:
+    """Another endpoint's `!cache` node is in every queued prompt; the webhook's files embed only their own."""
+    private = {"1": node("EmptyImage", "Secret canvas [!cache]", width=8, height=8, batch_size=1, color=0x5EC12E)}
+    private["2"] = node("SaveImage", "#out", images=["1", 0], filename_prefix="private")
+    public = {"1": node("EmptyImage", "$canvas(color)", width=8, height=8, batch_size=1, color=0)}
+    public["2"] = node("SaveImage", "#out", images=["1", 0], filename_prefix="public")
+    for name, prompt, extra in (("leak/private", private, {}), ("leak/public", public, {"metadata": "full"})):
+        response = idle.call("PUT", f"/api/connect/workflows/{name}", json_body={"prompt": prompt, **extra})
+        assert response.status_code in (200, 201), response.text
+    try:
+        job = idle.start("leak/public", {"canvas": {"color": 0x102033}}, {"webhook": receiver.hook})
+        (delivery,) = receiver.wait_for(1)
+        queued = idle.history(job["prompt_id"])["prompt"][2]
+        assert any(node_id.startswith("connect-cache-") for node_id in queued)  # the setting the leak came from
+        payload = Webhook(WEBHOOK_SECRET).verify(delivery.body, delivery.headers)
+        (image,) = payload["data"]["outputs"]["out"]
+        with Image.open(io.BytesIO(base64.b64decode(image))) as png:
+            embedded = json.loads(png.info["prompt"])
+        assert embedded == {**public, "1": {**public["1"], "inputs": {**public["1"]["inputs"], "color": 0x102033}}}
+        for leak in ("connect-cache", "connect_run", "Secret canvas", str(0x5EC12E)):
+            assert leak not in delivery.body.decode() and leak not in json.dumps(embedded)
+    finally:
+        for name in ("leak/private", "leak/public"):
+            idle.delete(name)

@@ -40,6 +40,10 @@ class Interrupted(Exception):
     pass
 
 
+# Loader classes whose own check of a file input lets ComfyUI take a file in a subfolder (LoadImage's VALIDATE_INPUTS).
+SELF_VALIDATING = frozenset({"LoadImage", "LoadImageMask"})
+
+
 class FakeEngine:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -53,6 +57,7 @@ class FakeEngine:
         self._listeners: list[EventListener] = []
         self._waiting: list[tuple[str, dict[str, Any], list[str], dict[str, Any]]] = []  # (prompt id, prompt, outputs, extra data)
         self._running: str | None = None
+        self._running_prompt: dict[str, Any] = {}
         self._interrupt = asyncio.Event()
         self._go = asyncio.Event()
         self._go.set()
@@ -86,6 +91,15 @@ class FakeEngine:
 
     def add_middleware(self, middleware: Any) -> None:
         self.app.middlewares.insert(0, middleware)
+
+    def hide_internals_from_outputs(self) -> None:
+        pass  # the fake writes plain PNGs that embed nothing
+
+    def validates_itself(self, class_type: str, input_name: str) -> bool:
+        return class_type in SELF_VALIDATING
+
+    def queued_prompts(self) -> list[dict[str, Any]]:
+        return [prompt for _, prompt, _, _ in self._waiting] + ([self._running_prompt] if self._running is not None else [])
 
     def serve(self) -> web.Application:
         """The app with the registered routes, under /api and without, as ComfyUI's add_routes() does."""
@@ -177,7 +191,7 @@ class FakeEngine:
                 self._wake.clear()
                 await self._wake.wait()
             prompt_id, prompt, outputs, extra = self._waiting.pop(0)
-            self._running = prompt_id
+            self._running, self._running_prompt = prompt_id, prompt
             self._interrupt.clear()
             started, self._started = self._started, asyncio.Event()
             started.set()

@@ -64,8 +64,12 @@ export const listEndpoints = () => request("GET", "/connect/workflows");
 
 export const describeEndpoint = (name) => request("GET", routeOf(name));
 
-/** Saves (creates or replaces) an endpoint; resolves to its description once the server stored it. */
-export const saveEndpoint = (name, prompt, workflow) => request("PUT", routeOf(name), { prompt, workflow });
+/**
+ * Saves (creates or replaces) an endpoint; resolves to its description once the server stored it.
+ * `options` may set `metadata` (what output files embed: "none", "prompt", "workflow", "full", or null
+ * for the server's default); left out, the server keeps what was saved before.
+ */
+export const saveEndpoint = (name, prompt, workflow, options = {}) => request("PUT", routeOf(name), { prompt, workflow, ...options });
 
 export const deleteEndpoint = (name) => request("DELETE", routeOf(name));
 

@@ -4,7 +4,7 @@
 import { app } from "../../scripts/app.js";
 import { ConnectApiError, deleteEndpoint, docsUrl, endpointEvents, listEndpoints, runUrl } from "./client.js";
 import { graphNodes, onGraphChanged } from "./comfy_shim.js";
-import { forgetIfCurrent, notify, rememberedName } from "./publish.js";
+import { forgetIfCurrent, notify, publishCurrent, rememberedName } from "./publish.js";
 import { SAVE_COMMAND } from "./save_endpoint.js";
 import { readTitle, summarize } from "./titles.js";
 
@@ -92,6 +92,37 @@ function valueText(value) {
   return text.length > 60 ? text.slice(0, 57) + "…" : text;
 }
 
+const EMBEDS = {
+  none: "nothing about how they were made",
+  prompt: "the endpoint's prompt with the caller's values",
+  workflow: "the endpoint's graph (opens on ComfyUI's canvas)",
+  full: "the prompt and the graph, like ComfyUI's own saves",
+};
+
+/** What output files embed; changeable here when the endpoint is the open workflow (the save sends its graph). */
+function metadataView(endpoint) {
+  const text = `Output files embed: ${EMBEDS[endpoint.embeds] ?? endpoint.embeds}` + (endpoint.metadata ? "" : " (server default)");
+  if (rememberedName() !== endpoint.name) return el("div", { "data-connect-embeds": endpoint.embeds }, text);
+  const choices = [["", "server default"], ...Object.keys(EMBEDS).map((mode) => [mode, mode])];
+  const select = el(
+    "select",
+    {
+      "data-connect-metadata": endpoint.name,
+      onchange: async (event) => {
+        const value = event.target.value || null;
+        try {
+          const described = await publishCurrent(endpoint.name, { metadata: value });
+          notify("success", `${endpoint.name}: output files embed ${described.embeds}`, undefined, 3000);
+        } catch (err) {
+          notify("error", "Could not change what outputs embed", err?.message ?? String(err), 8000);
+        }
+      },
+    },
+    choices.map(([value, label]) => el("option", { value, selected: (endpoint.metadata ?? "") === value }, label)),
+  );
+  return el("div", { "data-connect-embeds": endpoint.embeds }, text, " ", select);
+}
+
 function endpointView(endpoint, refresh, open) {
   const warnings = warningsOf(endpoint);
   const curl = curlExample(endpoint);
@@ -124,6 +155,7 @@ function endpointView(endpoint, refresh, open) {
     outputs.length ? el("ul", {}, outputs) : el("div", { class: "connect-muted" }, "none"),
     endpoint.bypassed.length ? el("div", {}, `Bypassed in the API: node ${endpoint.bypassed.join(", ")}`) : null,
     endpoint.cached.length ? el("div", {}, `Kept cached (!cache): node ${endpoint.cached.join(", ")}`) : null,
+    metadataView(endpoint),
     warnings.map((w) => el("div", { class: "connect-warning" }, el("i", { class: "pi pi-exclamation-triangle" }), " ", w)),
     el("div", { class: "connect-muted" }, `Saved ${endpoint.saved_at}`),
     el("pre", { class: "connect-curl" }, curl),

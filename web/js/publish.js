@@ -47,11 +47,11 @@ export function forgetIfCurrent(name) {
  * Resolves to the server's description of the endpoint; throws ConnectApiError with the server's
  * message otherwise. The name is remembered only once the server stored the endpoint.
  */
-export async function publishCurrent(name) {
+export async function publishCurrent(name, options = {}) {
   const { output, workflow } = await app.graphToPrompt();
   // The stored UI workflow carries the name too, as it will after the next save of the file.
   const extra = { ...(workflow?.extra ?? {}), connect: { ...(workflow?.extra?.connect ?? {}), endpoint: name } };
-  const described = await saveEndpoint(name, output, { ...workflow, extra });
+  const described = await saveEndpoint(name, output, { ...workflow, extra }, options);
   remember(name);
   endpointEvents.dispatchEvent(new CustomEvent("saved", { detail: { name } }));
   return described;

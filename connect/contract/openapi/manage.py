@@ -20,6 +20,12 @@ NAME_PARAM = {
     "schema": {"type": "string", "pattern": f"^{NAME_RULE}$"},
 }
 
+_MODES = ["none", "prompt", "workflow", "full"]
+_METADATA_FIELDS: dict[str, Any] = {
+    "metadata": {"enum": [*_MODES, None], "description": "What outputs embed, as the workflow's owner chose (null: the server's)"},
+    "embeds": {"enum": _MODES, "description": "What outputs embed: none, the endpoint's prompt, its UI workflow, or both (full)"},
+}
+
 
 def management_ops(suffix: str) -> dict[str, Any]:
     params = [] if suffix else [NAME_PARAM]
@@ -84,6 +90,7 @@ def save_request() -> dict[str, Any]:
                 "description": "Seconds a run of this workflow may execute by default (capped by CONNECT_RUN_TIMEOUT); "
                 "null removes it; left out, the saved one is kept",
             },
+            "metadata": {**_METADATA_FIELDS["metadata"], "description": "What outputs embed; null: CONNECT_METADATA; left out: kept"},
         },
         "required": ["prompt"],
     }
@@ -96,6 +103,7 @@ def workflow_schemas() -> dict[str, Any]:
             "name": STR,
             "saved_at": STR,
             "timeout": {"type": ["number", "null"], "description": "The workflow's own execution timeout (seconds), if set"},
+            **_METADATA_FIELDS,
             "inputs": {
                 "type": "object",
                 "description": "Input groups: the nodes of each and its exposed inputs with their saved values",
@@ -107,7 +115,7 @@ def workflow_schemas() -> dict[str, Any]:
             "cached": {"type": "array", "items": STR},
             "operation_id": {"type": "string", "description": "The operationId of this workflow's run operation in the document"},
         },
-        ["name", "saved_at", "timeout", "inputs", "outputs", "bypassable", "bypassed", "cached", "operation_id"],
+        ["name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached", "operation_id"],
     )
     listing = obj(
         {

@@ -101,7 +101,8 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         obj({"in_flight": {"type": "integer"}, "limit": {"type": "integer"}, "retry_after": {"type": "integer"}}),
     ),
     e.Unavailable: (
-        "ComfyUI's queue is full (Retry-After), its prompt worker is dead, or the access settings are broken",
+        "ComfyUI's queue is full (Retry-After), its prompt worker is dead, the access settings are broken, "
+        "or the disk is full while an input file is stored (reason: disk_full)",
         obj({}, nullable=True),
     ),
     e.NotFound: (

@@ -197,6 +197,10 @@ class ConnectTestLoadAudio:
         files = folder_paths.filter_files_content_types(os.listdir(folder_paths.get_input_directory()), ["audio", "video"])
         return {"required": {"audio": (sorted(files), {"audio_upload": True})}}
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, audio: str) -> bool | str:  # as LoadAudio: any file of the input folder, also in a subfolder
+        return True if folder_paths.exists_annotated_filepath(audio) else f"Invalid audio file: {audio}"
+
     def load(self, audio: str) -> tuple[dict[str, Any]]:
         with av.open(folder_paths.get_annotated_filepath(audio)) as container:
             stream = container.streams.audio[0]
@@ -213,13 +217,20 @@ class ConnectTestSaveAudio:
 
     @classmethod
     def INPUT_TYPES(cls) -> dict[str, Any]:
-        return {"required": {"audio": ("AUDIO",), "filename_prefix": ("STRING", {"default": "audio/ComfyUI"})}}
+        return {
+            "required": {"audio": ("AUDIO",), "filename_prefix": ("STRING", {"default": "audio/ComfyUI"})},
+            # Like SaveAudio: what ComfyUI gives it to embed goes into the file's tags.
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+        }
 
-    def save(self, audio: dict[str, Any], filename_prefix: str) -> dict[str, Any]:
+    def save(self, audio: dict[str, Any], filename_prefix: str, prompt: Any = None, extra_pnginfo: Any = None) -> dict[str, Any]:
+        from types import SimpleNamespace
+
         from comfy_api.latest._io import FolderType
         from comfy_api.latest._ui import AudioSaveHelper
 
-        results = AudioSaveHelper.save_audio(audio, filename_prefix, FolderType.output, None, format="flac")
+        node = SimpleNamespace(hidden=SimpleNamespace(prompt=prompt, extra_pnginfo=extra_pnginfo))
+        results = AudioSaveHelper.save_audio(audio, filename_prefix, FolderType.output, node, format="flac")
         return {"ui": {"audio": results}}
 
 
