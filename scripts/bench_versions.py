@@ -8,8 +8,9 @@ The machine's background load moves absolute times by tens of percent from one m
 a change is judged against the other version measured in the same minutes, call by call (the order
 within a round flips every round, so neither version always goes first). Prints, per version, the
 median end-to-end time of the benchmark's trivial workflow, the median of its Server-Timing `connect`
-share (the plugin's own), the server's CPU time per call and its RSS after the calls, each also as a
-ratio to the first version named. Naming one checkout twice (``a=. b=.``) shows the noise. Not a test.
+share (the plugin's own), the server's CPU time per call, its RSS after the calls and the median of a
+request to ComfyUI's own GET /prompt (which passes the plugin's middlewares), each also as a ratio to
+the first version named. Naming one checkout twice (``a=. b=.``) shows the noise. Not a test.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import aiohttp
@@ -35,6 +37,7 @@ COLUMNS = (
     ("total", "end to end", "ms"),
     ("connect", "plugin's share", "ms"),
     ("cpu", "server CPU per call", "ms"),
+    ("bare", "GET /prompt", "ms"),
     ("rss", "RSS", "MB"),
 )
 
@@ -83,7 +86,9 @@ def _base(base: Path, checkout: Path) -> Path:
 
 async def _measure(servers: dict[str, ComfyServer], calls: int) -> dict[str, dict[str, float]]:
     prompt = json.loads((REPO / "examples" / "invert.json").read_text())
-    samples: dict[str, dict[str, list[float]]] = {name: {"total": [], "connect": [], "comfyui": [], "cpu": []} for name in servers}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: {"total": [], "connect": [], "comfyui": [], "cpu": [], "bare": []} for name in servers
+    }
     processes = {name: psutil.Process(server.process.pid) for name, server in servers.items() if server.process}
     async with aiohttp.ClientSession() as session:
         for server in servers.values():
@@ -100,12 +105,22 @@ async def _measure(servers: dict[str, ComfyServer], calls: int) -> dict[str, dic
                     samples[name]["total"].append(call.seconds * 1000)
                     for share in ("connect", "comfyui"):
                         samples[name][share].append(call.server_timing.get(share, float("nan")))
+                    samples[name]["bare"].append(await _bare(session, servers[name].url))
     return {name: _figures(s, processes[name]) for name, s in samples.items()}
+
+
+async def _bare(session: aiohttp.ClientSession, url: str) -> float:
+    """One of ComfyUI's own routes (its queue size): what the plugin's middlewares cost every other request."""
+    started = time.perf_counter()
+    async with session.get(f"{url}/prompt") as response:
+        await response.read()
+        response.raise_for_status()
+    return (time.perf_counter() - started) * 1000
 
 
 def _figures(samples: dict[str, list[float]], process: psutil.Process) -> dict[str, float]:
     """Medians and 95th percentiles of the times, the mean CPU per call (psutil counts in clock ticks) and the RSS now."""
-    figures = {key: statistics.median(samples[key]) for key in ("total", "connect", "comfyui")}
+    figures = {key: statistics.median(samples[key]) for key in ("total", "connect", "comfyui", "bare")}
     figures |= {f"{key}_p95": statistics.quantiles(samples[key], n=20)[-1] for key in ("total", "connect")}
     return figures | {"cpu": statistics.fmean(samples["cpu"]), "rss": process.memory_info().rss / 2**20}
 
