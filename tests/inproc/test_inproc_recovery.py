@@ -12,8 +12,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from support.fake_engine import FakeEngine
 from support.filehost import FileHost
-from support.inproc import Plugin, canvas
+from support.images import png_b64
+from support.inproc import Plugin, b64_pixel, canvas
 from support.suites import WEBHOOK_SECRET
+from support.workflows import file_input, link, node
 
 from connect.plugin import setup
 from connect.run.jobs import JobRecord, WebhookState
@@ -23,11 +25,13 @@ from connect.settings import Settings
 Scenario = Callable[[Plugin], Awaitable[Any]]
 
 
-def life(root: Path, scenario: Scenario, **settings: Any) -> Any:
-    """One life of ComfyUI: the plugin on a fake engine over `root`; whatever runs when it ends is cut off."""
+def life(root: Path, scenario: Scenario, alive: bool = True, **settings: Any) -> Any:
+    """One life of ComfyUI: the plugin on a fake engine over `root`; whatever runs when it ends is cut off.
+    `alive=False`: ComfyUI's worker has not started yet (so recovery waits) until the scenario says."""
 
     async def main() -> Any:
         engine = FakeEngine(root)
+        engine.alive = alive
         connect = setup(engine, Settings(**settings))
         async with TestClient(TestServer(engine.serve())) as client:
             return await scenario(Plugin(engine, connect, client))
@@ -190,3 +194,40 @@ def test_a_queued_job_whose_workflow_was_deleted_fails_with_the_reason(tmp_path:
     job = life(tmp_path, after)
     assert job["status"] == "failed" and job["error"]["type"] == "not_found" and "gone" in job["error"]["message"]
     assert json.dumps(job)  # a whole, renderable record
+
+
+def test_files_sent_to_a_job_still_queued_at_the_crash_are_kept_until_it_runs(tmp_path: Path) -> None:
+    load = {
+        "1": node("LoadImage", "Load $load", image="example.png"),
+        "2": node("SaveImage", "Save #out", images=link("1"), filename_prefix="t"),
+    }
+    folder = tmp_path / "input" / "connect"
+
+    async def before(plugin: Plugin) -> str:
+        await plugin.save("canvas", canvas())
+        await plugin.save("load", load)
+        plugin.engine.pause()
+        await plugin.run("canvas", params={"async": "1"})
+        await plugin.engine.running()
+        response = await plugin.run("load", {"load": {"image": file_input(png_b64((10, 20, 30)))}}, params={"async": "1"})
+        assert response.status == 202, await response.text()
+        return str((await response.json())["id"])
+
+    job_id = life(tmp_path, before)
+    (sent,) = folder.iterdir()
+    other = folder / ("connect-" + "0" * 32 + ".png")  # a stored file no job names: the sweeps remove it
+
+    async def after(plugin: Plugin) -> dict[str, Any]:
+        other.write_bytes(sent.read_bytes())
+        for _ in range(500):  # until a sweep ran (every 0.05 s; files older than 0.001 s may go)
+            if not other.exists():
+                break
+            await asyncio.sleep(0.02)
+        assert not other.exists(), "no sweep ran"
+        assert sent.exists(), "the file of a job waiting to be re-queued was swept"
+        plugin.engine.alive = True  # ComfyUI's worker starts: recovery re-queues the job
+        return await ended(plugin, job_id)
+
+    job = life(tmp_path, after, alive=False, input_ttl=0.001, input_sweep=0.05)
+    assert job["status"] == "succeeded", job
+    assert b64_pixel(job["outputs"]["out"][0]) == (10, 20, 30)
