@@ -57,7 +57,7 @@ def hooks(host: FileHost) -> dict[str, int]:
     return counted
 
 
-WEBHOOKS = {"webhook_secret": WEBHOOK_SECRET, "allow_private_urls": True}
+WEBHOOKS: dict[str, Any] = {"webhook_secret": WEBHOOK_SECRET, "allow_private_urls": True}
 
 
 async def post(plugin: Plugin, host: FileHost, color: int) -> Any:
