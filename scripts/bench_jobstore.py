@@ -9,12 +9,15 @@
    loop (encoding the record), the only time the loop is held.
 2. Runs through the real plugin on the fake engine (tests/support/inproc.py), one after the other:
    median milliseconds per synchronous run and async jobs per second, memory against SQLite.
+3. With --e2e: two real ComfyUI servers (CONNECT_JOBS_STORE=memory and =sqlite), synchronous runs of
+   a tiny workflow taking turns between them, median milliseconds per call side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -24,9 +27,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
 
 from support.inproc import Plugin, canvas, run  # noqa: E402
+from support.server import prepare  # noqa: E402
 
 from connect.comfy.outcome import Outcome  # noqa: E402
 from connect.io.outputs import FileRef  # noqa: E402
@@ -133,13 +137,41 @@ def section_two(calls: int, folder: Path) -> None:
     )
 
 
+def section_three(calls: int, folder: Path) -> None:
+    import requests
+    from launcher import ComfyServer
+
+    print(f"\n3. real ComfyUI, {calls} synchronous runs each, taking turns")
+    latencies: dict[str, list[float]] = {"memory": [], "sqlite": []}
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for kind in latencies:
+            server = ComfyServer(prepare(folder / f"e2e-{kind}"), env={"CONNECT_JOBS_STORE": kind})
+            urls[kind] = stack.enter_context(server.running()).url
+            put = requests.put(f"{urls[kind]}/api/connect/workflows/canvas", json={"prompt": canvas()}, timeout=30)
+            assert put.status_code in (200, 201), put.text
+        for i in range(calls):
+            for kind, url in urls.items():
+                started = time.perf_counter()
+                response = requests.post(f"{url}/api/connect/workflows/canvas", json={"canvas": {"color": i}}, timeout=60)
+                assert response.status_code == 200, response.text
+                latencies[kind].append((time.perf_counter() - started) * 1000)
+    medians = {kind: statistics.median(values) for kind, values in latencies.items()}
+    for kind, median in medians.items():
+        print(f"  {kind:>6}: median {median:6.2f} ms per run")
+    print(f"  sqlite / memory: {medians['sqlite'] / medians['memory']:.2f}x (+{medians['sqlite'] - medians['memory']:.2f} ms)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--e2e", action="store_true", help="also time real ComfyUI servers (section 3)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(section_one(args.calls, Path(folder)))
         section_two(args.calls, Path(folder))
+        if args.e2e:
+            section_three(args.calls, Path(folder))
 
 
 if __name__ == "__main__":

@@ -114,11 +114,11 @@ class SqliteJobStore:
         await self._call(self._write, _UPSERT, row)
 
     async def get(self, job_id: str) -> JobRecord | None:
-        return _first(await self._call(self._read, "SELECT record FROM jobs WHERE id = ?", (job_id,)))
+        return _first(await self._call(self._records, "SELECT record FROM jobs WHERE id = ?", (job_id,)))
 
     async def find(self, idempotency_scope: str) -> JobRecord | None:
         query = "SELECT record FROM jobs WHERE scope = ? ORDER BY seq DESC LIMIT 1"
-        return _first(await self._call(self._read, query, (idempotency_scope,)))
+        return _first(await self._call(self._records, query, (idempotency_scope,)))
 
     async def remove(self, job_id: str) -> None:
         removed = await self._call(self._delete, [job_id])
@@ -131,7 +131,7 @@ class SqliteJobStore:
                 where.append(f"{column} = ?")
                 args.append(value)
         sql = "SELECT record FROM jobs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC LIMIT ?"
-        return _records(await self._call(self._read, sql, (*args, query.limit)))
+        return await self._call(self._records, sql, (*args, query.limit))
 
     async def prune(self, now: float) -> list[str]:
         dropped, expired = await self._call(self._prune, now)
@@ -139,7 +139,7 @@ class SqliteJobStore:
         return dropped
 
     async def pending(self) -> list[JobRecord]:
-        return _records(await self._call(self._read, "SELECT record FROM jobs WHERE pending = 1 ORDER BY seq", ()))
+        return await self._call(self._records, "SELECT record FROM jobs WHERE pending = 1 ORDER BY seq", ())
 
     def held_prompts(self) -> list[dict[str, Any]]:
         sql = f"SELECT plan_prompt FROM jobs WHERE plan_prompt IS NOT NULL AND NOT {_FINISHED}"
@@ -153,6 +153,9 @@ class SqliteJobStore:
 
     def _read(self, sql: str, args: Sequence[Any]) -> list[Row]:
         return self._db.execute(sql, args).fetchall()
+
+    def _records(self, sql: str, args: Sequence[Any]) -> list[JobRecord]:
+        return _records(self._read(sql, args))  # decoded here too: a long list does not hold the loop
 
     def _delete(self, ids: list[str]) -> list[JobRecord]:
         """Remove these jobs; returns those that still held outputs (their files go)."""
@@ -232,6 +235,5 @@ def _records(rows: list[Row]) -> list[JobRecord]:
     return found
 
 
-def _first(rows: list[Row]) -> JobRecord | None:
-    found = _records(rows)
+def _first(found: list[JobRecord]) -> JobRecord | None:
     return found[0] if found else None
