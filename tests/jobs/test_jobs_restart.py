@@ -128,6 +128,23 @@ def test_plain_restart_sigterm(life: Life, receiver: FileHost) -> None:
     check_recovered(life, receiver, started)
 
 
+def test_a_webhook_in_flight_at_the_kill_is_sent_again_after_the_restart(life: Life, receiver: FileHost) -> None:
+    receiver.hold_posts = True  # the receiver gets the POST and has not answered when ComfyUI dies
+    job = life.client.start("slow", {"slow": {"seconds": 0}}, {"webhook": receiver.hook})
+    assert receiver.held.wait(60), "no webhook was sent"
+    life.server.kill()
+    receiver.hold_posts = False
+    receiver.release()
+    life.restart()
+    done = life.client.until(job["id"], lambda j: j["webhook"]["state"] == "delivered", "delivered")
+    assert done["status"] == "succeeded"
+    # At least once: the delivery cut off by the kill is sent again, with the same webhook-id to drop it by.
+    first, second = receiver.wait_for(2)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == f"msg_{job['id']}"
+    assert first.json()["data"]["status"] == second.json()["data"]["status"] == "succeeded"
+    assert len(receiver.deliveries) == 2
+
+
 def test_an_unreadable_job_store_is_moved_aside_and_comfyui_starts(life: Life) -> None:
     job = life.client.start("slow", {"slow": {"seconds": 0}})
     life.client.finished(job["id"])
