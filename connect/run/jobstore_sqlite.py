@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..errors import Unavailable
 from .jobcodec import decode, encode
 from .jobs import FINISHED, JobQuery, JobRecord
 
@@ -71,6 +72,7 @@ class SqliteJobStore:
     def __init__(
         self,
         connection: sqlite3.Connection,
+        path: Path,
         max_jobs: int,
         ttl: float,
         result_ttl: float,
@@ -81,6 +83,7 @@ class SqliteJobStore:
         self.result_ttl = result_ttl
         self.on_result_expired = on_result_expired
         self._db = connection
+        self.path = path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="connect-jobs-db")
 
     @classmethod
@@ -99,14 +102,17 @@ class SqliteJobStore:
                 if extra.exists():
                     extra.replace(Path(f"{aside}{suffix}"))
             connection = _connect(path)
-        return cls(connection, max_jobs, ttl, result_ttl, on_result_expired)
+        return cls(connection, path, max_jobs, ttl, result_ttl, on_result_expired)
 
     def close(self) -> None:
         self._thread.submit(self._db.close).result()
         self._thread.shutdown()
 
     async def _call(self, work: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, work, *args)
+        except sqlite3.Error as exc:  # a full disk, a file removed under it: one clear error, ComfyUI goes on
+            raise Unavailable(f"the job store {self.path} failed: {exc}", {"store": "sqlite"}) from exc
 
     # -- the JobStore contract ---------------------------------------------------------------------------
     async def put(self, job: JobRecord) -> None:

@@ -146,13 +146,16 @@ class JobRunner:
             delivery=request.delivery or Choice(Mode.BASE64),
             plan=Plan(prompt, outputs, labels, embed),
         )
-        await self._queue(job, saved.endpoint)
+        # Kept before ComfyUI has it: an accepted job is always in the store (a failing store refuses the run).
+        await self.store.put(job)
+        try:
+            await self._queue(job, saved.endpoint)
+        except BaseException:
+            await asyncio.shield(self.store.remove(job.id))
+            raise
         self.hub.queued(job.id)  # before any await: ComfyUI may start it at once
         if request.slot is not None:
             self._release[job.id] = request.slot.detach()
-        # Stored once ComfyUI took the prompt, before the caller hears of the job: an accepted job is
-        # in the store (a crash before this point answered nobody).
-        await self.store.put(job)
         self._spawn(self._drive(job, saved, prompt, outputs))
         return job
 
@@ -175,11 +178,10 @@ class JobRunner:
 
     # -- after a restart -------------------------------------------------------------------------------
     async def recover(self, load: Callable[[str], SavedWorkflow]) -> int:
-        """Finish what the store says was still going when ComfyUI stopped; returns how many jobs.
+        """Finish what was still going when ComfyUI stopped (once it has loaded every node pack); how many.
 
-        Called once ComfyUI has loaded every node pack. Queued jobs go back on its queue in their order;
-        the one that was running fails as ``server_restarted`` (README "Jobs" says why it is not run
-        again); an ended job whose webhook was not yet delivered sends it again (at least once).
+        Queued jobs go back on its queue in their order; the one that was running fails as
+        ``server_restarted`` (README "Jobs" says why); an ended job's undelivered webhook goes again.
         """
         jobs = await self.store.pending()
         for job in jobs:
@@ -192,28 +194,25 @@ class JobRunner:
         return len(jobs)
 
     async def _recover(self, job: JobRecord, load: Callable[[str], SavedWorkflow]) -> None:
+        self._done[job.id] = asyncio.Event()
         if job.finished:
-            self._done[job.id] = asyncio.Event()
             self._done[job.id].set()
             if job.webhook is not None:
                 self._spawn(self._notify(job))
             return
-        self._active[job.id], self._done[job.id] = job, asyncio.Event()
-        if job.cancel_reason is not None:  # a stop was asked for before the restart: it is not run
-            stopped = RunInterrupted("stopped before the restart", {"prompt_id": job.prompt_id, "node_id": None})
-            await self._finish(job, None, self._failure(job, stopped))
-            return
-        if job.status == RUNNING or job.plan is None:
-            await self._finish(job, None, restarted(job))
-            return
+        self._active[job.id], plan = job, job.plan
         try:
+            if job.cancel_reason is not None:  # a stop was asked for before the restart: it is not run
+                raise self._failure(job, RunInterrupted("stopped", {"prompt_id": job.prompt_id, "node_id": None}))
+            if job.status == RUNNING or plan is None:
+                raise restarted(job)
             saved = await asyncio.to_thread(load, job.workflow)
             await self._queue(job, saved.endpoint)
-        except ConnectError as exc:  # its workflow was deleted, or ComfyUI refuses the prompt now (a node pack gone)
+        except ConnectError as exc:  # also: its workflow was deleted, or ComfyUI refuses the prompt now (a node pack gone)
             await self._finish(job, None, exc)
             return
         self.hub.queued(job.id)
-        self._spawn(self._drive(job, saved, job.plan.prompt, job.plan.outputs))
+        self._spawn(self._drive(job, saved, plan.prompt, plan.outputs))
 
     # -- following ---------------------------------------------------------------------------------------
     async def get(self, job_id: str) -> JobRecord | None:
@@ -306,7 +305,7 @@ class JobRunner:
         else:
             job.status = CANCELLED if isinstance(error, RunInterrupted) else FAILED
             job.error, job.error_status = error.body()["error"], error.status
-        await self.store.put(job)
+        await self._persist(job)
         self.hub.close(job.id, job.status, self.summary(job))
         release = self._release.pop(job.id, None)
         if release is not None:
@@ -341,7 +340,10 @@ class JobRunner:
 
     async def _persist(self, job: JobRecord) -> None:
         if not (job.deleted and job.finished):  # a late webhook update must not bring a deleted job back
-            await self.store.put(job)
+            try:
+                await self.store.put(job)
+            except ConnectError as exc:  # the job goes on for whoever waits; the log says what was not kept
+                log.error("ComfyUI-Connect: job %s: %s", job.id, exc.message)
 
     def _stop(self, job: JobRecord) -> None:
         if self.comfy.cancel(job.prompt_id) == "removed":  # it never ran: it will never report back

@@ -231,3 +231,18 @@ def test_files_sent_to_a_job_still_queued_at_the_crash_are_kept_until_it_runs(tm
     job = life(tmp_path, after, alive=False, input_ttl=0.001, input_sweep=0.05)
     assert job["status"] == "succeeded", job
     assert b64_pixel(job["outputs"]["out"][0]) == (10, 20, 30)
+
+
+def test_a_run_the_store_cannot_keep_is_refused_and_not_queued(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("canvas", canvas())
+        store = plugin.connect.jobs.store
+        assert isinstance(store, SqliteJobStore)
+        await asyncio.get_running_loop().run_in_executor(store._thread, store._db.close)  # the disk went away
+        response = await plugin.run("canvas")
+        assert response.status == 503, await response.text()
+        error = (await response.json())["error"]
+        assert error["type"] == "unavailable" and "job store" in error["message"]
+        assert plugin.engine.queue_depth() == 0 and plugin.engine.history == {}
+
+    life(tmp_path, scenario)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from connect.errors import Unavailable
 from connect.io.outputs import FileRef
 from connect.run.jobs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, MemoryJobStore, Plan, WebhookState
 from connect.run.jobstore_sqlite import SqliteJobStore
@@ -153,3 +154,13 @@ def test_an_unreadable_database_is_moved_aside_and_the_store_starts_empty(tmp_pa
     aside = [p for p in tmp_path.iterdir() if ".unreadable-" in p.name]
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
     assert "job store" in caplog.text and "unreadable" in caplog.text
+
+
+def test_a_failing_database_is_one_clear_error(tmp_path: Path) -> None:
+    async def check() -> None:
+        store = SqliteJobStore.open(tmp_path / "jobs.sqlite3", 10, 1000, 1000)
+        await asyncio.get_running_loop().run_in_executor(store._thread, store._db.close)  # as a file gone bad under it
+        with pytest.raises(Unavailable, match=r"the job store .* failed"):
+            await store.put(job(1))
+
+    asyncio.run(check())
