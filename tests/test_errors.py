@@ -42,6 +42,7 @@ EXPECTED_STATUS = {
     "ExecutionFailed": 500,
     "WorkflowCorrupt": 500,
     "RunTimeout": 504,
+    "ServerRestarted": 503,
 }
 
 
