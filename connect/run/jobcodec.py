@@ -2,6 +2,8 @@
 
     text = encode(job)          # on the event loop: a snapshot of the record as it is now
     job = decode(text)          # an equal record (ComfyUI's UI outputs come back as JSON: tuples as lists)
+    prompt, plan = encode_plan(job.plan)    # once per job: a plan never changes, and it is most of the text
+    text = encode(job, plan)    # the same text, the plan not encoded again
 
 Every field is written; a field a newer version adds is read with its default when an older file lacks it.
 """
@@ -18,9 +20,11 @@ from ..io.outputs import FileRef, Item, Value
 from .jobs import JobRecord, Plan, WebhookState
 
 _VERSION = 1
+_NULL_END = "null}"  # how an encoded record without its plan ends
 
 
-def encode(job: JobRecord) -> str:
+def encode(job: JobRecord, plan: str | None = None) -> str:
+    """`plan`: encode_plan(job.plan)[1], when the caller kept it."""
     data: dict[str, Any] = {
         "v": _VERSION,
         "id": job.id,
@@ -44,8 +48,20 @@ def encode(job: JobRecord) -> str:
         "fingerprint": job.fingerprint,
         "delivery": {"mode": job.delivery.mode.value, "accept": list(job.delivery.accept), "base": job.delivery.base},
         "deleted": job.deleted,
-        "plan": None if job.plan is None else vars(job.plan),
+        "plan": None if job.plan is None or plan is not None else vars(job.plan),  # last: `plan` is put in its place
     }
+    text = _dumps(data)
+    return text if job.plan is None or plan is None else f"{text[: -len(_NULL_END)]}{plan}}}"
+
+
+def encode_plan(plan: Plan) -> tuple[str, str]:
+    """The plan's prompt alone and the whole plan, as JSON (the plan is most of an unfinished record's text)."""
+    prompt = _dumps(plan.prompt)
+    rest = _dumps({"outputs": plan.outputs, "labels": plan.labels, "extra": plan.extra})
+    return prompt, f'{{"prompt":{prompt},{rest[1:]}'
+
+
+def _dumps(data: Any) -> str:
     # default=str: a node's UI value that JSON cannot hold is shown as text, as the API shows it.
     return json.dumps(data, separators=(",", ":"), default=str)
 

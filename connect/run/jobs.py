@@ -134,7 +134,14 @@ class MemoryJobStore:
     def __len__(self) -> int:
         return len(self._jobs)
 
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._jobs
+
     async def put(self, job: JobRecord) -> None:
+        self.keep(job)
+
+    def keep(self, job: JobRecord) -> None:
+        """put() without the await (the SQLite store keeps its records in here too)."""
         self._jobs[job.id] = job
         if job.idempotency_scope is not None:
             self._scopes[job.idempotency_scope] = job.id
@@ -147,8 +154,12 @@ class MemoryJobStore:
         return None if job_id is None else self._jobs.get(job_id)
 
     async def remove(self, job_id: str) -> None:
+        self.drop(job_id)
+
+    def drop(self, job_id: str, files: bool = True) -> None:
+        """remove() without the await; `files=False` keeps its output files (a record that was never kept elsewhere)."""
         job = self._jobs.pop(job_id, None)
-        if job is not None and job.outputs is not None:
+        if job is not None and job.outputs is not None and files:
             self._expire_result(job)
         if job is not None and job.idempotency_scope is not None and self._scopes.get(job.idempotency_scope) == job_id:
             del self._scopes[job.idempotency_scope]
@@ -173,6 +184,9 @@ class MemoryJobStore:
         return found
 
     async def prune(self, now: float) -> list[str]:
+        return self.prune_now(now)
+
+    def prune_now(self, now: float) -> list[str]:
         dropped = []
         for job in list(self._jobs.values()):
             if not job.finished or job.finished_at is None:
@@ -187,7 +201,7 @@ class MemoryJobStore:
             kept = [j for j in self._jobs.values() if j.finished and j.id not in dropped]
             dropped += [j.id for j in kept[:excess]]
         for job_id in dropped:
-            await self.remove(job_id)
+            self.drop(job_id)
         return dropped
 
     async def pending(self) -> list[JobRecord]:

@@ -232,9 +232,9 @@ class JobRunner:
         return await self.get(job_id)
 
     async def delivered(self, job: JobRecord) -> None:
-        """The run call handed out the job's files and they are gone: the record says so, in the store too."""
+        """The run call handed out the job's files: the record says so (not awaited: if lost, GET shows them gone anyway)."""
         job.outputs, job.result_expired = None, True
-        await self._persist(job)
+        self._spawn(self._persist(job))
 
     def position(self, job: JobRecord) -> int | None:
         return self.hub.position(job.id) if job.status == "queued" else None

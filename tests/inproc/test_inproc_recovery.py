@@ -4,7 +4,9 @@ finished, as with kill -9), a second plugin starts on the same folders and recov
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -65,11 +67,17 @@ async def post(plugin: Plugin, host: FileHost, color: int) -> Any:
     return await plugin.run("canvas", {"canvas": {"color": color}}, params=params, headers={"Idempotency-Key": f"k{color}"})
 
 
+def in_file(root: Path, job_id: str) -> str | None:
+    """The job's status in the store's file (what a restart reads), not in its memory."""
+    with contextlib.closing(sqlite3.connect(root / "user" / "connect" / "jobs.sqlite3")) as db:
+        row = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 async def stored_status(plugin: Plugin, job_id: str, status: str) -> None:
-    """Once the store says so (the running state is written by a task of its own)."""
+    """Once the file says so (the running state is written by a task of its own, not awaited)."""
     for _ in range(600):
-        job = await plugin.connect.jobs.store.get(job_id)
-        if job is not None and job.status == status:
+        if await asyncio.to_thread(in_file, plugin.engine.root, job_id) == status:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"job {job_id} never stored as {status}")
@@ -244,5 +252,18 @@ def test_a_run_the_store_cannot_keep_is_refused_and_not_queued(tmp_path: Path) -
         error = (await response.json())["error"]
         assert error["type"] == "unavailable" and "job store" in error["message"]
         assert plugin.engine.queue_depth() == 0 and plugin.engine.history == {}
+
+    life(tmp_path, scenario)
+
+
+def test_a_synchronous_answer_comes_after_its_job_is_written_finished(tmp_path: Path) -> None:
+    """The caller holds the outputs: a crash after that must not turn the job into a failure (or run it again)."""
+
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("canvas", canvas())
+        for color in range(5):
+            response = await plugin.run("canvas", {"canvas": {"color": color}})
+            assert response.status == 200, await response.text()
+            assert in_file(tmp_path, response.headers["X-Connect-Job-Id"]) == "succeeded"  # read at once, before any await
 
     life(tmp_path, scenario)

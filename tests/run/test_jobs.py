@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,9 +15,11 @@ import pytest
 
 from connect.errors import Unavailable
 from connect.io.outputs import FileRef
+from connect.run.jobcodec import decode, encode
 from connect.run.jobs import CANCELLED, QUEUED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, MemoryJobStore, Plan, WebhookState
 from connect.run.jobstore_sqlite import SqliteJobStore
 
+ROOT = Path(__file__).resolve().parents[2]
 Make = Callable[..., JobStore]
 
 
@@ -162,5 +169,102 @@ def test_a_failing_database_is_one_clear_error(tmp_path: Path) -> None:
         await asyncio.get_running_loop().run_in_executor(store._thread, store._db.close)  # as a file gone bad under it
         with pytest.raises(Unavailable, match=r"the job store .* failed"):
             await store.put(job(1))
+
+    asyncio.run(check())
+
+
+def stored(path: Path) -> list[tuple[str, str, str]]:
+    """(id, status, record) of every row, in the file's order: what a restart would read."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return [(r[0], r[1], r[2]) for r in db.execute("SELECT id, status, record FROM jobs ORDER BY seq")]
+
+
+def test_changes_asked_for_at_once_end_as_last_asked_in_the_order_of_first_put(tmp_path: Path) -> None:
+    async def check() -> None:
+        path = tmp_path / "jobs.sqlite3"
+        store = SqliteJobStore.open(path, 10, 1000, 1000)
+        first, second = job(1, status=QUEUED), job(2, status=QUEUED)
+        await store.put(first)
+        first.status, first.finished_at = SUCCEEDED, 100.0
+        # The first is committed alone; the rest wait for it and go in one batch: j1 again, j2 deleted and put again.
+        writes = (store.put(first), store.put(second), store.put(first), store.remove("j2"), store.put(job(3)), store.put(second))
+        await asyncio.gather(*writes)
+        assert [(i, s) for i, s, _ in stored(path)] == [("j1", SUCCEEDED), ("j3", SUCCEEDED), ("j2", QUEUED)]
+        assert [j.id for j in await store.select(JobQuery())] == ["j2", "j3", "j1"]
+        store.close()
+        again = SqliteJobStore.open(path, 10, 1000, 1000)
+        assert [(j.id, j.status) for j in await again.select(JobQuery())] == [("j2", QUEUED), ("j3", SUCCEEDED), ("j1", SUCCEEDED)]
+        again.close()
+
+    asyncio.run(check())
+
+
+def test_a_plan_is_encoded_once_and_the_record_reads_back_equal(tmp_path: Path) -> None:
+    async def check() -> None:
+        path = tmp_path / "jobs.sqlite3"
+        store = SqliteJobStore.open(path, 10, 1000, 1000)
+        record = job(1, status=QUEUED)
+        record.plan = Plan({"1": {"class_type": "EmptyImage", "inputs": {"color": 7}}}, {"out": ("1",)}, {"1": (None, "EmptyImage")}, {})
+        await store.put(record)
+        record.status, record.started_at = RUNNING, 5.0
+        await store.put(record)
+        ((_, _, text),) = stored(path)
+        assert text == encode(record)  # the kept plan text is the same text
+        assert decode(text) == record
+        store.close()
+
+    asyncio.run(check())
+
+
+def test_a_new_job_the_file_refused_is_not_kept_at_all(tmp_path: Path) -> None:
+    async def check() -> None:
+        store = SqliteJobStore.open(tmp_path / "jobs.sqlite3", 10, 1000, 1000)
+        await store.put(job(1))
+        await asyncio.get_running_loop().run_in_executor(store._thread, store._db.close)
+        with pytest.raises(Unavailable):
+            await store.put(job(2, status=QUEUED))
+        assert await store.get("j2") is None and [j.id for j in await store.pending()] == []
+        assert await store.get("j1") is not None  # what was kept stays readable
+
+    asyncio.run(check())
+
+
+_CHILD = """
+import asyncio, os, signal, sys
+sys.path[:0] = [{root!r}]
+from connect.run.jobs import JobRecord, Plan, RUNNING, SUCCEEDED
+from connect.run.jobstore_sqlite import SqliteJobStore
+
+async def main() -> None:
+    store = SqliteJobStore.open(__import__("pathlib").Path({path!r}), 10, 1000, 1000)
+    done = JobRecord(id="done", workflow="w", prompt_id="p0", owner=None, timeout=60)
+    await store.put(done)
+    done.status, done.finished_at = SUCCEEDED, 1.0
+    await store.put(done)  # awaited: in the file
+    going = JobRecord(id="going", workflow="w", prompt_id="p1", owner=None, timeout=60, plan=Plan({{}}, {{}}, {{}}, {{}}))
+    await store.put(going)  # awaited: in the file, queued
+    going.status = RUNNING
+    asyncio.ensure_future(store.put(going))  # as the runner writes `running`: not awaited
+    await asyncio.sleep(0)  # handed to the store's thread, maybe written, maybe not
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_kill_right_after_a_write_nobody_awaited_leaves_every_awaited_one(tmp_path: Path, attempt: int) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    child = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), path=str(path))], check=False)
+    assert child.returncode == -signal.SIGKILL
+
+    async def check() -> None:
+        store = SqliteJobStore.open(path, 10, 1000, 1000)
+        done, going = await store.get("done"), await store.get("going")
+        assert done is not None and done.status == SUCCEEDED
+        # The unawaited `running` either landed or not: queued runs again, running fails as server_restarted.
+        assert going is not None and going.status in (QUEUED, RUNNING) and going.plan is not None
+        assert [j.id for j in await store.pending()] == ["going"]
+        store.close()
 
     asyncio.run(check())
