@@ -6,7 +6,8 @@
 A MemoryJobStore (jobs.py) whose every change is also written to the file: the same contract, the same
 bounds, order and pruning, and every read (get, find, select, pending) answered from memory, so reading
 never waits for the disk. The file is read once, when the store opens; after that it is a journal.
-Every record is one row: its JSON (jobcodec.py) plus the columns a query of the file filters on.
+Every record is one row: its JSON (jobcodec.py) plus the columns the plugin once queried (still
+written: an older plugin reads the file, and so can a person with the sqlite3 shell).
 
 Writes never run on the event loop: one thread of the store's own commits them, in the order they were
 asked for. A record is encoded on the loop when put() is called, so what is written is the job as it
@@ -136,6 +137,7 @@ class SqliteJobStore(MemoryJobStore):
         except Unavailable:
             if new and job.id in self:  # not kept in the file: not kept at all (the run is refused)
                 self.drop(job.id, files=False)
+                self._plans.pop(job.id, None)
             raise
 
     async def remove(self, job_id: str) -> None:
