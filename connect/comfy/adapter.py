@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .compat import Features, check_internals, comfyui_version
+from .frontend import Frontend, read_frontend
 from .hidden_prompt import install_embed_hook
 from .nodespec import NodeSpec
 
@@ -65,6 +66,7 @@ class ComfyAdapter:
         self._nodes = nodes
         self._listeners: list[CompletionListener] = []
         self._event_listeners: list[EventListener] = []
+        self._frontend: Frontend | None = None
         self.features: Features = check_internals(server, execution, nodes, comfyui_version(), log)
 
     @classmethod
@@ -164,6 +166,11 @@ class ComfyAdapter:
             "display_name": self._nodes.NODE_DISPLAY_NAME_MAPPINGS.get(class_type, class_type),
             "description": getattr(cls, "DESCRIPTION", ""),
         }
+
+    def frontend(self) -> Frontend:
+        if self._frontend is None:  # read once: the web root does not change while ComfyUI runs
+            self._frontend = read_frontend(Path(self.server.web_root))
+        return self._frontend
 
     def node_spec(self, class_type: str) -> NodeSpec | None:
         info = self.node_info(class_type)

@@ -1,0 +1,91 @@
+"""Which widgets the frontend gives a node, read from the node's definition (ComfyUI's /object_info).
+
+A saved node's `widgets_values` is a list with one entry per widget, in the order the definition
+lists its inputs (required, then optional). Some widgets exist only in the page and are not sent to
+ComfyUI, yet they still take a place in that list: the "control after generate" combo that follows
+a seed-like input, the upload button after a file combo. Reading values by position therefore needs
+the same list of widgets the frontend builds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+NodeInfo = dict[str, Any]
+InfoLookup = Callable[[str], "NodeInfo | None"]
+
+_PLAIN = {"INT", "FLOAT", "STRING", "BOOLEAN"}
+# Upload options that make the frontend add a button widget after the file combo.
+_UPLOADS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload", "model_upload", "mesh_upload")
+
+
+# Widgets the frontend's own extensions add to a definition (after its inputs), with their empty value.
+# Not node definitions (those come from ComfyUI): page features, e.g. the 3D preview that SaveGLB
+# shows, whose widget is sent with the prompt.
+PAGE_WIDGETS: dict[str, list[tuple[str, Any]]] = {"SaveGLB": [("image", "")]}
+
+
+@dataclass(frozen=True)
+class Widget:
+    name: str
+    sent: bool  # False: a page-only widget (control, upload button) that holds a place in the list
+    default: Any = None
+
+
+def widgets_of(info: NodeInfo, class_type: str) -> list[Widget]:
+    declared = [widget for name, spec in _inputs(info) for widget in _widgets(name, spec)]
+    return declared + [Widget(name, True, empty) for name, empty in PAGE_WIDGETS.get(class_type, [])]
+
+
+def widget_names(info: NodeInfo, class_type: str) -> set[str]:
+    return {w.name for w in widgets_of(info, class_type) if w.sent}
+
+
+def _inputs(info: NodeInfo) -> Iterator[tuple[str, list[Any]]]:
+    declared = info.get("input") or {}
+    order = info.get("input_order") or {}
+    for section in ("required", "optional"):
+        specs = declared.get(section) or {}
+        for name in order.get(section) or list(specs):
+            spec = specs.get(name)
+            if isinstance(spec, (list, tuple)) and spec:
+                yield name, list(spec)
+
+
+def _widgets(name: str, spec: list[Any]) -> list[Widget]:
+    kind = spec[0]
+    options: dict[str, Any] = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
+    if options.get("forceInput"):
+        return []
+    if isinstance(kind, list) or kind == "COMBO":
+        choices = kind if isinstance(kind, list) else options.get("options") or []
+        default = options.get("default", choices[0] if choices else None)
+    elif kind in _PLAIN:
+        default = options.get("default", _EMPTY[kind])
+    else:
+        return []  # a socket: MODEL, IMAGE, ...
+    found = [Widget(name, True, default)]
+    if options.get("control_after_generate"):
+        found.append(Widget("control_after_generate", False))
+    if any(options.get(flag) for flag in _UPLOADS):
+        found.append(Widget("upload", False))
+    return found
+
+
+_EMPTY: dict[str, Any] = {"INT": 0, "FLOAT": 0, "STRING": "", "BOOLEAN": False}
+
+
+def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, Any]) -> dict[str, Any]:
+    """The values the node sends, by input name: the saved ones, the definition's defaults for the rest."""
+    values: dict[str, Any] = {}
+    for index, widget in enumerate(widgets_of(info, class_type)):
+        if not widget.sent:
+            continue
+        if isinstance(saved, dict):
+            value = saved.get(widget.name, widget.default)
+        else:
+            value = saved[index] if index < len(saved) else widget.default
+        values[widget.name] = {"__value__": value} if isinstance(value, list) else value
+    return values
