@@ -27,11 +27,16 @@ _UPLOADS = ("image_upload", "video_upload", "audio_upload", "animated_image_uplo
 PAGE_WIDGETS: dict[str, list[tuple[str, Any]]] = {"SaveGLB": [("image", "")]}
 
 
+_DYNAMIC = "COMFY_DYNAMICCOMBO_V3"
+
+
 @dataclass(frozen=True)
 class Widget:
     name: str
     sent: bool  # False: a page-only widget (control, upload button) that holds a place in the list
     default: Any = None
+    # A dynamic combo's choices: key -> the inputs that choice adds (widgets named "<name>.<input>").
+    choices: dict[str, dict[str, Any]] | None = None
 
 
 def widgets_of(info: NodeInfo, class_type: str) -> list[Widget]:
@@ -59,9 +64,12 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
     options: dict[str, Any] = spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {}
     if options.get("forceInput"):
         return []
+    if kind == _DYNAMIC:
+        added = {str(o.get("key")): o.get("inputs") or {} for o in options.get("options") or [] if isinstance(o, dict)}
+        return [Widget(name, True, options.get("default", next(iter(added), None)), added)]
     if isinstance(kind, list) or kind == "COMBO":
-        choices = kind if isinstance(kind, list) else options.get("options") or []
-        default = options.get("default", choices[0] if choices else None)
+        listed: list[Any] = kind if isinstance(kind, list) else options.get("options") or []
+        default = options.get("default", listed[0] if listed else None)
     elif kind in _PLAIN:
         default = options.get("default", _EMPTY[kind])
     else:
@@ -80,12 +88,29 @@ _EMPTY: dict[str, Any] = {"INT": 0, "FLOAT": 0, "STRING": "", "BOOLEAN": False}
 def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, Any]) -> dict[str, Any]:
     """The values the node sends, by input name: the saved ones, the definition's defaults for the rest."""
     values: dict[str, Any] = {}
-    for index, widget in enumerate(widgets_of(info, class_type)):
-        if not widget.sent:
-            continue
+    widgets = widgets_of(info, class_type)
+    index = 0
+    while index < len(widgets):  # grows: a dynamic combo's chosen inputs follow it
+        widget = widgets[index]
         if isinstance(saved, dict):
             value = saved.get(widget.name, widget.default)
         else:
             value = saved[index] if index < len(saved) else widget.default
-        values[widget.name] = {"__value__": value} if isinstance(value, list) else value
+        if widget.choices is not None:
+            widgets[index + 1 : index + 1] = _chosen(widget, value)
+        if widget.sent:
+            values[widget.name] = {"__value__": value} if isinstance(value, list) else value
+        index += 1
     return values
+
+
+def _chosen(widget: Widget, value: Any) -> list[Widget]:
+    """The widgets a dynamic combo adds for its value, named under it ("format.codec")."""
+    assert widget.choices is not None
+    declared = widget.choices.get(str(value)) or {}
+    found: list[Widget] = []
+    for section in ("required", "optional"):
+        for name, spec in (declared.get(section) or {}).items():
+            if isinstance(spec, (list, tuple)) and spec:
+                found.extend(_widgets(f"{widget.name}.{name}", list(spec)))
+    return found
