@@ -70,10 +70,9 @@ def _names_in(text: str) -> dict[str, str]:
     by_variable: dict[str, str] = {}
     for match in _NAMED.finditer(text):
         by_variable[match[1]] = match[2] if match[2] is not None else _unquote(match[3])
-    names = {cls: by_variable[var] for cls, var in _PAIR.findall(text) if var in by_variable}
-    for variable, name in by_variable.items():
-        names.setdefault(variable, name)
-    return names
+    gathered = {cls: by_variable[var] for cls, var in _PAIR.findall(text) if var in by_variable}
+    # Older bundles name each object after its class and gather none (or next to none) of them.
+    return gathered if len(gathered) * 2 >= len(by_variable) else {**by_variable, **gathered}
 
 
 def _unquote(text: str) -> str:
