@@ -72,6 +72,8 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
         default = options.get("default", listed[0] if listed else None)
     elif kind in _PLAIN:
         default = options.get("default", _EMPTY[kind])
+    elif options.get("socketless"):  # an input that can only be a widget (COLOR, CURVE, ...)
+        default = options.get("default")
     else:
         return []  # a socket: MODEL, IMAGE, ...
     found = [Widget(name, True, default)]
