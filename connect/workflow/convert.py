@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConvertError
-from .meta import COMFY_TITLES_SINCE, UNIQUE_IDS_SINCE, Version, node_meta
+from .meta import COMFY_TITLES_SINCE, SKIP_MUTED_INSTANCES_SINCE, UNIQUE_IDS_SINCE, Version, curves_marked, node_meta
 from .uigraph import SUBGRAPH_INPUT, SUBGRAPH_OUTPUT, Graph, Node, Workflow, read_workflow
 from .widgets import InfoLookup, widget_values
 
@@ -77,7 +77,9 @@ class _Converter:
             subgraph = self.workflow.subgraphs.get(node.type)
             item = Executable(":".join((*path, node.id)), node, graph, path, instance, subgraph)
             self.nodes[item.id] = item
-            if subgraph is not None:
+            # Newer frontends do not expand a muted or bypassed subgraph node of the root graph.
+            skipped = not path and node.mode in (NEVER, BYPASS) and self.frontend >= SKIP_MUTED_INSTANCES_SINCE
+            if subgraph is not None and not skipped:
                 if node.type in seen:
                     raise _error(item, "its subgraph contains itself")
                 self._flatten(subgraph, (*path, node.id), item, seen | {node.type})
@@ -104,7 +106,7 @@ class _Converter:
             info = self.lookup(item.node.type)
             if info is None:
                 raise _error(item, f"no node class {item.node.type!r} is installed in ComfyUI")
-            inputs = widget_values(info, item.node.type, item.node.values)
+            inputs = widget_values(info, item.node.type, item.node.values, curves_marked(self.frontend))
             for name, value in self.overrides.get(id(item.node), {}).items():
                 if name in inputs:
                     inputs[name] = {"__value__": value} if isinstance(value, list) else value
@@ -171,21 +173,36 @@ class _Converter:
         return None
 
     def _promoted_values(self, instance: Executable) -> dict[str, Any]:
-        """The instance's own widgets: one per subgraph input that feeds an inner widget, in input order."""
-        assert instance.subgraph is not None
-        names = [s.name for i, s in enumerate(instance.subgraph.inputs) if self._feeds_widget(instance.subgraph, i)]
+        """The instance's own widgets: one per subgraph input that feeds an inner widget, in input order.
+
+        Their values are the instance's saved ones; where it saved none (newer files keep promoted
+        values in the inner nodes), the value of the inner widget the input feeds.
+        """
+        subgraph = instance.subgraph
+        assert subgraph is not None
+        fed = {s.name: target for i, s in enumerate(subgraph.inputs) if (target := self._widget_fed(subgraph, i)) is not None}
         saved = instance.node.values
         if isinstance(saved, dict):
-            return {n: saved[n] for n in names if n in saved}
-        return {n: saved[i] for i, n in enumerate(names) if i < len(saved)}
+            values = {n: saved[n] for n in fed if n in saved}
+        else:
+            values = {n: saved[i] for i, n in enumerate(fed) if i < len(saved)}
+        for name, (node, widget) in fed.items():
+            info = None if name in values else self.lookup(node.type)
+            if info is not None:
+                inner = widget_values(info, node.type, node.values, curves_marked(self.frontend))
+                if widget in inner:
+                    values[name] = inner[widget]
+        return values
 
-    def _feeds_widget(self, subgraph: Graph, index: int) -> bool:
+    def _widget_fed(self, subgraph: Graph, index: int) -> tuple[Node, str] | None:
+        """The inner node and widget a subgraph input feeds first, if its first live link goes to a widget."""
         for link_id in subgraph.input_links[index]:  # stale ids (links since removed) are skipped
             link = subgraph.links.get(link_id)
             target = subgraph.nodes.get(link.target_id) if link else None
             if link is not None and target is not None and link.target_slot < len(target.inputs):
-                return target.inputs[link.target_slot].widget is not None
-        return False
+                widget = target.inputs[link.target_slot].widget
+                return None if widget is None else (target, widget)
+        return None
 
     def _resolve_output(self, item: Executable, slot: int, wanted: str, visited: set[str]) -> Source | None:
         key = f"{item.id}[O]{slot}"
@@ -195,7 +212,7 @@ class _Converter:
         if item.node.mode == BYPASS:
             match = _bypass_slot(item.node, slot, wanted)
             return None if match < 0 else self._resolve_input(item, match, visited)
-        if item.subgraph is not None:
+        if item.subgraph is not None and item.node.mode != NEVER:  # a muted one is not sent: links to it are dropped
             return self._resolve_subgraph_output(item, slot, wanted, visited)
         if item.node.type in PAGE_ONLY:
             if slot < len(item.node.inputs):

@@ -15,6 +15,9 @@ Version = tuple[int, ...]
 PACKAGE_META_SINCE: Version = (1, 58, 0)  # `_meta` carries the node pack (not in 1.49.6)
 UNIQUE_IDS_SINCE: Version = (1, 49, 0)  # subgraph node ids made unique on load (not in 1.32.9)
 LATEST_CHECKED: Version = (1, 58, 1)  # converting for a frontend whose version cannot be told
+SKIP_MUTED_INSTANCES_SINCE: Version = (1, 49, 0)  # a muted/bypassed subgraph node's insides not sent (not in 1.32.9)
+CURVES_MARKED_SINCE: Version = (1, 49, 0)  # a CURVE widget's list value sent as {"__type__": "CURVE", ...}
+CURVES_ALWAYS_MARKED_SINCE: Version = (1, 58, 0)  # ... and any value of it (not only a list)
 COMFY_TITLES_SINCE: Version = (1, 58, 0)  # an untitled node: ComfyUI's display name before the frontend's
 
 _ID = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
@@ -28,6 +31,13 @@ def parse_version(text: str) -> Version:
     if found is None:
         raise ValueError(f"not a frontend version: {text!r}")
     return tuple(int(part) for part in found.groups())
+
+
+def curves_marked(frontend: Version) -> str:
+    """How this frontend marks CURVE values (widgets.widget_values' `typed_curves`)."""
+    if frontend >= CURVES_ALWAYS_MARKED_SINCE:
+        return "any"
+    return "list" if frontend >= CURVES_MARKED_SINCE else ""
 
 
 def node_meta(title: str, properties: dict[str, Any], frontend: Version) -> dict[str, Any]:

@@ -25,6 +25,10 @@ _UPLOADS = ("image_upload", "video_upload", "audio_upload", "animated_image_uplo
 # Not node definitions (those come from ComfyUI): page features, e.g. the 3D preview that SaveGLB
 # shows, whose widget is sent with the prompt.
 PAGE_WIDGETS: dict[str, list[tuple[str, Any]]] = {"SaveGLB": [("image", "")]}
+# CustomCombo's page keeps the chosen index, then one widget per option, as many as were saved.
+_OPTIONS_NODE = "CustomCombo"
+# Page-drawn widget types whose value the page sets itself on load, whatever was saved.
+_PAGE_VALUES: dict[str, Any] = {"IMAGECOMPARE": ["", ""]}
 
 
 _DYNAMIC = "COMFY_DYNAMICCOMBO_V3"
@@ -37,11 +41,17 @@ class Widget:
     default: Any = None
     # A dynamic combo's choices: key -> the inputs that choice adds (widgets named "<name>.<input>").
     choices: dict[str, dict[str, Any]] | None = None
+    kind: str = ""
 
 
-def widgets_of(info: NodeInfo, class_type: str) -> list[Widget]:
+def widgets_of(info: NodeInfo, class_type: str, saved: int = 0) -> list[Widget]:
+    """`saved`: how many values were saved (CustomCombo has as many option widgets)."""
     declared = [widget for name, spec in _inputs(info) for widget in _widgets(name, spec)]
-    return declared + [Widget(name, True, empty) for name, empty in PAGE_WIDGETS.get(class_type, [])]
+    added = [Widget(name, True, empty) for name, empty in PAGE_WIDGETS.get(class_type, [])]
+    if class_type == _OPTIONS_NODE:
+        options = max(1, saved - len(declared) - 1)
+        added = [Widget("index", True, 0), *(Widget(f"option{i}", True, "") for i in range(1, options + 1))]
+    return declared + added
 
 
 def widget_names(info: NodeInfo, class_type: str) -> set[str]:
@@ -67,7 +77,9 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
     if kind == _DYNAMIC:
         added = {str(o.get("key")): o.get("inputs") or {} for o in options.get("options") or [] if isinstance(o, dict)}
         return [Widget(name, True, options.get("default", next(iter(added), None)), added)]
-    if isinstance(kind, list) or kind == "COMBO":
+    kind = options.get("widgetType", kind)  # e.g. "FLOAT,INT" drawn as a FLOAT widget
+    combo = isinstance(kind, list) or kind == "COMBO"
+    if combo:
         listed: list[Any] = kind if isinstance(kind, list) else options.get("options") or []
         default = options.get("default", listed[0] if listed else None)
     elif kind in _PLAIN:
@@ -76,10 +88,10 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
         default = options.get("default")
     else:
         return []  # a socket: MODEL, IMAGE, ...
-    found = [Widget(name, True, default)]
+    found = [Widget(name, True, default, kind="COMBO" if combo else str(kind))]
     if options.get("control_after_generate"):
         found.append(Widget("control_after_generate", False))
-    if any(options.get(flag) for flag in _UPLOADS):
+    if combo and any(options.get(flag) for flag in _UPLOADS):
         found.append(Widget("upload", False))
     return found
 
@@ -87,10 +99,13 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
 _EMPTY: dict[str, Any] = {"INT": 0, "FLOAT": 0, "STRING": "", "BOOLEAN": False}
 
 
-def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, Any]) -> dict[str, Any]:
-    """The values the node sends, by input name: the saved ones, the definition's defaults for the rest."""
+def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, Any], typed_curves: str = "") -> dict[str, Any]:
+    """The values the node sends, by input name: the saved ones, the definition's defaults for the rest.
+
+    `typed_curves`: how a frontend marks a CURVE widget's value: "any" (every value), "list" (a list), "".
+    """
     values: dict[str, Any] = {}
-    widgets = widgets_of(info, class_type)
+    widgets = widgets_of(info, class_type, len(saved))
     index = 0
     while index < len(widgets):  # grows: a dynamic combo's chosen inputs follow it
         widget = widgets[index]
@@ -98,12 +113,24 @@ def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, 
             value = saved.get(widget.name, widget.default)
         else:
             value = saved[index] if index < len(saved) else widget.default
+        value = _PAGE_VALUES.get(widget.kind, value)
         if widget.choices is not None:
             widgets[index + 1 : index + 1] = _chosen(widget, value)
         if widget.sent:
-            values[widget.name] = {"__value__": value} if isinstance(value, list) else value
+            values[widget.name] = _sent(value, widget.kind == "CURVE" and _typed(value, typed_curves))
         index += 1
     return values
+
+
+def _typed(value: Any, typed_curves: str) -> bool:
+    return (typed_curves == "any" and value is not None) or (typed_curves == "list" and isinstance(value, list))
+
+
+def _sent(value: Any, curve: bool) -> Any:
+    """A list would read as a link: the frontend wraps it (and marks a curve's value as one)."""
+    if curve:
+        return {"__type__": "CURVE", "__value__": value}
+    return {"__value__": value} if isinstance(value, list) else value
 
 
 def _chosen(widget: Widget, value: Any) -> list[Widget]:

@@ -210,3 +210,12 @@ def test_a_workflow_that_is_not_the_ui_format_is_refused() -> None:
     with pytest.raises(ConvertError) as raised:
         prompt_of({"1": {"class_type": "EmptyImage", "inputs": {}}})
     assert raised.value.details == {"path": "nodes"}
+
+
+def test_newer_frontends_send_nothing_of_a_muted_subgraph_node_and_promoted_values_fall_back_to_the_inner_widget() -> None:
+    workflow = nested()
+    workflow["nodes"][1]["widgets_values"] = []  # newer files keep promoted values in the inner nodes
+    assert prompt_of(workflow, NEW)["12:9"]["inputs"]["color"] == 0  # EmptyImage 9's own saved color
+    workflow["nodes"][1]["mode"] = 2
+    assert {"12:7:5", "12:8", "12:9"} <= set(prompt_of(workflow, OLD))
+    assert set(prompt_of(workflow, NEW)) == {"1", "3"}
