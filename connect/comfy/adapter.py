@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import threading
 import time
@@ -142,7 +143,13 @@ class ComfyAdapter:
 
     # -- node definitions ---------------------------------------------------------------------
     def node_info(self, class_type: str) -> dict[str, Any] | None:
-        """The same dictionary ComfyUI serves for this class at /object_info."""
+        """The class's definition exactly as ComfyUI serves it at /object_info: as JSON reads it back
+        (V3 definitions hold str enums, e.g. a dynamic combo's option keys, that only JSON turns into their values)."""
+        info = self._declared_info(class_type)
+        return None if info is None else dict(json.loads(json.dumps(info, default=str)))
+
+    def _declared_info(self, class_type: str) -> dict[str, Any] | None:
+        """The dictionary ComfyUI builds for this class's /object_info entry, before it is sent."""
         from comfy_api.internal import _ComfyNodeInternal
 
         cls = self._nodes.NODE_CLASS_MAPPINGS.get(class_type)
@@ -173,7 +180,7 @@ class ComfyAdapter:
         return self._frontend
 
     def node_spec(self, class_type: str) -> NodeSpec | None:
-        info = self.node_info(class_type)
+        info = self._declared_info(class_type)
         return None if info is None else NodeSpec.from_object_info(class_type, info)
 
     # -- the queue ------------------------------------------------------------------------------
