@@ -189,7 +189,7 @@ class _Converter:
         for name, (node, widget) in fed.items():
             info = None if name in values else self.lookup(node.type)
             if info is not None:
-                inner = widget_values(info, node.type, node.values, curves_marked(self.frontend))
+                inner = widget_values(info, node.type, node.values, curves_marked(self.frontend), as_sent=False)
                 if widget in inner:
                     values[name] = inner[widget]
         return values

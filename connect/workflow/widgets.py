@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .dynprompt import expand
+
 NodeInfo = dict[str, Any]
 InfoLookup = Callable[[str], "NodeInfo | None"]
 
@@ -42,6 +44,7 @@ class Widget:
     # A dynamic combo's choices: key -> the inputs that choice adds (widgets named "<name>.<input>").
     choices: dict[str, dict[str, Any]] | None = None
     kind: str = ""
+    dynamic_prompt: bool = False  # a text whose comments and {a|b} choices are resolved when sent
 
 
 def widgets_of(info: NodeInfo, class_type: str, saved: int = 0) -> list[Widget]:
@@ -88,7 +91,8 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
         default = options.get("default")
     else:
         return []  # a socket: MODEL, IMAGE, ...
-    found = [Widget(name, True, default, kind="COMBO" if combo else str(kind))]
+    dynamic = kind == "STRING" and options.get("dynamicPrompts") is True
+    found = [Widget(name, True, default, kind="COMBO" if combo else str(kind), dynamic_prompt=dynamic)]
     if options.get("control_after_generate"):
         found.append(Widget("control_after_generate", False))
     if combo and any(options.get(flag) for flag in _UPLOADS):
@@ -99,10 +103,13 @@ def _widgets(name: str, spec: list[Any]) -> list[Widget]:
 _EMPTY: dict[str, Any] = {"INT": 0, "FLOAT": 0, "STRING": "", "BOOLEAN": False}
 
 
-def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, Any], typed_curves: str = "") -> dict[str, Any]:
+def widget_values(
+    info: NodeInfo, class_type: str, saved: list[Any] | dict[str, Any], typed_curves: str = "", *, as_sent: bool = True
+) -> dict[str, Any]:
     """The values the node sends, by input name: the saved ones, the definition's defaults for the rest.
 
     `typed_curves`: how a frontend marks a CURVE widget's value: "any" (every value), "list" (a list), "".
+    `as_sent`: False gives the widgets' own values (dynamic prompts not yet resolved).
     """
     values: dict[str, Any] = {}
     widgets = widgets_of(info, class_type, len(saved))
@@ -114,6 +121,8 @@ def widget_values(info: NodeInfo, class_type: str, saved: list[Any] | dict[str, 
         else:
             value = saved[index] if index < len(saved) else widget.default
         value = _PAGE_VALUES.get(widget.kind, value)
+        if as_sent and widget.dynamic_prompt and isinstance(value, str):
+            value = expand(value)
         if widget.choices is not None:
             widgets[index + 1 : index + 1] = _chosen(widget, value)
         if widget.sent:
