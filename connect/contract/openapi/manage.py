@@ -81,7 +81,11 @@ def convert_schemas() -> dict[str, Any]:
         "type": "object",
         "description": "A UI-format workflow: `nodes`, `links`, `groups`, `definitions.subgraphs`, `extra`... "
         '(also taken wrapped as `{"workflow": ...}`)',
-        "properties": {"nodes": {"type": "array"}, "links": {"type": "array"}, "workflow": {"type": "object"}},
+        "properties": {
+            "nodes": {"type": "array", "items": {"type": "object"}},
+            "links": {"type": "array", "items": {}},
+            "workflow": {"type": "object"},
+        },
     }
     result = {
         "type": "object",
@@ -117,9 +121,8 @@ def save_request() -> dict[str, Any]:
                 "additionalProperties": node,
             },
             "workflow": {
-                "type": "object",
-                "description": "UI-format workflow (what ComfyUI's Save writes), kept with the endpoint; without a `prompt` the "
-                "server converts it as POST /api/connect/convert does",
+                "description": "UI-format workflow (what ComfyUI's Save writes), kept with the endpoint as given; without a "
+                "`prompt` the server converts it as POST /api/connect/convert does (then it must be a UI-format object)",
             },
             "timeout": {
                 "type": ["number", "null"],
