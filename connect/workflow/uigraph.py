@@ -133,6 +133,8 @@ def _graph(raw: dict[str, Any], where: str) -> Graph:
         node = _node(item, f"{prefix}nodes.{index}")
         nodes[node.id] = node
     links: dict[int, Link] = {}
+    if not isinstance(raw.get("links", []), list):
+        raise ConvertError("'links' is a list of links", {"path": f"{prefix}links"})
     for index, item in enumerate(raw.get("links") or []):
         link_id, link = _link(item, f"{prefix}links.{index}")
         links[link_id] = link

@@ -219,3 +219,11 @@ def test_newer_frontends_send_nothing_of_a_muted_subgraph_node_and_promoted_valu
     workflow["nodes"][1]["mode"] = 2
     assert {"12:7:5", "12:8", "12:9"} <= set(prompt_of(workflow, OLD))
     assert set(prompt_of(workflow, NEW)) == {"1", "3"}
+
+
+def test_links_that_are_not_a_list_are_refused_naming_the_path() -> None:
+    ui, *_ = chain()
+    workflow = {**ui.saved(), "links": {}}
+    with pytest.raises(ConvertError) as raised:
+        prompt_of(workflow)
+    assert raised.value.details == {"path": "links"}

@@ -84,7 +84,7 @@ def convert_schemas() -> dict[str, Any]:
         "properties": {
             "nodes": {"type": "array", "items": {"type": "object"}},
             "links": {"type": "array", "items": {}},
-            "workflow": {"type": "object"},
+            "workflow": {"description": "the workflow, when the body wraps it (read only without `nodes`)"},
         },
     }
     result = {
