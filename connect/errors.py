@@ -24,6 +24,7 @@
     ├── ExecutionFailed (500)      a node raised while the prompt ran
     ├── WorkflowCorrupt (500)      a stored file that is not a valid saved workflow
     ├── Unavailable (503)          the queue is full or ComfyUI's prompt worker is dead
+    │   └── ServerRestarted (503)  a job was running when ComfyUI stopped (crash or restart); it is not run again
     └── RunTimeout (504)
 
 Every one renders as ``{"error": {"type": ..., "message": ..., "details": ...}}``; ``headers`` are
@@ -154,6 +155,10 @@ class WorkflowCorrupt(ConnectError):
 class Unavailable(ConnectError):
     status = 503
     type = "unavailable"
+
+
+class ServerRestarted(Unavailable):
+    type = "server_restarted"
 
 
 class RunTimeout(ConnectError):

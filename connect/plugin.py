@@ -9,11 +9,14 @@ part; everything else is handed what it needs here.
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import logging
 import os
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from .comfy.adapter import ComfyAdapter
 from .comfy.engine import Host
@@ -33,7 +36,8 @@ from .ops.metrics import Metrics
 from .run.events import EventHub
 from .run.executor import Executor
 from .run.idempotency import LocalIdempotencyLock
-from .run.jobs import JobRecord, MemoryJobStore
+from .run.jobs import JobRecord, JobStore, MemoryJobStore
+from .run.jobstore_sqlite import SqliteJobStore
 from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
 from .run.runner import JobRunner
@@ -87,7 +91,6 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         self_validating=comfy.validates_itself,
         metadata=settings.metadata,
     )
-    retention = Retention(files.folder, settings.input_ttl, settings.input_max_bytes, lambda: named_files(comfy.queued_prompts()))
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 
     def discard_outputs(job: JobRecord) -> None:
@@ -97,7 +100,14 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     webhooks = WebhookPolicy(
         webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks
     )
-    job_store = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl, discard_outputs)
+    job_store = _job_store(settings, comfy.user_dir() / "connect" / "jobs.sqlite3", discard_outputs)
+    # A file is in use while a prompt on ComfyUI's queue names it, or a job not yet re-queued after a restart.
+    retention = Retention(
+        files.folder,
+        settings.input_ttl,
+        settings.input_max_bytes,
+        lambda: named_files(comfy.queued_prompts()) | named_files(job_store.held_prompts()),
+    )
     connect = Connect(
         settings=settings,
         comfy=comfy,
@@ -137,7 +147,29 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     comfy.set_app_state(CONNECT, connect)
     register(comfy.routes)
+    _when_ready(comfy, lambda: connect.jobs.recover(store.load))
     return connect
+
+
+def _job_store(settings: Settings, path: Path, discard: Callable[[JobRecord], None]) -> JobStore:
+    if settings.jobs_store == "memory":
+        return MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl, discard)
+    return SqliteJobStore.open(path, settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl, discard)
+
+
+def _when_ready(comfy: Host, start: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Start `start()` on ComfyUI's loop once its prompt worker runs: every node pack is loaded by then
+    (setup() runs while they load), so a re-queued prompt's nodes are all known."""
+    loop = comfy.loop
+    tasks: list[asyncio.Task[Any]] = []  # held: a task nobody references may be collected mid-run
+
+    def check() -> None:
+        if comfy.worker_alive():
+            tasks.append(loop.create_task(start()))
+        else:
+            loop.call_later(0.1, check)
+
+    loop.call_soon(check)
 
 
 def _swagger_ui_static() -> Path:

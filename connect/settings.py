@@ -13,6 +13,7 @@ Jobs (README "Jobs"):
 
 CONNECT_SYNC_WAIT=100              seconds a synchronous call waits before it answers 202 with its job (0: always)
 CONNECT_CANCEL_ON_DISCONNECT=true  a synchronous caller that hangs up cancels its job (per call: ?cancel_on_disconnect=)
+CONNECT_JOBS_STORE=sqlite          where job records live: sqlite (<user dir>/connect/jobs.sqlite3, survives restarts) or memory
 CONNECT_JOBS_MAX=1000              job records kept (the oldest finished ones go first)
 CONNECT_JOBS_TTL=86400             seconds a finished job's record is kept
 CONNECT_JOB_RESULTS_TTL=3600       seconds a finished job's outputs can be fetched
@@ -84,6 +85,7 @@ class Settings(BaseSettings):
 
     sync_wait: float = Field(100.0, ge=0)
     cancel_on_disconnect: bool = True
+    jobs_store: Literal["sqlite", "memory"] = "sqlite"
     jobs_max: int = Field(1000, gt=0)
     jobs_ttl: float = Field(86400.0, gt=0)
     job_results_ttl: float = Field(3600.0, gt=0)

@@ -43,6 +43,7 @@ EXPECTED_STATUS = {
     "ExecutionFailed": 500,
     "WorkflowCorrupt": 500,
     "RunTimeout": 504,
+    "ServerRestarted": 503,
 }
 
 

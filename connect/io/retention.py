@@ -5,9 +5,10 @@
 
 Files live in ``<input>/connect/`` as ``connect-<sha256 prefix>.<ext>``: ComfyUI's loaders accept the
 subfolder (``connect/connect-....png``), their UI lists do not show it. A file is removed once it has
-not been stored or sent again for `ttl` seconds, unless a prompt on ComfyUI's queue (waiting or
-running, from any source) names it; then, while the folder holds more than `max_bytes`, the oldest
-unreferenced files go first. Only names the plugin gives are ever removed: anything else in the folder
+not been stored or sent again for `ttl` seconds, unless something still uses it (`in_use`: the plugin
+passes the names in prompts on ComfyUI's queue, waiting or running, from any source, and in the
+prompts of stored jobs that have not ended, which a restart re-queues); then, while the folder holds
+more than `max_bytes`, the oldest unreferenced files go first. Only names the plugin gives are ever removed: anything else in the folder
 (a file put there by hand) is left alone, and so are the files outside it.
 """
 

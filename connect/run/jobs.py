@@ -8,10 +8,12 @@ queue). Its status moves one way:
       └───────────┴──────> cancelled    DELETE, the client left, an interrupt from ComfyUI's UI,
                                         taken off ComfyUI's queue
 
-``JobStore`` is the interface a backend implements (async, so a networked one fits);
-``MemoryJobStore`` is the single-machine form: at most ``max_jobs`` records, a finished one kept for
-``ttl`` seconds and its outputs for ``result_ttl`` seconds. Records of unfinished jobs are never dropped
-(their number is bounded by the queue limits).
+``JobStore`` is the interface a backend implements (async, so a networked one fits). Both kept forms
+hold at most ``max_jobs`` records, a finished one for ``ttl`` seconds and its outputs for ``result_ttl``
+seconds; records of unfinished jobs are never dropped (their number is bounded by the queue limits).
+``MemoryJobStore`` lives and dies with the process; ``SqliteJobStore`` (jobstore_sqlite.py, the
+default) outlives it: after a restart the runner finds the jobs that were still going (``pending``)
+and re-queues them from their ``Plan``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,16 @@ class WebhookState:
 
 
 @dataclass
+class Plan:
+    """What re-queues a job that had not started when ComfyUI stopped: its prompt as prepared, and how it reads back."""
+
+    prompt: dict[str, Any]
+    outputs: dict[str, tuple[str, ...]]  # output name -> its node ids in `prompt`
+    labels: dict[str, tuple[str | None, str]]  # node id -> (title, class type), for progress events
+    extra: dict[str, Any]  # ComfyUI's extra_data (what outputs embed, io/embed.py)
+
+
+@dataclass
 class JobRecord:
     id: str
     workflow: str
@@ -65,6 +77,12 @@ class JobRecord:
     # The run call's delivery choice: GET of the job and its webhook render the outputs the same way.
     delivery: Choice = field(default_factory=lambda: Choice(Mode.BASE64))
     deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
+    plan: Plan | None = None  # kept while the job has not ended
+
+    @property
+    def pending(self) -> bool:
+        """Not ended, or ended with its webhook still to be delivered: what a restart picks up again."""
+        return not self.finished or (self.webhook is not None and self.webhook.state == "pending")
 
     @property
     def finished(self) -> bool:
@@ -95,6 +113,12 @@ class JobStore(Protocol):
 
     async def prune(self, now: float) -> list[str]:
         """Drop what is past its age (and outputs past theirs); returns the ids of dropped jobs."""
+
+    async def pending(self) -> list[JobRecord]:
+        """Every ``JobRecord.pending`` job, oldest first (after a restart: the runner's to finish)."""
+
+    def held_prompts(self) -> list[dict[str, Any]]:
+        """The plans' prompts of jobs that have not ended (their input files are kept). Called off the event loop."""
 
 
 class MemoryJobStore:
@@ -165,3 +189,10 @@ class MemoryJobStore:
         for job_id in dropped:
             await self.remove(job_id)
         return dropped
+
+    async def pending(self) -> list[JobRecord]:
+        return [job for job in self._jobs.values() if job.pending]
+
+    def held_prompts(self) -> list[dict[str, Any]]:
+        # A snapshot: called from the input sweeper's thread while the loop may add jobs.
+        return [job.plan.prompt for job in list(self._jobs.values()) if job.plan is not None and not job.finished]

@@ -25,17 +25,17 @@ from typing import Any
 
 from ..comfy.engine import Engine
 from ..comfy.outcome import Outcome
-from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout
+from ..errors import ConnectError, IdempotencyMismatch, RunInterrupted, RunTimeout, ServerRestarted
 from ..io.delivery import Choice, Mode
 from ..io.embed import embedding
 from ..io.outputs import Item, collect
 from ..io.render import encode_json
-from ..workflow.endpoint import Prompt, title_of
+from ..workflow.endpoint import Endpoint, Prompt, title_of
 from ..workflow.store import Metadata, SavedWorkflow
 from .events import JobEvents, iso
 from .executor import Executor
 from .idempotency import IdempotencyLock
-from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, WebhookState
+from .jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobQuery, JobRecord, JobStore, Plan, WebhookState
 from .limits import Slot
 from .webhooks import WebhookPolicy, deliver
 
@@ -132,6 +132,8 @@ class JobRunner:
     async def _create(self, request: RunRequest, scope: str | None) -> JobRecord:
         saved = request.saved
         prompt, outputs = await self._prepare(saved, request.payload, request.parts)
+        labels = {n: (title_of(node) or None, str(node.get("class_type"))) for n, node in prompt.items() if n in saved.endpoint.prompt}
+        embed = embedding(saved.metadata or self.metadata, prompt, saved.endpoint.prompt, saved.workflow)
         job = JobRecord(
             id=uuid.uuid4().hex,
             workflow=saved.name,
@@ -142,28 +144,75 @@ class JobRunner:
             idempotency_scope=scope,
             fingerprint=request.fingerprint() if scope is not None else None,  # only a replay compares it
             delivery=request.delivery or Choice(Mode.BASE64),
+            plan=Plan(prompt, outputs, labels, embed),
         )
-        labels = {n: (title_of(node) or None, str(node.get("class_type"))) for n, node in prompt.items() if n in saved.endpoint.prompt}
+        # Kept before ComfyUI has it: an accepted job is always in the store (a failing store refuses the run).
+        await self.store.put(job)
+        try:
+            await self._queue(job, saved.endpoint)
+        except BaseException:
+            await asyncio.shield(self.store.remove(job.id))
+            raise
+        self.hub.queued(job.id)  # before any await: ComfyUI may start it at once
+        if request.slot is not None:
+            self._release[job.id] = request.slot.detach()
+        self._spawn(self._drive(job, saved, prompt, outputs))
+        return job
+
+    async def _queue(self, job: JobRecord, endpoint: Endpoint) -> None:
+        """Put the job's planned prompt on ComfyUI's queue and follow it; a ConnectError if ComfyUI refuses it."""
+        assert job.plan is not None
         by_node: dict[str, tuple[str, ...]] = {}
-        for name, ids in outputs.items():
+        for name, ids in job.plan.outputs.items():
             for node_id in ids:
                 by_node[node_id] = (*by_node.get(node_id, ()), name)
         # Registered before the prompt is queued: ComfyUI may start it (and report) at once.
-        self.hub.open(job.id, job.prompt_id, labels, by_node)
+        self.hub.open(job.id, job.prompt_id, job.plan.labels, by_node)
         try:
-            embed = embedding(saved.metadata or self.metadata, prompt, saved.endpoint.prompt, saved.workflow)
-            await self.executor.submit(saved.endpoint, prompt, job.prompt_id, embed)
+            await self.executor.submit(endpoint, job.plan.prompt, job.prompt_id, job.plan.extra)
         except BaseException:
             self.hub.drop(job.id)
             raise
         self._active[job.id] = job
         self._done[job.id] = asyncio.Event()
-        if request.slot is not None:
-            self._release[job.id] = request.slot.detach()
-        await self.store.put(job)
+
+    # -- after a restart -------------------------------------------------------------------------------
+    async def recover(self, load: Callable[[str], SavedWorkflow]) -> int:
+        """Finish what was still going when ComfyUI stopped (once it has loaded every node pack); how many.
+
+        Queued jobs go back on its queue in their order; the one that was running fails as
+        ``server_restarted`` (README "Jobs" says why); an ended job's undelivered webhook goes again.
+        """
+        jobs = await self.store.pending()
+        for job in jobs:
+            try:
+                await self._recover(job, load)
+            except Exception:
+                log.exception("ComfyUI-Connect: could not recover job %s after the restart", job.id)
+        if jobs:
+            log.info("ComfyUI-Connect: recovered %d jobs that were not finished when ComfyUI stopped", len(jobs))
+        return len(jobs)
+
+    async def _recover(self, job: JobRecord, load: Callable[[str], SavedWorkflow]) -> None:
+        self._done[job.id] = asyncio.Event()
+        if job.finished:
+            self._done[job.id].set()
+            if job.webhook is not None:
+                self._spawn(self._notify(job))
+            return
+        self._active[job.id], plan = job, job.plan
+        try:
+            if job.cancel_reason is not None:  # a stop was asked for before the restart: it is not run
+                raise self._failure(job, RunInterrupted("stopped", {"prompt_id": job.prompt_id, "node_id": None}))
+            if job.status == RUNNING or plan is None:
+                raise restarted(job)
+            saved = await asyncio.to_thread(load, job.workflow)
+            await self._queue(job, saved.endpoint)
+        except ConnectError as exc:  # also: its workflow was deleted, or ComfyUI refuses the prompt now (a node pack gone)
+            await self._finish(job, None, exc)
+            return
         self.hub.queued(job.id)
-        self._spawn(self._drive(job, saved, prompt, outputs))
-        return job
+        self._spawn(self._drive(job, saved, plan.prompt, plan.outputs))
 
     # -- following ---------------------------------------------------------------------------------------
     async def get(self, job_id: str) -> JobRecord | None:
@@ -250,13 +299,13 @@ class JobRunner:
         return RunInterrupted(message, {"prompt_id": job.prompt_id, "node_id": details.get("node_id"), "reason": reason})
 
     async def _finish(self, job: JobRecord, files: dict[str, list[Item]] | None, error: ConnectError | None) -> None:
-        job.finished_at = time.time()
+        job.finished_at, job.plan = time.time(), None  # the plan only re-queues an unfinished job
         if error is None:
             job.status, job.outputs = SUCCEEDED, files
         else:
             job.status = CANCELLED if isinstance(error, RunInterrupted) else FAILED
             job.error, job.error_status = error.body()["error"], error.status
-        await self.store.put(job)
+        await self._persist(job)
         self.hub.close(job.id, job.status, self.summary(job))
         release = self._release.pop(job.id, None)
         if release is not None:
@@ -291,7 +340,10 @@ class JobRunner:
 
     async def _persist(self, job: JobRecord) -> None:
         if not (job.deleted and job.finished):  # a late webhook update must not bring a deleted job back
-            await self.store.put(job)
+            try:
+                await self.store.put(job)
+            except ConnectError as exc:  # the job goes on for whoever waits; the log says what was not kept
+                log.error("ComfyUI-Connect: job %s: %s", job.id, exc.message)
 
     def _stop(self, job: JobRecord) -> None:
         if self.comfy.cancel(job.prompt_id) == "removed":  # it never ran: it will never report back
@@ -338,3 +390,11 @@ class JobRunner:
         for job_id in await self.store.prune(now):
             self.hub.drop(job_id)
             self._done.pop(job_id, None)
+
+
+def restarted(job: JobRecord) -> ServerRestarted:
+    return ServerRestarted(
+        "ComfyUI stopped (a crash or a restart) while this job was running, so it did not finish; it is not run again"
+        " on its own, since the run itself may be what stopped ComfyUI. Start it again to retry.",
+        {"prompt_id": job.prompt_id, "reason": "server_restarted"},
+    )

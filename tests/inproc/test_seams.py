@@ -13,6 +13,7 @@ from connect.comfy.engine import Host
 from connect.run.events import EventHub, JobEvents
 from connect.run.idempotency import IdempotencyLock, LocalIdempotencyLock
 from connect.run.jobs import JobStore, MemoryJobStore
+from connect.run.jobstore_sqlite import SqliteJobStore
 from connect.run.limits import AdmissionCounters, LocalCounters
 from connect.workflow.store import Workflows, WorkflowStore
 
@@ -28,6 +29,7 @@ def members(protocol: type) -> set[str]:
         pytest.param(Host, ComfyAdapter, id="host-comfyui"),
         pytest.param(Host, FakeEngine, id="host-fake"),
         pytest.param(JobStore, MemoryJobStore, id="job-store"),
+        pytest.param(JobStore, SqliteJobStore, id="job-store-sqlite"),
         pytest.param(JobEvents, EventHub, id="job-events"),
         pytest.param(IdempotencyLock, LocalIdempotencyLock, id="idempotency-lock"),
         pytest.param(AdmissionCounters, LocalCounters, id="admission-counters"),

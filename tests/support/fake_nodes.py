@@ -73,7 +73,9 @@ def _check(prompt: dict[str, Any], node: dict[str, Any], name: str, spec: list[A
             return {"type": "bad_linked_input", "message": "Bad linked input", "details": name, "extra_info": extra}
         return None
     kind, options = spec[0], spec[1] if len(spec) > 1 else {}
-    if isinstance(kind, list) and given not in kind:
+    # LoadImage's own VALIDATE_INPUTS takes a stored file in a subfolder (the plugin's connect/...) that its list lacks.
+    stored = node.get("class_type") == "LoadImage" and isinstance(given, str) and given.startswith("connect/")
+    if isinstance(kind, list) and given not in kind and not stored:
         details = f"{name}: '{given}' not in {kind}"
         return {"type": "value_not_in_list", "message": "Value not in list", "details": details, "extra_info": extra}
     if kind in ("INT", "FLOAT") and isinstance(given, (int, float)):

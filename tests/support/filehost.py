@@ -53,6 +53,7 @@ class FileHost:
         self.routes: dict[str, Route] = {}
         self.deliveries: list[Delivery] = []
         self.script: list[int] = []  # statuses for the next POSTs
+        self.hold_posts = False  # answer POSTs (recorded at once) only after release(): a webhook in flight
         self.held = threading.Event()  # set when a held route has been asked for
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -143,9 +144,14 @@ def _handler(host: FileHost) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(host._record(dict(self.headers.items()), body))
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            status = host._record(dict(self.headers.items()), body)
+            if host.hold_posts:
+                host.held.set()
+                host._release.wait(_HOLD_LIMIT)
+            with contextlib.suppress(OSError):  # the sender may be gone meanwhile (killed)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
         def _send(self, route: Route) -> None:
             self.send_response(HTTPStatus.OK)

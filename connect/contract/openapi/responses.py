@@ -158,6 +158,10 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         ),
     ),
     e.WorkflowCorrupt: ("The stored file of the workflow cannot be used", obj({"name": STR}, ["name"])),
+    e.ServerRestarted: (
+        "Only in a job's `error`: ComfyUI stopped (crash or restart) while the job was running; it is not run again",
+        obj({"prompt_id": STR, "reason": {"enum": ["server_restarted"]}}, ["prompt_id", "reason"]),
+    ),
     e.RunTimeout: (
         "The run did not finish within the timeout and was cancelled",
         obj({"prompt_id": STR, "timeout": {"type": "number"}}),
