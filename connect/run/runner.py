@@ -146,9 +146,9 @@ class JobRunner:
             delivery=request.delivery or Choice(Mode.BASE64),
             plan=Plan(prompt, outputs, labels, embed),
         )
-        # Kept before ComfyUI has it: an accepted job is always in the store (a failing store refuses the run).
-        await self.store.put(job)
+        # Stored before ComfyUI has it (a failing store refuses the run); one never queued is never left behind.
         try:
+            await self.store.put(job)
             await self._queue(job, saved.endpoint)
         except BaseException:
             await asyncio.shield(self.store.remove(job.id))
