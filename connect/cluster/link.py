@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
-from .view import Unreachable
+from .view import Connection, Unreachable
 
 T = TypeVar("T")
 PREFIX = "connect:"
@@ -57,7 +57,8 @@ def shown_url(url: str) -> str:
 
 
 class RedisLink:
-    def __init__(self, url: str, timeout: float = 5.0) -> None:
+    def __init__(self, url: str, connection: Connection, timeout: float = 5.0) -> None:
+        self.connection = connection  # every call tells it whether Redis answered
         # The socket timeout stays over the longest blocking read (follow()'s XREAD), so a silent
         # network drop is noticed without cutting a healthy wait short.
         self._client: Any = redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=timeout)
@@ -65,9 +66,13 @@ class RedisLink:
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         try:
-            return await call()
+            answer = await call()
         except (RedisError, OSError) as exc:
-            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
+            reason = f"{type(exc).__name__}: {exc}"
+            self.connection.failed(reason)
+            raise Unreachable(reason) from exc
+        self.connection.ok()
+        return answer
 
     async def close(self) -> None:
         await self._client.aclose()

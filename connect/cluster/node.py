@@ -34,8 +34,8 @@ class Cluster:
         self._engine = engine
         self._version = version
         self.connection = Connection(shown_url(url))
-        self._link = RedisLink(url, timeout=max(5.0, 2 * every))
-        self.store = SyncedWorkflows(local, self._link, self.connection)
+        self._link = RedisLink(url, self.connection, timeout=max(5.0, 2 * every))
+        self.store = SyncedWorkflows(local, self._link)
         self._cached: list[dict[str, str]] | None = None
         self._started = time.time()
         self._tasks: list[asyncio.Task[Any]] = []  # held: a task nobody references may be collected
@@ -66,8 +66,7 @@ class Cluster:
         while True:
             try:
                 await self._link.beat(self.instance, await self._heartbeat(), self.every * MISSED_BEATS, time.time())
-            except Unreachable as exc:
-                self.connection.failed(str(exc))
+            except Unreachable:
                 await asyncio.sleep(RETRY)
                 continue
             await asyncio.sleep(self.every)
@@ -95,8 +94,7 @@ class Cluster:
     async def listing(self) -> dict[str, Any]:
         try:
             members = await self._link.members()
-        except Unreachable as exc:
-            self.connection.failed(str(exc))
+        except Unreachable:
             # What this instance knows for sure: itself. The others may be alive; Redis cannot say.
             return {**self.status(), "instances": [await self._heartbeat()]}
         return {**self.status(), "instances": sorted(members, key=lambda m: str(m.get("id")))}

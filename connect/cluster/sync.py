@@ -15,6 +15,7 @@ first instance seeds the cluster and one that joins late gets everything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from typing import Any
 from ..errors import ConnectError
 from ..workflow.store import Metadata, SavedWorkflow, WorkflowStore
 from .link import RedisLink, Stamp
-from .view import Connection, Unreachable
+from .view import Unreachable
 
 log = logging.getLogger("comfyui-connect")
 RETRY = 1.0  # seconds between two attempts to reach Redis
@@ -36,10 +37,9 @@ def digest(data: bytes) -> str:
 class SyncedWorkflows:
     """The ``Workflows`` store (workflow/store.py) of an instance in a cluster."""
 
-    def __init__(self, local: WorkflowStore, link: RedisLink, connection: Connection) -> None:
+    def __init__(self, local: WorkflowStore, link: RedisLink) -> None:
         self.local = local
         self._link = link
-        self._connection = connection
         self._pending: dict[str, None] = {}  # names changed here and not yet in Redis, oldest first
         self._wake = asyncio.Event()
         self._pushing = asyncio.Lock()  # push_forever() and run() both push; one at a time
@@ -80,11 +80,8 @@ class SyncedWorkflows:
         while True:
             try:
                 await self._push()
-                after = await self._resync()
-                self._connection.ok()
-                await self._follow(after)
-            except Unreachable as exc:
-                self._connection.failed(str(exc))
+                await self._follow(await self._resync())
+            except Unreachable:  # the link said so (view.Connection); resync once Redis answers
                 await asyncio.sleep(RETRY)
 
     async def push_forever(self) -> None:
@@ -92,10 +89,8 @@ class SyncedWorkflows:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            try:
+            with contextlib.suppress(Unreachable):  # kept pending: run() pushes it once Redis answers
                 await self._push()
-            except Unreachable as exc:
-                self._connection.failed(str(exc))
 
     async def _push(self) -> None:
         async with self._pushing:

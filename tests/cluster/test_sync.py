@@ -29,9 +29,9 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 class Member:
     def __init__(self, folder: Path, url: str) -> None:
         self.local = WorkflowStore(folder)
-        self.link = RedisLink(url, timeout=5)
         self.connection = Connection(url)
-        self.store = SyncedWorkflows(self.local, self.link, self.connection)
+        self.link = RedisLink(url, self.connection, timeout=5)
+        self.store = SyncedWorkflows(self.local, self.link)
         self.changes = 0
         self.store.on_change = self._count
         self.tasks = [asyncio.create_task(self.store.run()), asyncio.create_task(self.store.push_forever())]
