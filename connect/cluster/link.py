@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ConstantBackoff
 from redis.exceptions import RedisError
 
 from .view import Connection, Unreachable
@@ -61,7 +63,10 @@ class RedisLink:
         self.connection = connection  # every call tells it whether Redis answered
         # The socket timeout stays over the longest blocking read (follow()'s XREAD), so a silent
         # network drop is noticed without cutting a healthy wait short.
-        self._client: Any = redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=timeout)
+        # One quick retry (a pooled connection Redis closed on restart), not redis-py's default backoff of
+        # seconds: each loop here retries on its own, and a call stuck in backoff delays sync after an outage.
+        retry = Retry(ConstantBackoff(0.05), 1)
+        self._client: Any = redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=timeout, retry=retry)
         self._put = self._client.register_script(_PUT)
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
