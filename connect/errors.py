@@ -18,6 +18,7 @@
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
+    ├── ConvertError (422)         a UI-format workflow that cannot be converted to a prompt (names the node)
     ├── PromptInvalid (422)        ComfyUI's own validation rejected the patched prompt
     ├── IdempotencyMismatch (422)  an Idempotency-Key used before with another request body
     ├── ExecutionFailed (500)      a node raised while the prompt ran
@@ -124,6 +125,11 @@ class RunInterrupted(ConnectError):
 class PayloadError(ConnectError):
     status = 422
     type = "invalid_payload"
+
+
+class ConvertError(ConnectError):
+    status = 422
+    type = "unconvertible_workflow"
 
 
 class PromptInvalid(ConnectError):

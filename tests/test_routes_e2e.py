@@ -39,7 +39,7 @@ def test_malformed_json_is_400(api: Client, method: str, body: bytes) -> None:
     [
         pytest.param(b"", "invalid_json", id="empty"),
         pytest.param(b"[]", "bad_request", id="array"),
-        pytest.param(b'{"workflow": {}}', "bad_request", id="no-prompt"),
+        pytest.param(b'{"timeout": 5}', "bad_request", id="no-prompt-nor-workflow"),
         pytest.param(b'{"prompt": {}}', "invalid_workflow", id="empty-prompt"),
         pytest.param(b'{"prompt": {"1": {"inputs": {}}}}', "invalid_workflow", id="no-class-type"),
         pytest.param(
@@ -50,6 +50,11 @@ def test_malformed_json_is_400(api: Client, method: str, body: bytes) -> None:
 def test_save_refuses_a_body_that_is_not_a_workflow(api: Client, body: bytes, type_: str) -> None:
     response = requests.put(api.workflow_url("routes/not-a-workflow"), data=body, timeout=HTTP_TIMEOUT)
     assert_error(response, 400, type_)
+
+
+def test_save_refuses_a_ui_workflow_without_nodes_as_unconvertible(api: Client) -> None:
+    response = requests.put(api.workflow_url("routes/not-a-workflow"), data=b'{"workflow": {}}', timeout=HTTP_TIMEOUT)
+    assert_error(response, 422, "unconvertible_workflow", "nodes")
     assert_error(api.describe("routes/not-a-workflow"), 404, "not_found")
 
 

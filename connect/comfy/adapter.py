@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .compat import Features, check_internals, comfyui_version
+from .frontend import Frontend, read_frontend
 from .hidden_prompt import install_embed_hook
 from .nodespec import NodeSpec
 
@@ -65,6 +67,7 @@ class ComfyAdapter:
         self._nodes = nodes
         self._listeners: list[CompletionListener] = []
         self._event_listeners: list[EventListener] = []
+        self._frontend: Frontend | None = None
         self.features: Features = check_internals(server, execution, nodes, comfyui_version(), log)
 
     @classmethod
@@ -140,7 +143,13 @@ class ComfyAdapter:
 
     # -- node definitions ---------------------------------------------------------------------
     def node_info(self, class_type: str) -> dict[str, Any] | None:
-        """The same dictionary ComfyUI serves for this class at /object_info."""
+        """The class's definition exactly as ComfyUI serves it at /object_info: as JSON reads it back
+        (V3 definitions hold str enums, e.g. a dynamic combo's option keys, that only JSON turns into their values)."""
+        info = self._declared_info(class_type)
+        return None if info is None else dict(json.loads(json.dumps(info, default=str)))
+
+    def _declared_info(self, class_type: str) -> dict[str, Any] | None:
+        """The dictionary ComfyUI builds for this class's /object_info entry, before it is sent."""
         from comfy_api.internal import _ComfyNodeInternal
 
         cls = self._nodes.NODE_CLASS_MAPPINGS.get(class_type)
@@ -165,8 +174,13 @@ class ComfyAdapter:
             "description": getattr(cls, "DESCRIPTION", ""),
         }
 
+    def frontend(self) -> Frontend:
+        if self._frontend is None:  # read once: the web root does not change while ComfyUI runs
+            self._frontend = read_frontend(Path(self.server.web_root))
+        return self._frontend
+
     def node_spec(self, class_type: str) -> NodeSpec | None:
-        info = self.node_info(class_type)
+        info = self._declared_info(class_type)
         return None if info is None else NodeSpec.from_object_info(class_type, info)
 
     # -- the queue ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .adapter import Admitted, ComfyAdapter, CompletionListener, EventListener, Validation
+from .frontend import Frontend
 from .nodespec import NodeSpec
 
 # Prompt states (Engine.prompt_state): on the queue, executing, in the history, or removed unrun.
@@ -30,6 +31,12 @@ class Engine(Protocol):
         """The event loop the engine's listeners are called on (None: the running loop at setup)."""
 
     def node_spec(self, class_type: str) -> NodeSpec | None: ...
+
+    def node_info(self, class_type: str) -> dict[str, Any] | None:
+        """The class's definition as ComfyUI serves it at /object_info (None: not installed)."""
+
+    def frontend(self) -> Frontend:
+        """The frontend ComfyUI serves (reads its files: call it off the event loop)."""
 
     def directory_of(self, kind: str) -> Path | None:
         """The folder of a file reference's type ("output", "input", "temp"), if the engine has one."""

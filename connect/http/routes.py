@@ -50,6 +50,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/workflows/{name:.+}", _describe),
         ("PUT", "/connect/workflows/{name:.+}", _save),
         ("DELETE", "/connect/workflows/{name:.+}", _delete),
+        ("POST", "/connect/convert", _convert),
         ("POST", "/connect/workflows/{name:.+}", _run),
         # Jobs (jobs.py): every run is one.
         ("GET", "/connect/jobs", list_jobs),
@@ -157,12 +158,14 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     name = request.match_info["name"]
     connect.store.check(name)  # reject a bad name before reading the body
     body = await _read_json(request)
-    if not isinstance(body, dict) or "prompt" not in body:
-        raise BadRequest("the body must be an object with a 'prompt' (API format) and optionally a 'workflow' (UI format)")
-    check_prompt_paths(body["prompt"], connect.preparer.spec)
+    if not isinstance(body, dict) or ("prompt" not in body and "workflow" not in body):
+        raise BadRequest("the body must be an object with a 'workflow' (UI format), a 'prompt' (API format), or both")
+    # Without a prompt, the server makes it from the UI format as ComfyUI's frontend would.
+    prompt = body["prompt"] if "prompt" in body else await asyncio.to_thread(connect.convert, body["workflow"])
+    check_prompt_paths(prompt, connect.preparer.spec)
     timeout = _saved_timeout(body, connect, name)
     metadata = _saved_metadata(body, connect, name)
-    saved, created = await asyncio.to_thread(connect.store.save, name, body["prompt"], body.get("workflow"), timeout, metadata)
+    saved, created = await asyncio.to_thread(connect.store.save, name, prompt, body.get("workflow"), timeout, metadata)
     connect.workflows_changed()
     good, _ = await asyncio.to_thread(_visible, request, connect)
     described = describe(saved, connect.settings.metadata)
@@ -191,6 +194,15 @@ def _saved_metadata(body: dict[str, Any], connect: Connect, name: str) -> Metada
         return check_metadata(body["metadata"])
     except ValueError as exc:
         raise BadRequest(str(exc), {"path": "metadata"}) from None
+
+
+async def _convert(request: web.Request, connect: Connect) -> web.StreamResponse:
+    """A UI-format workflow (what Ctrl+S saves) -> the API-format prompt the frontend would queue."""
+    body = await _read_json(request)
+    if isinstance(body, dict) and "nodes" not in body and "workflow" in body:
+        body = body["workflow"]  # also taken wrapped, as PUT takes it
+    prompt = await asyncio.to_thread(connect.convert, body)
+    return web.json_response({"prompt": prompt})
 
 
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:

@@ -25,6 +25,8 @@ from ..run.jobs import JobRecord
 from ..run.prepare import Preparer
 from ..run.runner import JobRunner
 from ..settings import Settings
+from ..workflow.convert import convert
+from ..workflow.meta import LATEST_CHECKED, parse_version
 from ..workflow.store import SavedWorkflow, Workflows
 from .auth import ApiKey
 from .gate import Gate
@@ -74,6 +76,12 @@ class Connect:
             secured=self.gate.keys.enabled,
             sync_wait=self.settings.sync_wait,
         )
+
+    def convert(self, workflow: Any) -> dict[str, Any]:
+        """The API-format prompt ComfyUI's frontend makes of this UI-format workflow (reads files: not on the loop)."""
+        frontend = self.comfy.frontend()
+        version = parse_version(frontend.version) if frontend.version else LATEST_CHECKED
+        return convert(workflow, self.comfy.node_info, version, frontend.display_names)
 
     def metrics_text(self) -> str:
         gauges = {

@@ -27,6 +27,7 @@ from PIL import Image, ImageOps
 
 from connect.comfy.adapter import CLIENT_PREFIX, Admitted, CompletionListener, EventListener, Validation
 from connect.comfy.engine import Host
+from connect.comfy.frontend import Frontend
 from connect.comfy.nodespec import NodeSpec
 
 from .fake_nodes import NODES, validate
@@ -41,6 +42,8 @@ class Interrupted(Exception):
 
 
 # Loader classes whose own check of a file input lets ComfyUI take a file in a subfolder (LoadImage's VALIDATE_INPUTS).
+# The fake serves no page; it answers as the frontend ComfyUI 0.3.75 ships would.
+FRONTEND = Frontend("1.32.9", {"EmptyImage": "EmptyImage", "ImageInvert": "Invert Image", "SaveImage": "Save Image"})
 SELF_VALIDATING = frozenset({"LoadImage", "LoadImageMask"})
 
 
@@ -120,6 +123,12 @@ class FakeEngine:
     def node_spec(self, class_type: str) -> NodeSpec | None:
         info = NODES.get(class_type)
         return None if info is None else NodeSpec.from_object_info(class_type, info)
+
+    def node_info(self, class_type: str) -> dict[str, Any] | None:
+        return NODES.get(class_type)
+
+    def frontend(self) -> Frontend:
+        return FRONTEND
 
     async def validate(self, prompt_id: str, prompt: dict[str, Any]) -> Validation:
         return validate(prompt)

@@ -21,7 +21,7 @@ from .cluster import cluster_paths
 from .io import SCHEMAS as OUTPUT_SCHEMAS
 from .io import files_operation
 from .jobs import JOB_SCHEMAS, job_paths
-from .manage import list_workflows, management_ops, save_request, workflow_schemas
+from .manage import convert_schemas, convert_workflow, list_workflows, management_ops, save_request, workflow_schemas
 from .responses import PREFIX, PROBLEM_SCHEMAS, error_schemas, errors
 from .run import GENERIC_BODY, run_operation
 from .service import docs_asset, docs_page, openapi_json, service_paths
@@ -46,6 +46,7 @@ def build_document(
         f"{PREFIX}/docs/{{asset}}": {"get": docs_asset()},
         f"{PREFIX}/openapi.json": {"get": openapi_json()},
         f"{PREFIX}/workflows": {"get": list_workflows()},
+        f"{PREFIX}/convert": {"post": convert_workflow()},
         f"{PREFIX}/workflows/{{name}}": {
             **management_ops(""),
             "post": run_operation("run_workflow", "Run a saved workflow by name", GENERIC_BODY, None, None, run_timeout, sync_wait),
@@ -117,6 +118,7 @@ def _components() -> dict[str, Any]:
         **PROBLEM_SCHEMAS,
         **error_schemas(),
         "SaveRequest": save_request(),
+        **convert_schemas(),
         **JOB_SCHEMAS,
         **workflow_schemas(),
     }

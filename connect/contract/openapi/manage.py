@@ -9,7 +9,8 @@ from ...workflow.store import NAME_RULE
 from .responses import STR, errors, json_response, obj
 
 NAMED = (e.InvalidName, e.NotFound, e.WorkflowCorrupt)
-_SAVE_ERRORS = (e.InvalidName, e.InvalidJSON, e.BadRequest, e.InvalidWorkflow, e.AnnotationError, e.PayloadTooLarge)
+_SAVE_ERRORS = (e.InvalidName, e.InvalidJSON, e.BadRequest, e.InvalidWorkflow, e.AnnotationError, e.PayloadTooLarge, e.ConvertError)
+_CONVERT_ERRORS = (e.InvalidJSON, e.PayloadTooLarge, e.ConvertError)
 _DELETE_ERRORS = (e.InvalidName, e.NotFound)
 
 NAME_PARAM = {
@@ -59,6 +60,42 @@ def management_ops(suffix: str) -> dict[str, Any]:
     }
 
 
+def convert_workflow() -> dict[str, Any]:
+    return {
+        "operationId": "convert_workflow",
+        "summary": "Convert a UI-format workflow (what ComfyUI's Save writes) to the API-format prompt its frontend would queue",
+        "description": "The same prompt `app.graphToPrompt()` makes in the page of the frontend this ComfyUI serves: subgraphs "
+        'flattened (ids like "12:5"), widget values by input name, links through reroutes and bypassed nodes, muted and '
+        "frontend-only nodes left out. Node definitions are ComfyUI's own, custom nodes included.",
+        "tags": ["manage"],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UIWorkflow"}}},
+        },
+        "responses": {"200": json_response("The API-format prompt", "ConvertResult"), **errors(_CONVERT_ERRORS)},
+    }
+
+
+def convert_schemas() -> dict[str, Any]:
+    workflow = {
+        "type": "object",
+        "description": "A UI-format workflow: `nodes`, `links`, `groups`, `definitions.subgraphs`, `extra`... "
+        '(also taken wrapped as `{"workflow": ...}`)',
+        "properties": {
+            "nodes": {"type": "array", "items": {"type": "object"}},
+            "links": {"type": "array", "items": {}},
+            "workflow": {"description": "the workflow, when the body wraps it (read only without `nodes`)"},
+        },
+    }
+    result = {
+        "type": "object",
+        "properties": {"prompt": {"type": "object", "description": "API-format prompt: nodes keyed by id"}},
+        "required": ["prompt"],
+        "additionalProperties": False,
+    }
+    return {"UIWorkflow": workflow, "ConvertResult": result}
+
+
 def list_workflows() -> dict[str, Any]:
     return {
         "operationId": "list_workflows",
@@ -83,7 +120,10 @@ def save_request() -> dict[str, Any]:
                 "minProperties": 1,
                 "additionalProperties": node,
             },
-            "workflow": {"description": "UI-format workflow, kept for reference"},
+            "workflow": {
+                "description": "UI-format workflow (what ComfyUI's Save writes), kept with the endpoint as given; without a "
+                "`prompt` the server converts it as POST /api/connect/convert does (then it must be a UI-format object)",
+            },
             "timeout": {
                 "type": ["number", "null"],
                 "exclusiveMinimum": 0,
@@ -92,7 +132,7 @@ def save_request() -> dict[str, Any]:
             },
             "metadata": {**_METADATA_FIELDS["metadata"], "description": "What outputs embed; null: CONNECT_METADATA; left out: kept"},
         },
-        "required": ["prompt"],
+        "anyOf": [{"required": ["prompt"]}, {"required": ["workflow"]}],
     }
 
 

@@ -134,6 +134,11 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         "The body breaks this workflow's request schema: one entry per problem (unknown group or input, wrong type, out of range...)",
         obj({"problems": {"type": "array", "items": {"$ref": "#/components/schemas/PayloadProblem"}, "minItems": 1}}, ["problems"]),
     ),
+    e.ConvertError: (
+        "The UI-format workflow cannot be converted: the node (its id, as the prompt would name it, and title) and why "
+        "(e.g. a node class that is not installed, a link to a node the graph does not have); or `path`: a malformed part",
+        obj({"node": STR, "title": STR, "reason": STR, "path": STR}),
+    ),
     e.PromptInvalid: (
         "ComfyUI's validation rejected the prompt (e.g. a model file that does not exist)",
         obj({"problems": {"type": "array", "items": {"$ref": "#/components/schemas/ComfyProblem"}, "minItems": 1}}, ["problems"]),
