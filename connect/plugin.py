@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .comfy.adapter import ComfyAdapter
 from .comfy.engine import Host
@@ -43,7 +43,10 @@ from .run.prepare import Preparer
 from .run.runner import JobRunner
 from .run.webhooks import WebhookPolicy, parse_secret
 from .settings import Settings
-from .workflow.store import WorkflowStore
+from .workflow.store import Workflows, WorkflowStore
+
+if TYPE_CHECKING:
+    from .cluster.node import Cluster
 
 log = logging.getLogger("comfyui-connect")
 
@@ -78,7 +81,9 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     gate = Gate(
         keys, settings.protect_all, Cors.parse(settings.cors_origins), settings.max_body_bytes, admission, metrics, comfy.worker_alive
     )
-    store = WorkflowStore(Path(store_dir))
+    local_store = WorkflowStore(Path(store_dir))
+    cluster = _cluster(settings, local_store, comfy)
+    store: Workflows = cluster.store if cluster else local_store
     files = InputFiles(comfy.input_dir(), limits)
     checks = BodyChecks(lambda endpoint: build_contract(endpoint, comfy.node_spec))
     preparer = Preparer(
@@ -116,7 +121,14 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         preparer=preparer,
         docs_assets=_swagger_ui_static(),
         gate=gate,
-        probe=Probe(comfy.queue_depth, comfy.worker_alive, settings.ready_max_queue or settings.max_queue, time.monotonic(), VERSION),
+        probe=Probe(
+            comfy.queue_depth,
+            comfy.worker_alive,
+            settings.ready_max_queue or settings.max_queue,
+            time.monotonic(),
+            VERSION,
+            cluster.status if cluster else None,
+        ),
         metrics=metrics,
         delivery=delivery,
         jobs=JobRunner(
@@ -130,6 +142,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
             webhooks,
             settings.metadata,
         ),
+        cluster=cluster,
     )
     comfy.on_complete(metrics.prompt_finished)
     comfy.hide_internals_from_outputs()
@@ -137,7 +150,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         comfy.add_middleware(middleware)
     if keys.enabled and not settings.protect_all:
         log.warning("ComfyUI-Connect: API keys guard /api/connect only; set CONNECT_PROTECT_ALL=1 to guard ComfyUI too")
-    swept = store.sweep() + files.sweep()
+    swept = local_store.sweep() + files.sweep()
     expired = links.load()
     if expired:
         log.info("ComfyUI-Connect: removed %d expired download links", expired)
@@ -147,8 +160,19 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         log.info("ComfyUI-Connect: removed %d temp files left by an interrupted write", swept)
     comfy.set_app_state(CONNECT, connect)
     register(comfy.routes)
+    if cluster:
+        cluster.start(comfy.loop, connect.workflows_changed)
     _when_ready(comfy, lambda: connect.jobs.recover(store.load))
     return connect
+
+
+def _cluster(settings: Settings, local: WorkflowStore, comfy: Host) -> Cluster | None:
+    """The cluster membership when CONNECT_CLUSTER_URL is set; only then is redis-py imported."""
+    if not settings.cluster_url:
+        return None
+    from .cluster.node import Cluster
+
+    return Cluster(settings.cluster_url, settings.cluster_role, settings.instance_id, settings.cluster_heartbeat, local, comfy, VERSION)
 
 
 def _job_store(settings: Settings, path: Path, discard: Callable[[JobRecord], None]) -> JobStore:

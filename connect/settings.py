@@ -43,6 +43,13 @@ CONNECT_MAX_QUEUE=256              prompts on ComfyUI's queue before runs are re
 CONNECT_MAX_QUEUE_PER_CLIENT=64    runs one client (API key or address) may have in flight before 429
 CONNECT_READY_MAX_QUEUE=           queue depth over which /ready answers 503 (default CONNECT_MAX_QUEUE)
 CONNECT_URL_ALLOW_NETWORKS=        private networks URL inputs may reach anyway, e.g. 10.0.0.5/32
+
+Cluster (README "Cluster (preview)"):
+
+CONNECT_CLUSTER_URL=               redis://[:password@]host:port/db (or rediss://): join the cluster on that Redis
+CONNECT_CLUSTER_ROLE=both          api (never executes), worker or both: what the heartbeat announces
+CONNECT_INSTANCE_ID=               this instance's name in the cluster (default <hostname>:<port>)
+CONNECT_CLUSTER_HEARTBEAT=1.5      seconds between two heartbeats; an instance is gone 4 heartbeats after its last
 """
 
 from __future__ import annotations
@@ -94,3 +101,8 @@ class Settings(BaseSettings):
     webhook_attempts: int = Field(5, gt=0, le=20)
     webhook_backoff: float = Field(1.0, gt=0)
     webhook_timeout: float = Field(10.0, gt=0)
+
+    cluster_url: str = Field("", pattern=r"^$|^rediss?://")
+    cluster_role: Literal["api", "worker", "both"] = "both"
+    instance_id: str = Field("", max_length=128)
+    cluster_heartbeat: float = Field(1.5, gt=0, le=60)

@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "connect"
 # Lowest first: a module may import from its own folder and from any folder before it, never after.
-LAYERS = ("errors", "settings", "comfy", "workflow", "io", "contract", "run", "ops", "http", "plugin")
+LAYERS = ("errors", "settings", "comfy", "workflow", "io", "contract", "run", "cluster", "ops", "http", "plugin")
 MAX_LINES = 400
 
 

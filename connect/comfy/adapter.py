@@ -237,6 +237,20 @@ class ComfyAdapter:
                 return "queued"
             return "done" if prompt_id in queue.history else "gone"
 
+    def machine(self) -> dict[str, Any]:
+        # The same calls ComfyUI's GET /system_stats makes; a CPU-only box reports its RAM as "VRAM" there too.
+        import comfy.model_management as mm
+        from comfy.cli_args import args
+
+        device = mm.get_torch_device()
+        return {
+            "comfyui_version": comfyui_version(),
+            "device": str(mm.get_torch_device_name(device)),
+            "vram_total": int(mm.get_total_memory(device)),
+            "vram_free": int(mm.get_free_memory(device)),
+            "port": int(args.port),
+        }
+
     def worker_alive(self) -> bool:
         """Whether ComfyUI's prompt worker thread (main.prompt_worker) still runs.
 

@@ -93,6 +93,10 @@ class Host(Engine, Protocol):
     def hide_internals_from_outputs(self) -> None:
         """From now on, files the plugin's prompts write embed only what their endpoint allows."""
 
+    def machine(self) -> dict[str, Any]:
+        """What ComfyUI's /system_stats says of this box: comfyui_version, device, vram_total, vram_free
+        (bytes), and the port it listens on (a cluster heartbeat carries them)."""
+
 
 def _adapter_is_a_host(adapter: ComfyAdapter) -> Host:
     return adapter  # mypy checks that ComfyAdapter implements the protocols

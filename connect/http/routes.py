@@ -61,6 +61,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/health", _health),
         ("GET", "/connect/ready", _ready),
         ("GET", "/connect/metrics", _metrics),
+        ("GET", "/connect/cluster", _cluster),
         ("GET", "/connect/login", lambda r, c: login_page(r)),
         ("POST", "/connect/login", lambda r, c: login_submit(r, c.gate.keys)),
         ("POST", "/connect/logout", lambda r, c: logout(r)),
@@ -217,6 +218,12 @@ async def _health(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 async def _ready(request: web.Request, connect: Connect) -> web.StreamResponse:
     return web.json_response(connect.probe.ready(connect.gate.admission.retry_after))
+
+
+async def _cluster(request: web.Request, connect: Connect) -> web.StreamResponse:
+    if connect.cluster is None:
+        return web.json_response({"enabled": False, "instances": []})
+    return web.json_response({"enabled": True, **await connect.cluster.listing()})
 
 
 async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..cluster.view import ClusterView
 from ..comfy.engine import Engine
 from ..contract.openapi import build_document
 from ..io.delivery import Choice, Delivery
@@ -46,6 +47,7 @@ class Connect:
     metrics: Metrics
     delivery: Delivery
     jobs: JobRunner
+    cluster: ClusterView | None = None  # set when CONNECT_CLUSTER_URL is
 
     def workflows_changed(self) -> None:
         self.preparer.workflows_changed()

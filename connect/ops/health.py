@@ -3,13 +3,14 @@
 GET /api/connect/health   200 while the HTTP server answers (and says whether the worker lives)
 GET /api/connect/ready    200 when a run would be taken now; 503 when ComfyUI's queue is over the
                           threshold or its prompt worker thread is dead (then nothing ever runs
-                          again until ComfyUI restarts, while every HTTP route keeps answering)
+                          again until ComfyUI restarts, while every HTTP route keeps answering);
+                          in a cluster it also says whether Redis answers
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Unavailable
@@ -22,6 +23,9 @@ class Probe:
     ready_max_queue: int
     started: float  # time.monotonic() at setup
     version: str
+    # In a cluster: this instance's view of it. A Redis that does not answer does not make the instance
+    # unready: it keeps serving the workflows it has (README "Cluster (preview)").
+    cluster: Callable[[], dict[str, Any]] | None = field(default=None)
 
     def health(self, now: float) -> dict[str, Any]:
         return {
@@ -38,7 +42,9 @@ class Probe:
             reasons.append("ComfyUI's prompt worker thread is not running; restart ComfyUI")
         if depth > self.ready_max_queue:
             reasons.append(f"the queue holds {depth} prompts, over the threshold of {self.ready_max_queue}")
-        state = {"queue_depth": depth, "threshold": self.ready_max_queue, "worker_alive": alive}
+        state: dict[str, Any] = {"queue_depth": depth, "threshold": self.ready_max_queue, "worker_alive": alive}
+        if self.cluster is not None:
+            state["cluster"] = self.cluster()
         if reasons:
             headers = {"Retry-After": str(retry_after(depth - self.ready_max_queue))} if alive else {}
             raise Unavailable("not ready: " + "; ".join(reasons), {**state, "reasons": reasons}, headers)

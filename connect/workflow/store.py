@@ -130,6 +130,28 @@ class WorkflowStore:
             raise NotFound(f"no workflow named {name!r}", {"name": name}) from None
         self._cache.pop(name, None)
 
+    def raw(self, name: str) -> bytes | None:
+        """The stored file's bytes as they are (a cluster copies them verbatim); None if there is none."""
+        try:
+            return self.path_for(name).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def write_raw(self, name: str, data: bytes) -> None:
+        """Store bytes another instance saved, atomically (they were validated where they were saved)."""
+        path = self.path_for(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, data)
+        self._cache.pop(name, None)
+
+    def remove(self, name: str) -> bool:
+        """Delete if present; whether there was something to delete."""
+        try:
+            self.delete(name)
+        except NotFound:
+            return False
+        return True
+
     def sweep(self) -> int:
         """Remove temp files left by a process killed mid-save (the saved files are never partial)."""
         stale = list(self.root.rglob(".*" + SUFFIX + ".*.tmp")) if self.root.is_dir() else []

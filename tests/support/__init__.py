@@ -7,6 +7,7 @@
     media.py      video, audio, animations and bombs made on the spot
     errors.py     assert_error: status, the one JSON error shape, and what it names
     workflows.py  API-format prompts and builders, assert_still_serving
+    redis_server.py  RedisServer: a real redis-server on a free loopback port (cluster suites)
     suites.py     each e2e suite's settings, keys and saved endpoints
     disk.py, documents.py, streaming.py, models.py, specimens.py: snapshots, OpenAPI checks, raw uploads,
                   tiny upscale models, /object_info excerpts for tests without ComfyUI

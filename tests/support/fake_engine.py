@@ -163,6 +163,9 @@ class FakeEngine:
     def worker_alive(self) -> bool:
         return self.alive
 
+    def machine(self) -> dict[str, Any]:
+        return {"comfyui_version": "fake", "device": "fake device", "vram_total": 2**30, "vram_free": 2**29, "port": 8188}
+
     def cancel(self, prompt_id: str) -> str:
         kept = [item for item in self._waiting if item[0] != prompt_id]
         if len(kept) < len(self._waiting):

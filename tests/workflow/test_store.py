@@ -323,3 +323,17 @@ def test_load_all_returns_every_good_workflow_sorted(store: WorkflowStore) -> No
     good, bad = store.load_all()
     assert [w.name for w in good] == ["alpha", "team/mid", "zeta"]
     assert bad == {}
+
+
+def test_raw_bytes_copy_a_workflow_exactly_and_remove_is_quiet_when_absent(store: WorkflowStore, tmp_path: Path) -> None:
+    # What a cluster does: another instance's file, byte for byte, into this store.
+    store.save("team/a", prompt(width=64))
+    data = store.raw("team/a")
+    assert data is not None and store.raw("missing") is None
+    other = WorkflowStore(tmp_path / "other")
+    other.write_raw("team/a", data)
+    assert other.raw("team/a") == data and width_of(other, "team/a") == 64
+    other.write_raw("team/a", store.raw("team/a") or b"")  # replacing is atomic and re-read
+    assert other.remove("team/a") is True and other.remove("team/a") is False
+    with pytest.raises(NotFound):
+        other.load("team/a")

@@ -17,6 +17,7 @@ from typing import Any
 from ... import errors as e
 from ...workflow.store import SavedWorkflow
 from ..schema import SHARED_SCHEMAS, SpecLookup, build_contract
+from .cluster import cluster_paths
 from .io import SCHEMAS as OUTPUT_SCHEMAS
 from .io import files_operation
 from .jobs import JOB_SCHEMAS, job_paths
@@ -53,6 +54,7 @@ def build_document(
         **job_paths(),
         f"{PREFIX}/files/{{token}}/{{name}}": {"get": files_operation(errors((e.NotFound,)))},
         **service_paths(),
+        **cluster_paths(),
     }
     for saved in workflows:
         suffix = ids[saved.name]

@@ -1,0 +1,100 @@
+"""This instance as a member of the cluster: its heartbeat task, its workflow sync, its listing.
+
+Built by plugin.py only when CONNECT_CLUSTER_URL is set. Everything runs on ComfyUI's event loop; each
+Redis call is awaited (never blocking) and files are read and written in worker threads. The heartbeat
+runs on the loop on purpose: an instance whose loop stalls cannot answer HTTP either, so it is right
+that the others see it gone (the job lease of the next phase needs a thread; membership does not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..comfy.engine import Host
+from ..workflow.store import WorkflowStore
+from .link import RedisLink, shown_url
+from .members import cached_models, heartbeat
+from .sync import RETRY, SyncedWorkflows
+from .view import Connection, Unreachable
+
+MISSED_BEATS = 4  # an instance is gone this many heartbeats after its last one
+
+
+class Cluster:
+    """Implements ``ClusterView`` (view.py)."""
+
+    def __init__(self, url: str, role: str, instance: str, every: float, local: WorkflowStore, engine: Host, version: str) -> None:
+        self.role = role
+        self.every = every
+        self._instance = instance
+        self._engine = engine
+        self._version = version
+        self.connection = Connection(shown_url(url))
+        self._link = RedisLink(url, self.connection, timeout=max(5.0, 2 * every))
+        self.store = SyncedWorkflows(local, self._link)
+        self._cached: list[dict[str, str]] | None = None
+        self._started = time.time()
+        self._tasks: list[asyncio.Task[Any]] = []  # held: a task nobody references may be collected
+
+    @property
+    def instance(self) -> str:
+        # The default name needs ComfyUI's port, known once its arguments are parsed.
+        if not self._instance:
+            self._instance = f"{socket.gethostname()}:{self._engine.machine()['port']}"
+        return self._instance
+
+    def start(self, loop: asyncio.AbstractEventLoop, workflows_changed: Callable[[], None]) -> None:
+        def changed() -> None:
+            self._cached = None
+            workflows_changed()
+
+        self.store.on_change = changed
+        for job in (self.store.run(), self.store.push_forever(), self._beat_forever()):
+            self._tasks.append(loop.create_task(job))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._link.close()
+
+    async def _beat_forever(self) -> None:
+        while True:
+            try:
+                await self._link.beat(self.instance, await self._heartbeat(), self.every * MISSED_BEATS, time.time())
+            except Unreachable:
+                await asyncio.sleep(RETRY)
+                continue
+            await asyncio.sleep(self.every)
+
+    async def _heartbeat(self) -> dict[str, Any]:
+        machine = await asyncio.to_thread(self._engine.machine)
+        if self._cached is None:
+            good, _ = await asyncio.to_thread(self.store.load_all)
+            self._cached = cached_models(good, self._engine.node_spec)
+        return heartbeat(
+            self.instance,
+            self.role,
+            self._version,
+            machine,
+            self._engine.queue_depth(),
+            self._engine.worker_alive(),
+            self._cached,
+            len(await asyncio.to_thread(self.store.names)),
+            self._started,
+        )
+
+    def status(self) -> dict[str, Any]:
+        return {"instance": self.instance, "role": self.role, **self.connection.state()}
+
+    async def listing(self) -> dict[str, Any]:
+        try:
+            members = await self._link.members()
+        except Unreachable:
+            # What this instance knows for sure: itself. The others may be alive; Redis cannot say.
+            return {**self.status(), "instances": [await self._heartbeat()]}
+        return {**self.status(), "instances": sorted(members, key=lambda m: str(m.get("id")))}
