@@ -19,7 +19,7 @@ from ..workflow.store import WorkflowStore
 from .link import RedisLink, shown_url
 from .members import cached_models, heartbeat
 from .sync import RETRY, SyncedWorkflows
-from .view import Connection, Unreachable
+from .view import Connection, Unreachable, stop_if_cancelled
 
 MISSED_BEATS = 4  # an instance is gone this many heartbeats after its last one
 
@@ -64,6 +64,7 @@ class Cluster:
 
     async def _beat_forever(self) -> None:
         while True:
+            stop_if_cancelled()
             try:
                 await self._link.beat(self.instance, await self._heartbeat(), self.every * MISSED_BEATS, time.time())
             except Unreachable:

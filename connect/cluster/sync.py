@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ConnectError
 from ..workflow.store import Metadata, SavedWorkflow, WorkflowStore
 from .link import RedisLink, Stamp
-from .view import Unreachable
+from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
 RETRY = 1.0  # seconds between two attempts to reach Redis
@@ -78,6 +78,7 @@ class SyncedWorkflows:
     async def run(self) -> None:
         """Follow the cluster for as long as the plugin runs: push, resync, then apply changes as they come."""
         while True:
+            stop_if_cancelled()
             try:
                 await self._push()
                 await self._follow(await self._resync())
@@ -87,6 +88,7 @@ class SyncedWorkflows:
     async def push_forever(self) -> None:
         """Push local changes as they happen (run() also pushes them after each reconnect)."""
         while True:
+            stop_if_cancelled()
             await self._wake.wait()
             self._wake.clear()
             with contextlib.suppress(Unreachable):  # kept pending: run() pushes it once Redis answers
@@ -116,6 +118,7 @@ class SyncedWorkflows:
 
     async def _follow(self, after: str) -> None:
         while True:
+            stop_if_cancelled()
             for entry_id, name in await self._link.changes(after, block_ms=2000):
                 after = entry_id
                 stamp, _ = await self._link.fetch(name)

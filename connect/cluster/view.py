@@ -6,6 +6,7 @@ a single machine never pays for it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -60,3 +61,15 @@ class Connection:
         if self.error:
             shown["error"] = self.error
         return shown
+
+
+def stop_if_cancelled() -> None:
+    """End the calling task if it was asked to stop.
+
+    redis-py reads under a socket timeout (asyncio.timeout): a cancellation landing as that timeout fires
+    is taken for the timeout on Python 3.11, and the read is retried. A loop that relied on the cancel
+    alone would then run on forever, and the plugin's stop (and a test's event loop) with it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
