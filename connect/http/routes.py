@@ -128,11 +128,7 @@ def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
 
 
 def _visible(request: web.Request, connect: Connect) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
-    good, bad = connect.store.load_all()
-    key = KEY.get(request)
-    if key is not None:  # a key limited to some workflows lists only those
-        good, bad = [w for w in good if key.sees(w.name)], {n: e for n, e in bad.items() if key.sees(n)}
-    return good, bad
+    return connect.visible(KEY.get(request))
 
 
 def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflow]) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from aiohttp import web
 from ..cluster.view import ClusterView
 from ..comfy.engine import Engine
 from ..contract.openapi import build_document
+from ..errors import ConnectError
 from ..io.delivery import Choice, Delivery
 from ..io.inputs import InputFiles
 from ..ops.health import Probe
@@ -62,11 +63,15 @@ class Connect:
             return None
         return await self.delivery.job_outputs(job.result, job.output_nodes, choice or job.delivery)
 
-    def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
+    def visible(self, key: ApiKey | None) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
+        """The stored workflows and the unreadable ones that `key` may see (all of them without keys)."""
         good, bad = self.store.load_all()
         if key is not None:  # a key limited to some workflows sees only those
-            good = [w for w in good if key.sees(w.name)]
-            bad = {n: e for n, e in bad.items() if key.sees(n)}
+            good, bad = [w for w in good if key.sees(w.name)], {n: e for n, e in bad.items() if key.sees(n)}
+        return good, bad
+
+    def openapi_document(self, key: ApiKey | None = None) -> dict[str, Any]:
+        good, bad = self.visible(key)
         return build_document(
             good,
             self.comfy.node_spec,
