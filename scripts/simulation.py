@@ -96,7 +96,7 @@ def _warm_set(p: Params, worker: int) -> str:
 
 
 @dataclass
-class _Worker:
+class Worker:
     id: str
     index: int
     speed: float
@@ -121,13 +121,13 @@ class Simulation:
         self.now = 0.0
         self.events: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
-        self.workers = [_Worker(f"w{i:04d}", i, _speed(p, i), [_warm_set(p, i)]) for i in range(p.workers)]
+        self.workers = [Worker(f"w{i:04d}", i, _speed(p, i), [_warm_set(p, i)]) for i in range(p.workers)]
         self.by_id = {w.id: w for w in self.workers}
         self.arrival: dict[str, float] = {}
         self.noise: dict[str, float] = {}
         self.latencies: list[float] = []
         self.swaps = 0
-        self.idle: dict[str, _Worker] = {w.id: w for w in self.workers}  # insertion order: idle longest first
+        self.idle: dict[str, Worker] = {w.id: w for w in self.workers}  # insertion order: idle longest first
         self.fifo: deque[Job] = deque()
         self.rng = random.Random(p.seed + 1)
         self.router = Router(Speeds(default_load=p.swap), hold_back=p.hold)
@@ -162,7 +162,7 @@ class Simulation:
 
     # -- what every policy shares
 
-    def start(self, w: _Worker, job: Job) -> None:
+    def start(self, w: Worker, job: Job) -> None:
         self.idle.pop(w.id, None)
         load = 0.0
         if job.models not in w.lru:
@@ -182,7 +182,7 @@ class Simulation:
         self.at(self.now + load + run, functools.partial(self.finish, w, job, epoch, load, run))
         self._sync(w)
 
-    def finish(self, w: _Worker, job: Job, epoch: int, load: float, run: float) -> None:
+    def finish(self, w: Worker, job: Job, epoch: int, load: float, run: float) -> None:
         if epoch != w.epoch:
             return  # the worker crashed meanwhile
         self.latencies.append(self.now - self.arrival[job.id])
@@ -201,7 +201,7 @@ class Simulation:
         else:
             self._push_dispatch(job)
 
-    def pull(self, w: _Worker) -> None:
+    def pull(self, w: Worker) -> None:
         """`w` is free: it takes its next job, or waits."""
         job = None
         if self.policy == "fifo":
@@ -221,10 +221,10 @@ class Simulation:
 
     # -- crashes
 
-    def _next_crash(self, w: _Worker, rng: random.Random) -> None:
+    def _next_crash(self, w: Worker, rng: random.Random) -> None:
         self.at(self.now + rng.expovariate(self.p.crashes / 3600), functools.partial(self._crash, w, rng))
 
-    def _crash(self, w: _Worker, rng: random.Random) -> None:
+    def _crash(self, w: Worker, rng: random.Random) -> None:
         w.epoch += 1
         w.ready, w.lru = False, []
         self.idle.pop(w.id, None)
@@ -242,11 +242,11 @@ class Simulation:
             self.dispatch(job)
         self.at(self.now + self.p.downtime, functools.partial(self._back, w, rng))
 
-    def _back(self, w: _Worker, rng: random.Random) -> None:
+    def _back(self, w: Worker, rng: random.Random) -> None:
         self.router.upsert(self._view(w))  # listed, warming: offered nothing
         self.at(self.now + self.p.swap, functools.partial(self._warm, w, rng))
 
-    def _warm(self, w: _Worker, rng: random.Random) -> None:
+    def _warm(self, w: Worker, rng: random.Random) -> None:
         w.lru, w.ready = [_warm_set(self.p, w.index)], True
         w.busy += self.p.swap
         self._next_crash(w, rng)
@@ -300,7 +300,7 @@ class Simulation:
             w = self.by_id[best.worker]
             self.start(w, self._take(w, offer))
 
-    def _affinity_next(self, w: _Worker) -> Offer | None:
+    def _affinity_next(self, w: Worker) -> Offer | None:
         if not w.ready:
             return None
         while w.stream:
@@ -316,7 +316,7 @@ class Simulation:
                 return offer
         return None
 
-    def _take(self, w: _Worker, offer: Offer) -> Job:
+    def _take(self, w: Worker, offer: Offer) -> Job:
         del self.pending[offer.job.id]
         if offer.worker:
             target = self.by_id[offer.worker]
@@ -325,12 +325,12 @@ class Simulation:
                 self._sync(target)
         return offer.job
 
-    def _sync(self, w: _Worker) -> None:
+    def _sync(self, w: Worker) -> None:
         """Tell the router what `w` looks like now (the cluster learns it from heartbeats and events)."""
         if self.policy == "affinity" and w.ready:
             self.router.upsert(self._view(w))
 
-    def _view(self, w: _Worker) -> WorkerView:
+    def _view(self, w: Worker) -> WorkerView:
         busy_until = w.expected_end if w.running is not None else self.now
         queued = tuple(o.job.models for o in w.stream if self.pending.get(o.job.id) is o)
         return WorkerView(w.id, max(busy_until, self.now) + w.reserved, tuple(w.lru), queued, self.p.vram, w.ready)
