@@ -31,9 +31,9 @@ LRU), so the next job sees that queue. `may_take(worker, offer, now)` says who m
 always; any other ready worker once the hold-back ends (`offer.release_at`, at most `hold_back` seconds
 after the offer: nothing waits behind a busy suited worker longer than that), at once when the target is
 gone or warming, or when that worker would finish the job sooner than the target promised (the target is
-overloaded: its estimate slipped). `remove` forgets a dead worker: it leaves the index, so its affinity is
-dropped and what was offered to it is free for anyone. A warming worker (its warmup workflows still
-loading models) is listed but is never offered a job and takes none.
+overloaded: its estimate slipped). `remove` (or `retain` with a fresh listing) forgets a dead worker:
+it leaves the index, so its affinity is dropped and what was offered to it is free for anyone. A warming
+worker (its warmup workflows still loading models) is listed but is never offered a job and takes none.
 """
 
 from __future__ import annotations
@@ -83,6 +83,14 @@ class Offer:
     finish: float  # the finish the target promised
     release_at: float  # from then on any ready worker may take it
     cost: float  # seconds counted on the target (load + run)
+
+
+def model_set(files: Iterable[str]) -> str:
+    """One key for the model files a workflow's loaders name, the same whatever their order.
+
+    model_set(["b.safetensors", "a.safetensors", "b.safetensors"]) == "a.safetensors|b.safetensors"
+    """
+    return "|".join(sorted(set(files)))
 
 
 class _Mean:
@@ -183,6 +191,12 @@ class Router:
         old = self._workers.pop(worker, None)
         if old is not None:
             self._unindex(worker, old.expected)
+
+    def retain(self, listed: Iterable[str]) -> None:
+        """Keep only the workers of a fresh listing (the live heartbeats); the others are removed."""
+        keep = set(listed)
+        for worker in [w for w in self._workers if w not in keep]:
+            self.remove(worker)
 
     def holders(self, models: str) -> frozenset[str]:
         return frozenset(self._holders.get(models, ()))

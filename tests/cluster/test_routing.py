@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connect.cluster.routing import Job, Router, Speeds, WorkerView
+from connect.cluster.routing import Job, Router, Speeds, WorkerView, model_set
 
 JOB = Job("j1", "wf", "m", 4.0)
 
@@ -140,3 +140,14 @@ def test_many_updates_keep_every_worker_findable() -> None:
     router.upsert(WorkerView("w150", 0.0))
     best = router.choose(JOB, now=0.0)
     assert best is not None and best.worker == "w150"
+
+
+def test_a_fresh_listing_drops_the_workers_it_no_longer_has() -> None:
+    router = _router(WorkerView("a", 0.0, loaded=("m",)), WorkerView("b", 0.0, loaded=("m",)), WorkerView("c", 0.0))
+    router.retain(["b", "c"])  # a's heartbeat expired
+    assert router.workers() == {"b", "c"} and router.holders("m") == {"b"}
+
+
+def test_a_model_set_is_the_same_key_whatever_the_order() -> None:
+    assert model_set(["b.safetensors", "a.safetensors", "b.safetensors"]) == "a.safetensors|b.safetensors"
+    assert model_set(["a.safetensors", "b.safetensors"]) == model_set(["b.safetensors", "a.safetensors"]) != model_set(["a.safetensors"])
