@@ -107,6 +107,7 @@ class Worker:
     end: float = 0.0  # when it really ends
     epoch: int = 0  # bumped by a crash, so the lost run's finish event is ignored
     busy: float = 0.0
+    runs: int = 0  # jobs finished
     queue: deque[Job] = field(default_factory=deque)  # push policies
     stream: deque[Offer] = field(default_factory=deque)  # affinity: offers on its stream
     reserved: float = 0.0  # affinity: seconds of its stream's untaken offers
@@ -186,7 +187,7 @@ class Simulation:
         if epoch != w.epoch:
             return  # the worker crashed meanwhile
         self.latencies.append(self.now - self.arrival[job.id])
-        w.running = None
+        w.running, w.runs = None, w.runs + 1
         if self.policy == "affinity":
             self.router.speeds.record(w.id, job.workflow, run)
             if load:

@@ -106,3 +106,15 @@ def test_affinity_halves_fifos_p95_and_cuts_its_swaps_fivefold() -> None:
 def test_the_script_runs_under_the_venv_without_comfyui() -> None:
     code = "import sys, simulation; assert 'aiohttp' not in sys.modules and 'redis' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT / "scripts", check=True, env={"PYTHONPATH": str(ROOT)}, timeout=60)
+
+
+def test_faster_workers_get_at_least_their_share_of_the_jobs() -> None:
+    params = Params(workers=40, models=5, jobs=3000, speeds=(1.0, 4.0), load=0.8, seed=2)
+    runs: dict[str, dict[float, int]] = {}
+    for policy in ("random", "affinity"):
+        sim = Simulation(params, policy)
+        sim.run()
+        runs[policy] = {speed: sum(w.runs for w in sim.workers if w.speed == speed) for speed in params.speeds}
+    assert sum(runs["affinity"].values()) == params.jobs
+    assert runs["affinity"][4.0] >= 4 * runs["affinity"][1.0], runs  # earliest finish: at least in proportion to speed
+    assert runs["random"][4.0] < 2 * runs["random"][1.0], runs  # blind to speed: about even
