@@ -118,3 +118,15 @@ def test_faster_workers_get_at_least_their_share_of_the_jobs() -> None:
     assert sum(runs["affinity"].values()) == params.jobs
     assert runs["affinity"][4.0] >= 4 * runs["affinity"][1.0], runs  # earliest finish: at least in proportion to speed
     assert runs["random"][4.0] < 2 * runs["random"][1.0], runs  # blind to speed: about even
+
+
+def test_the_numbers_do_not_depend_on_pythons_hash_seed() -> None:
+    """Routing iterates sets of worker ids; ties must still break the same way in every process."""
+    argv = [str(ROOT / "scripts" / "simulate"), "--workers", "20", "--models", "5", "--jobs", "400", "--crashes", "30", "--json"]
+    outputs = {
+        subprocess.run(
+            argv, capture_output=True, text=True, check=True, timeout=120, env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"}
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1 and json.loads(outputs.pop())["policies"]["affinity"]["swaps"] >= 0
