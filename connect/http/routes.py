@@ -119,6 +119,8 @@ def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
         "timeout": saved.timeout,
         "metadata": saved.metadata,
         "embeds": saved.metadata or metadata,
+        "source": saved.source,  # api (saved through the API or UI menu), folder (a plain file), user (ComfyUI's own)
+        "file": saved.file or None,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
