@@ -40,6 +40,10 @@ class Sources:
                 raise
             return self.users.load(name)
 
+    def peek(self, name: str) -> SavedWorkflow | None:
+        # A user workflow is always loaded off the loop: finding it takes the folder's stats too.
+        return self.published.peek(name)
+
     def delete(self, name: str) -> None:
         try:
             self.published.delete(name)

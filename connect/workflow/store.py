@@ -79,6 +79,9 @@ class Workflows(Protocol):
     def load(self, name: str) -> SavedWorkflow:
         """NotFound, or WorkflowCorrupt when what is stored cannot be used."""
 
+    def peek(self, name: str) -> SavedWorkflow | None:
+        """`load(name)` if that is only a cache hit (stats, no read): what the event loop may call; else None."""
+
     def delete(self, name: str) -> None: ...
 
     def names(self) -> list[str]: ...
@@ -136,6 +139,7 @@ class WorkflowStore:
             st = path.stat()
         except FileNotFoundError:
             self._cache.pop(name, None)
+            self._failed.pop(name, None)
             raise NotFound(f"no workflow named {name!r}", {"name": name}) from None
         key = (st.st_mtime_ns, st.st_size, st.st_ino)
         hit = self._cache.get(name)
@@ -153,6 +157,14 @@ class WorkflowStore:
         self._failed.pop(name, None)
         self._cache[name] = (key, saved)
         return saved
+
+    def peek(self, name: str) -> SavedWorkflow | None:
+        try:
+            st = self.path_for(name).stat()
+        except (OSError, InvalidName):
+            return None  # load() says why
+        hit = self._cache.get(name)
+        return hit[1] if hit and hit[0] == (st.st_mtime_ns, st.st_size, st.st_ino) else None
 
     def delete(self, name: str) -> None:
         path = self.path_for(name)

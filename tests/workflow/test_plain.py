@@ -205,3 +205,17 @@ def test_output_titles_inside_subgraphs_are_found() -> None:
     outer.node(1, "sub")
     assert has_output_title(outer.saved(inner)) is True
     assert has_output_title(outer.saved()) is False
+
+
+def test_peek_answers_from_the_cache_only_while_the_file_is_unchanged(store: WorkflowStore, converter: CountingConverter) -> None:
+    put(store, "flow.json", ui_workflow(width=80))
+    assert store.peek("flow") is None  # not read yet: the caller loads it off the event loop
+    assert converter.calls == 0
+
+    loaded = store.load("flow")
+
+    assert store.peek("flow") is loaded
+    put(store, "flow.json", ui_workflow(width=90))
+    assert store.peek("flow") is None
+    assert store.peek("../escape") is None and store.peek("absent") is None
+    assert converter.calls == 1

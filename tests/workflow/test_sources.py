@@ -88,3 +88,14 @@ def test_without_user_workflows_only_the_published_are_served(published: Workflo
     with pytest.raises(NotFound):
         store.load("flow")
     assert store.load_all() == ([], {})
+
+
+def test_peek_serves_published_cache_hits_and_leaves_user_workflows_to_load(published: WorkflowStore, users: UserWorkflows) -> None:
+    published.save("saved", api_prompt())
+    (users.root / "flow.json").write_text(json.dumps(ui_workflow()))
+    store = Sources(published, users)
+    store.load("saved")
+    store.load("flow")
+
+    assert store.peek("saved") is store.load("saved")
+    assert store.peek("flow") is None
