@@ -13,31 +13,21 @@ whose titles carry no annotation at all is NotAnEndpoint (it may just be a workf
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import ConnectError, NotAnEndpoint, WorkflowCorrupt
 from .annotations import TitleError, parse_title
 from .endpoint import Endpoint, parse_endpoint
-from .store import PlainReader, SavedWorkflow, Source
+from .store import PlainReader, SavedWorkflow, Source, plain_kind
 
 # A UI-format workflow -> its API-format prompt, as ComfyUI's frontend makes it (http/state.py).
 Converter = Callable[[Any], dict[str, Any]]
-Kind = Literal["ui", "api"]
-
-
-def kind_of(document: Any) -> Kind | None:
-    """Which plain format `document` is in, if any."""
-    if isinstance(document, dict) and isinstance(document.get("nodes"), list):
-        return "ui"
-    if isinstance(document, dict) and document and all(isinstance(n, dict) and "class_type" in n for n in document.values()):
-        return "api"
-    return None
 
 
 def read_plain(document: Any, name: str, file: str, saved_at: str, convert: Converter, source: Source) -> SavedWorkflow:
     """`document` (UI or API format) as the endpoint `name`; WorkflowCorrupt says why it cannot be one."""
     details = {"name": name, "file": file, "source": source}
-    kind = kind_of(document)
+    kind = plain_kind(document)
     if kind is None:
         raise WorkflowCorrupt(
             f"the file {file!r} is neither a UI-format workflow (an object with 'nodes' and 'links', what ComfyUI saves)"
@@ -77,13 +67,13 @@ def folder_reader(convert: Converter) -> PlainReader:
 
 def titles(document: Any) -> Iterator[str]:
     """Every node title of a UI (subgraphs too) or API-format document, without converting it."""
-    if kind_of(document) == "ui":
+    if plain_kind(document) == "ui":
         graphs = [document, *_subgraphs(document)]
         for graph in graphs:
             for node in graph.get("nodes") or []:
                 if isinstance(node, dict) and isinstance(node.get("title"), str):
                     yield node["title"]
-    elif kind_of(document) == "api":
+    elif plain_kind(document) == "api":
         for node in document.values():
             meta = node.get("_meta")
             if isinstance(meta, dict) and isinstance(meta.get("title"), str):

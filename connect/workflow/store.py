@@ -215,7 +215,7 @@ class WorkflowStore:
             document = json.loads(path.read_bytes())
         except (OSError, ValueError):
             return  # absent, a folder, or not JSON: nothing a user wrote that could be lost
-        if not is_envelope(document):
+        if not is_envelope(document) and plain_kind(document) is not None:
             raise ReadOnlyWorkflow(
                 f"workflow {name!r} is the plain file {path.relative_to(self.root).as_posix()!r} in the workflows folder"
                 " (CONNECT_WORKFLOWS_DIR), which is its source: change or delete that file (e.g. with git) instead",
@@ -268,6 +268,15 @@ class WorkflowStore:
 def is_envelope(document: Any) -> bool:
     """Our saved form ({"prompt": ..., "workflow": ...}), not a plain prompt that has a node with id "prompt"."""
     return isinstance(document, dict) and "prompt" in document and not _is_node(document["prompt"])
+
+
+def plain_kind(document: Any) -> Literal["ui", "api"] | None:
+    """Which plain workflow format `document` is in (what ComfyUI's Ctrl+S or "Export (API)" writes), if any."""
+    if isinstance(document, dict) and isinstance(document.get("nodes"), list):
+        return "ui"
+    if isinstance(document, dict) and document and all(_is_node(n) for n in document.values()):
+        return "api"
+    return None
 
 
 def _is_node(value: Any) -> bool:

@@ -13,8 +13,8 @@ from support.plainfiles import CountingConverter, api_prompt, ui_workflow
 from support.uiformat import UIGraph
 
 from connect.errors import InvalidName, NotAnEndpoint, NotFound, ReadOnlyWorkflow, WorkflowCorrupt
-from connect.workflow.plain import folder_reader, has_output_title, kind_of
-from connect.workflow.store import WorkflowStore
+from connect.workflow.plain import folder_reader, has_output_title
+from connect.workflow.store import WorkflowStore, plain_kind
 
 
 @pytest.fixture
@@ -37,11 +37,11 @@ def put(store: WorkflowStore, relative: str, document: Any) -> Path:
 
 
 def test_kinds() -> None:
-    assert kind_of(ui_workflow()) == "ui"
-    assert kind_of(api_prompt()) == "api"
-    assert kind_of({"prompt": api_prompt()}) is None
-    assert kind_of([]) is None
-    assert kind_of({}) is None
+    assert plain_kind(ui_workflow()) == "ui"
+    assert plain_kind(api_prompt()) == "api"
+    assert plain_kind({"prompt": api_prompt()}) is None
+    assert plain_kind([]) is None
+    assert plain_kind({}) is None
 
 
 def test_a_ui_file_and_an_api_file_are_endpoints_with_their_source(store: WorkflowStore) -> None:
@@ -168,6 +168,14 @@ def test_an_unconvertible_plain_file_is_still_the_folders(store: WorkflowStore) 
     put(store, "flow.json", ui_workflow(class_type="NotInstalled"))
     with pytest.raises(ReadOnlyWorkflow):
         store.save("flow", api_prompt())
+
+
+def test_a_json_file_in_neither_format_is_reported_and_may_be_replaced(store: WorkflowStore) -> None:
+    put(store, "flow.json", {"workflow": {}})
+    with pytest.raises(WorkflowCorrupt):
+        store.load("flow")
+    store.save("flow", api_prompt())
+    assert store.load("flow").source == "api"
 
 
 def test_a_cluster_may_remove_a_plain_file(store: WorkflowStore) -> None:
