@@ -80,4 +80,5 @@ class Sources:
                 )
             else:
                 good.append(saved)
+        self.users.settle(problems)
         return sorted(good, key=lambda w: w.name), {**bad, **problems}

@@ -122,6 +122,10 @@ class UserWorkflows:
             log.warning("ComfyUI-Connect: %s", error.message)
         return error
 
+    def settle(self, problems: dict[str, ConnectError]) -> None:
+        """Forget the logged problems that are gone, so one that comes back is logged again."""
+        self._reported &= {error.message for error in problems.values()}
+
     def _list(self) -> _Listing:
         listing = self._listing
         if listing.folders and all(_mtime(folder) == mtime for folder, mtime in listing.folders.items()):

@@ -33,9 +33,11 @@ class CountingConverter:
         return convert(workflow, INFO.get, (1, 32, 9))
 
 
-def ui_workflow(width: int = 64, title: str = "$size", output: str = "#out", class_type: str = "EmptyImage") -> dict[str, Any]:
+def ui_workflow(
+    width: int = 64, title: str = "$size", output: str = "#out", class_type: str = "EmptyImage", color: int = 0
+) -> dict[str, Any]:
     ui = UIGraph()
-    canvas = ui.node(1, class_type, [width, 32, 1, 0], outputs=["IMAGE"], title=title)
+    canvas = ui.node(1, class_type, [width, 32, 1, color], outputs=["IMAGE"], title=title)
     save = ui.node(2, "SaveImage", ["x"], inputs=[("images", "IMAGE")], title=output)
     ui.link(canvas, 0, save, 0)
     return ui.saved()

@@ -99,3 +99,19 @@ def test_peek_serves_published_cache_hits_and_leaves_user_workflows_to_load(publ
 
     assert store.peek("saved") is store.load("saved")
     assert store.peek("flow") is None
+
+
+def test_a_clash_is_logged_once_and_again_when_it_comes_back(
+    published: WorkflowStore, users: UserWorkflows, caplog: pytest.LogCaptureFixture
+) -> None:
+    (users.root / "flow.json").write_text(json.dumps(ui_workflow()))
+    store = Sources(published, users)
+    published.save("flow", api_prompt())
+    store.load_all()
+    store.load_all()
+    published.delete("flow")
+    store.load_all()
+    published.save("flow", api_prompt())
+    store.load_all()
+
+    assert [r.getMessage().count("'flow.json' would be served as 'flow'") for r in caplog.records] == [1, 1]
