@@ -234,10 +234,8 @@ class WorkflowStore:
             return [], {}
         found: list[str] = []
         unnamed: dict[str, ConnectError] = {}
-        for path in self.root.rglob("*" + SUFFIX):
+        for path in _json_paths(self.root):
             relative = path.relative_to(self.root)
-            if any(part.startswith(".") for part in relative.parts) or path.is_symlink():
-                continue  # .git and other hidden folders; temp files of an atomic write
             name = relative.with_suffix("").as_posix()
             if _NAME.fullmatch(name):
                 found.append(name)
@@ -263,6 +261,19 @@ class WorkflowStore:
             except ConnectError as exc:
                 bad[name] = exc
         return good, bad
+
+
+def _json_paths(root: Path) -> list[Path]:
+    """Every "*.json" under `root` (folders so named too: they are reported), not entering hidden folders:
+    a git checkout's .git holds thousands of files a listing must not walk. Symbolic links are skipped."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]  # .git; temp files of an atomic write
+        here = Path(folder)
+        for entry in [*subfolders, *files]:
+            if entry.endswith(SUFFIX) and not entry.startswith(".") and not (here / entry).is_symlink():
+                found.append(here / entry)
+    return found
 
 
 def is_envelope(document: Any) -> bool:
