@@ -227,3 +227,17 @@ def test_peek_answers_from_the_cache_only_while_the_file_is_unchanged(store: Wor
     assert store.peek("flow") is None
     assert store.peek("../escape") is None and store.peek("absent") is None
     assert converter.calls == 1
+
+
+def test_a_bad_file_is_logged_once_per_change(store: WorkflowStore, caplog: pytest.LogCaptureFixture) -> None:
+    put(store, "bad.json", ui_workflow(class_type="NotInstalled"))
+    put(store, "My Flow.json", api_prompt())
+    for _ in range(3):
+        store.load_all()
+    put(store, "bad.json", ui_workflow(class_type="StillNotInstalled"))
+    store.load_all()
+
+    logged = [r.getMessage() for r in caplog.records]
+    about_bad = [m for m in logged if "bad.json" in m]
+    assert len(about_bad) == 2 and "StillNotInstalled" in about_bad[1]
+    assert len([m for m in logged if "My Flow.json" in m]) == 1
