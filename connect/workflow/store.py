@@ -225,10 +225,6 @@ class WorkflowStore:
     def names(self) -> list[str]:
         return self._walk()[0]
 
-    def unnamed(self) -> dict[str, ConnectError]:
-        """The .json files whose path cannot be a workflow name, keyed by that path (without .json)."""
-        return self._walk()[1]
-
     def _walk(self) -> tuple[list[str], dict[str, ConnectError]]:
         if not self.root.is_dir():
             return [], {}
