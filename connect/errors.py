@@ -12,10 +12,13 @@
     ├── Unauthorized (401)         no API key, or one that is not configured
     ├── Forbidden (403)            a valid key without access to this workflow or action
     ├── NotFound (404)
+    │   └── NotAnEndpoint          a plain workflow file whose titles carry no annotation
     ├── NotAcceptable (406)        the delivery asked for (e.g. raw bytes) does not fit this run's outputs
     ├── PayloadTooLarge (413)
     ├── TooManyRequests (429)      this client already has its maximum of runs in flight
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
+    ├── ReadOnlyWorkflow (409)     a save or delete of an endpoint whose source is a plain file (its folder rules)
+    ├── NameClash (409)            a ComfyUI user workflow named like a published endpoint (listed, not raised)
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
     ├── ConvertError (422)         a UI-format workflow that cannot be converted to a prompt (names the node)
@@ -102,6 +105,10 @@ class NotFound(ConnectError):
     type = "not_found"
 
 
+class NotAnEndpoint(NotFound):
+    type = "not_an_endpoint"
+
+
 class NotAcceptable(ConnectError):
     status = 406
     type = "not_acceptable"
@@ -120,6 +127,16 @@ class TooManyRequests(ConnectError):
 class RunInterrupted(ConnectError):
     status = 409
     type = "interrupted"
+
+
+class ReadOnlyWorkflow(ConnectError):
+    status = 409
+    type = "read_only_workflow"
+
+
+class NameClash(ConnectError):
+    status = 409
+    type = "name_clash"
 
 
 class PayloadError(ConnectError):

@@ -43,7 +43,10 @@ from .run.prepare import Preparer
 from .run.runner import JobRunner
 from .run.webhooks import WebhookPolicy, parse_secret
 from .settings import Settings
+from .workflow.plain import folder_reader
+from .workflow.sources import Sources
 from .workflow.store import Workflows, WorkflowStore
+from .workflow.userflows import UserWorkflows
 
 if TYPE_CHECKING:
     from .cluster.node import Cluster
@@ -81,9 +84,12 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     gate = Gate(
         keys, settings.protect_all, Cors.parse(settings.cors_origins), settings.max_body_bytes, admission, metrics, comfy.worker_alive
     )
-    local_store = WorkflowStore(Path(store_dir))
+    # Plain UI files are converted as the frontend this ComfyUI serves would (Connect.convert, bound below).
+    convert: Callable[[Any], dict[str, Any]] = lambda workflow: connect.convert(workflow)  # noqa: E731
+    local_store = WorkflowStore(Path(store_dir), plain=folder_reader(convert))
     cluster = _cluster(settings, local_store, comfy)
-    store: Workflows = cluster.store if cluster else local_store
+    users = UserWorkflows(comfy.user_workflows_dir(), convert) if settings.serve_user_workflows else None
+    store: Workflows = Sources(cluster.store if cluster else local_store, users)
     files = InputFiles(comfy.input_dir(), limits)
     checks = BodyChecks(lambda endpoint: build_contract(endpoint, comfy.node_spec))
     preparer = Preparer(

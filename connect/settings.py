@@ -4,7 +4,8 @@ CONNECT_RUN_TIMEOUT=600            seconds a run may execute before it is interr
 CONNECT_MAX_FILE_BYTES=52428800    largest file accepted as base64 or from a URL
 CONNECT_URL_TIMEOUT=30             seconds to download one URL input
 CONNECT_ALLOW_PRIVATE_URLS=false   allow URL inputs on loopback/private/link-local addresses
-CONNECT_WORKFLOWS_DIR=             where endpoints are stored (default <user dir>/connect/workflows)
+CONNECT_WORKFLOWS_DIR=             where endpoints are stored (default <user dir>/connect/workflows); plain UI/API files there too
+CONNECT_SERVE_USER_WORKFLOWS=true  serve ComfyUI's own saved workflows (<user dir>/default/workflows) that have a # output
 CONNECT_INPUT_TTL=3600             seconds a file a caller sent is kept after it was last sent, unless a queued or running prompt uses it
 CONNECT_INPUT_MAX_BYTES=10737418240  most bytes of sent files kept in <input>/connect (the oldest unused go first)
 CONNECT_INPUT_SWEEP=60             seconds between two sweeps of <input>/connect
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     url_timeout: float = Field(30.0, gt=0)
     allow_private_urls: bool = False
     workflows_dir: Path | None = None
+    serve_user_workflows: bool = True
     input_ttl: float = Field(3600.0, gt=0)
     input_max_bytes: int = Field(10 * 1024**3, gt=0)
     input_sweep: float = Field(60.0, gt=0)

@@ -59,6 +59,9 @@ class SyncedWorkflows:
     def load(self, name: str) -> SavedWorkflow:
         return self.local.load(name)
 
+    def peek(self, name: str) -> SavedWorkflow | None:
+        return self.local.peek(name)
+
     def delete(self, name: str) -> None:
         self.local.delete(name)
         self._changed(name)

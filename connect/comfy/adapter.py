@@ -122,6 +122,10 @@ class ComfyAdapter:
     def user_dir(self) -> Path:
         return Path(self._folder_paths.get_user_directory())
 
+    def user_workflows_dir(self) -> Path:
+        # The UI saves through ComfyUI's userdata API into the user's folder; without --multi-user that user is "default".
+        return self.user_dir() / "default" / "workflows"
+
     def input_dir(self) -> Path:
         return Path(self._folder_paths.get_input_directory())
 

@@ -84,6 +84,9 @@ class Host(Engine, Protocol):
 
     def user_dir(self) -> Path: ...
 
+    def user_workflows_dir(self) -> Path:
+        """Where ComfyUI's UI saves the user's workflows (Ctrl+S, Save As)."""
+
     def input_dir(self) -> Path: ...
 
     def set_app_state(self, key: Any, value: Any) -> None: ...

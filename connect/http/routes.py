@@ -119,6 +119,8 @@ def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
         "timeout": saved.timeout,
         "metadata": saved.metadata,
         "embeds": saved.metadata or metadata,
+        "source": saved.source,  # api (saved through the API or UI menu), folder (a plain file), user (ComfyUI's own)
+        "file": saved.file or None,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
@@ -145,9 +147,16 @@ async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 
 async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
-    described = describe(connect.store.load(request.match_info["name"]), connect.settings.metadata)
+    saved = await _load(connect, request.match_info["name"])
+    described = describe(saved, connect.settings.metadata)
     good, _ = await asyncio.to_thread(_visible, request, connect)
     return web.json_response(_with_operation_ids([described], good)[0])
+
+
+async def _load(connect: Connect, name: str) -> SavedWorkflow:
+    """From the store's cache on the loop; reading a changed file (and converting a UI one) in a thread."""
+    cached = connect.store.peek(name)
+    return cached if cached is not None else await asyncio.to_thread(connect.store.load, name)
 
 
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -229,7 +238,7 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 # -- run -------------------------------------------------------------------------------------------
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     started = STARTED.get(request) or time.perf_counter()  # the plugin's share starts at its gate
-    saved = connect.store.load(request.match_info["name"])
+    saved = await _load(connect, request.match_info["name"])
     choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
     connect.delivery.check_possible(choice, saved.endpoint.outputs)
     limits = connect.settings.max_file_bytes, connect.settings.max_body_bytes

@@ -7,6 +7,13 @@ Writes are atomic (temp file + fsync + rename), so a crash never leaves half a f
 cached by the file's (mtime, size, inode) and re-parsed when it changes, so files edited or copied in
 by hand are picked up without a restart. A corrupt file only breaks its own endpoint.
 
+A file there that is not our envelope but a plain workflow (what ComfyUI's Ctrl+S or "Export (API)"
+writes) is read by the `plain` reader (workflow/plain.py), so the folder can be a git checkout of
+workflow files. Such a file is the source of truth: saving or deleting its name through the API is
+refused (409) instead of rewriting the user's file in another format. Failed reads are cached by stat
+too (a broken file is not re-read, nor a UI file reconverted, on every call) and logged once per change.
+Dot-folders (.git) and dot-files are ignored; a .json file whose path cannot be a name is reported.
+
 ``Workflows`` is the interface a store implements (a shared one keeps them in a database);
 ``WorkflowStore`` is the on-disk one.
 """
@@ -14,15 +21,17 @@ by hand are picked up without a restart. A corrupt file only breaks its own endp
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
-from ..errors import ConnectError, InvalidName, NotFound, WorkflowCorrupt
+from ..errors import ConnectError, InvalidName, NotFound, ReadOnlyWorkflow, WorkflowCorrupt
 from .endpoint import Endpoint, parse_endpoint
 
 NAME_RULE = r"[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,4}"
@@ -31,6 +40,10 @@ SUFFIX = ".json"
 # What the endpoint's outputs embed about how they were made (io/embed.py); None: the server's setting.
 Metadata = Literal["none", "prompt", "workflow", "full"]
 METADATA_MODES: tuple[str, ...] = get_args(Metadata)
+# Where an endpoint comes from: saved through the API or the UI menu, a plain file in the workflows
+# folder, or one of ComfyUI's own saved workflows (workflow/userflows.py).
+Source = Literal["api", "folder", "user"]
+log = logging.getLogger("comfyui-connect")
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,8 @@ class SavedWorkflow:
     saved_at: str
     timeout: float | None = None  # the workflow's own execution timeout (seconds), if its author set one
     metadata: Metadata | None = None  # what its outputs embed, if its author chose (else CONNECT_METADATA)
+    source: Source = "api"
+    file: str = ""  # a plain file's path relative to its folder ("" for one saved through the API)
 
 
 def check_name(name: str) -> str:
@@ -64,6 +79,9 @@ class Workflows(Protocol):
     def load(self, name: str) -> SavedWorkflow:
         """NotFound, or WorkflowCorrupt when what is stored cannot be used."""
 
+    def peek(self, name: str) -> SavedWorkflow | None:
+        """`load(name)` if that is only a cache hit (stats, no read): what the event loop may call; else None."""
+
     def delete(self, name: str) -> None: ...
 
     def names(self) -> list[str]: ...
@@ -72,10 +90,17 @@ class Workflows(Protocol):
         """Every saved workflow that loads, and the error of each one that does not."""
 
 
+# Reads a plain workflow file (not our envelope) as an endpoint: (document, name, file, saved_at).
+PlainReader = Callable[[Any, str, str, str], SavedWorkflow]
+
+
 class WorkflowStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, plain: PlainReader | None = None) -> None:
         self.root = root
+        self.plain = plain
         self._cache: dict[str, tuple[tuple[int, int, int], SavedWorkflow]] = {}
+        self._failed: dict[str, tuple[tuple[int, int, int], ConnectError]] = {}
+        self._unnamed_logged: set[str] = set()
 
     def path_for(self, name: str) -> Path:
         parts = check_name(name).split("/")
@@ -96,6 +121,7 @@ class WorkflowStore:
     ) -> tuple[SavedWorkflow, bool]:
         endpoint = parse_endpoint(prompt)
         path = self.path_for(name)
+        self._refuse_plain(name, path)
         saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout, metadata)
         document = {"version": 1, "name": name, "saved_at": saved.saved_at, "prompt": prompt, "workflow": workflow}
         if timeout is not None:
@@ -113,17 +139,39 @@ class WorkflowStore:
             st = path.stat()
         except FileNotFoundError:
             self._cache.pop(name, None)
+            self._failed.pop(name, None)
             raise NotFound(f"no workflow named {name!r}", {"name": name}) from None
         key = (st.st_mtime_ns, st.st_size, st.st_ino)
         hit = self._cache.get(name)
         if hit and hit[0] == key:
             return hit[1]
-        saved = _read(path, name)
+        failed = self._failed.get(name)
+        if failed and failed[0] == key:
+            raise failed[1].with_traceback(None)  # the same error until the file changes
+        try:
+            saved = _read(path, name, self.plain, st.st_mtime)
+        except ConnectError as exc:
+            self._failed[name] = (key, exc)
+            log.warning("ComfyUI-Connect: workflow file %s is not served: %s", path, exc.message)
+            raise
+        self._failed.pop(name, None)
         self._cache[name] = (key, saved)
         return saved
 
+    def peek(self, name: str) -> SavedWorkflow | None:
+        try:
+            st = self.path_for(name).stat()
+        except (OSError, InvalidName):
+            return None  # load() says why
+        hit = self._cache.get(name)
+        return hit[1] if hit and hit[0] == (st.st_mtime_ns, st.st_size, st.st_ino) else None
+
     def delete(self, name: str) -> None:
         path = self.path_for(name)
+        self._refuse_plain(name, path)
+        self._unlink(name, path)
+
+    def _unlink(self, name: str, path: Path) -> None:
         try:
             path.unlink()
         except FileNotFoundError:
@@ -147,7 +195,7 @@ class WorkflowStore:
     def remove(self, name: str) -> bool:
         """Delete if present; whether there was something to delete."""
         try:
-            self.delete(name)
+            self._unlink(name, self.path_for(name))  # a cluster mirrors any file, plain ones too
         except NotFound:
             return False
         return True
@@ -159,20 +207,51 @@ class WorkflowStore:
             path.unlink(missing_ok=True)
         return len(stale)
 
+    def _refuse_plain(self, name: str, path: Path) -> None:
+        """A plain file is its folder's (e.g. a git checkout): the API neither rewrites nor deletes it."""
+        if self.plain is None:
+            return
+        try:
+            document = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return  # absent, a folder, or not JSON: nothing a user wrote that could be lost
+        if not is_envelope(document) and plain_kind(document) is not None:
+            raise ReadOnlyWorkflow(
+                f"workflow {name!r} is the plain file {path.relative_to(self.root).as_posix()!r} in the workflows folder"
+                " (CONNECT_WORKFLOWS_DIR), which is its source: change or delete that file (e.g. with git) instead",
+                {"name": name, "source": "folder"},
+            )
+
     def names(self) -> list[str]:
+        return self._walk()[0]
+
+    def _walk(self) -> tuple[list[str], dict[str, ConnectError]]:
         if not self.root.is_dir():
-            return []
-        found = []
-        for path in self.root.rglob("*" + SUFFIX):
-            name = path.relative_to(self.root).with_suffix("").as_posix()
-            if _NAME.fullmatch(name) and not path.is_symlink():
+            return [], {}
+        found: list[str] = []
+        unnamed: dict[str, ConnectError] = {}
+        for path in _json_paths(self.root):
+            relative = path.relative_to(self.root)
+            name = relative.with_suffix("").as_posix()
+            if _NAME.fullmatch(name):
                 found.append(name)
-        return sorted(found)
+            elif path.is_file():
+                unnamed[name] = InvalidName(
+                    f"the file {relative.as_posix()!r} cannot be served: its path is not a workflow name"
+                    " (1-64 letters, digits, '-' or '_' per part, at most 5 parts)",
+                    {"name": name, "file": relative.as_posix(), "rule": NAME_RULE},
+                )
+                if name not in self._unnamed_logged:
+                    self._unnamed_logged.add(name)
+                    log.warning("ComfyUI-Connect: %s", unnamed[name].message)
+        return sorted(found), unnamed
 
     def load_all(self) -> tuple[list[SavedWorkflow], dict[str, ConnectError]]:
-        """Every saved workflow that loads, and the error of each one that does not."""
-        good, bad = [], {}
-        for name in self.names():
+        """Every saved workflow that loads, and the error of each one that does not (or cannot be named)."""
+        names, unnamed = self._walk()
+        good: list[SavedWorkflow] = []
+        bad: dict[str, ConnectError] = dict(unnamed)
+        for name in names:
             try:
                 good.append(self.load(name))
             except ConnectError as exc:
@@ -180,9 +259,43 @@ class WorkflowStore:
         return good, bad
 
 
-def _read(path: Path, name: str) -> SavedWorkflow:
+def _json_paths(root: Path) -> list[Path]:
+    """Every "*.json" under `root` (folders so named too: they are reported), not entering hidden folders:
+    a git checkout's .git holds thousands of files a listing must not walk. Symbolic links are skipped."""
+    found = []
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".")]  # .git; temp files of an atomic write
+        here = Path(folder)
+        for entry in [*subfolders, *files]:
+            if entry.endswith(SUFFIX) and not entry.startswith(".") and not (here / entry).is_symlink():
+                found.append(here / entry)
+    return found
+
+
+def is_envelope(document: Any) -> bool:
+    """Our saved form ({"prompt": ..., "workflow": ...}), not a plain prompt that has a node with id "prompt"."""
+    return isinstance(document, dict) and "prompt" in document and not _is_node(document["prompt"])
+
+
+def plain_kind(document: Any) -> Literal["ui", "api"] | None:
+    """Which plain workflow format `document` is in (what ComfyUI's Ctrl+S or "Export (API)" writes), if any."""
+    if isinstance(document, dict) and isinstance(document.get("nodes"), list):
+        return "ui"
+    if isinstance(document, dict) and document and all(_is_node(n) for n in document.values()):
+        return "api"
+    return None
+
+
+def _is_node(value: Any) -> bool:
+    return isinstance(value, dict) and "class_type" in value
+
+
+def _read(path: Path, name: str, plain: PlainReader | None = None, mtime: float = 0.0) -> SavedWorkflow:
     try:
         document = json.loads(path.read_bytes())
+        if plain is not None and not is_envelope(document):
+            # The reader raises its own errors (it names the file, the format and why).
+            return plain(document, name, name + SUFFIX, datetime.fromtimestamp(mtime, timezone.utc).isoformat(timespec="seconds"))
         if not isinstance(document, dict) or "prompt" not in document:
             raise ValueError("not an object with a 'prompt'")
         endpoint = parse_endpoint(document["prompt"])
@@ -191,6 +304,8 @@ def _read(path: Path, name: str) -> SavedWorkflow:
     # OSError: a folder named like a workflow, an unreadable file... must break only this endpoint,
     # not every listing and run that reads all workflows (`load_all`).
     except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
+        if isinstance(exc, (WorkflowCorrupt, NotFound)):
+            raise  # the plain reader's own error, which names the file and why
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
     return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout, metadata)

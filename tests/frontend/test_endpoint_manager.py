@@ -9,12 +9,24 @@ import urllib.request
 
 from launcher import ComfyServer
 from playwright.sync_api import expect
+from support.uiformat import UIGraph
 
 from .comfy_page import ANNOTATED_TITLES, INVERT_PROMPT, SAVE_COMMAND, WAIT_MS, ComfyPage, inverted, only_pixel, server_call
 
 
 def annotated(titles: dict[str, str]) -> dict[str, object]:
     return {node_id: {**node, "_meta": {"title": titles[node_id]}} for node_id, node in INVERT_PROMPT.items()}
+
+
+def ui_format(titles: dict[str, str]) -> dict[str, object]:
+    """INVERT_PROMPT as ComfyUI's Ctrl+S saves it, with these titles."""
+    ui = UIGraph()
+    canvas = ui.node(1, "EmptyImage", [16, 16, 1, 0xFF0000], outputs=["IMAGE"], title=titles["1"])
+    invert = ui.node(2, "ImageInvert", inputs=[("image", "IMAGE")], outputs=["IMAGE"], title=titles["2"])
+    save = ui.node(3, "SaveImage", ["connect-ui"], inputs=[("images", "IMAGE")], title=titles["3"])
+    ui.link(canvas, 0, invert, 0)
+    ui.link(invert, 0, save, 0)
+    return ui.saved()
 
 
 def test_manager_lists_shows_and_deletes(ui: ComfyPage, comfy: ComfyServer) -> None:
@@ -125,3 +137,40 @@ def test_list_and_describe_give_the_documents_run_operation_ids(comfy: ComfyServ
     finally:
         for name in names:
             server_call(comfy.url, "DELETE", f"/api/connect/workflows/{name}")
+
+
+def test_manager_shows_where_endpoints_come_from_and_the_files_not_served(ui: ComfyPage, comfy: ComfyServer) -> None:
+    folder = comfy.base / "user" / "connect" / "workflows"  # CONNECT_WORKFLOWS_DIR's default
+    user_flows = comfy.base / "user" / "default" / "workflows"
+    folder.mkdir(parents=True, exist_ok=True)
+    user_flows.mkdir(parents=True, exist_ok=True)
+    (folder / "mgr-plain.json").write_text(json.dumps(annotated(ANNOTATED_TITLES)))  # an "Export (API)" file
+    (user_flows / "Mgr Mine.json").write_text(json.dumps(ui_format(ANNOTATED_TITLES)))
+    assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-taken", {"prompt": annotated(ANNOTATED_TITLES)})[0] in (200, 201)
+    (user_flows / "Mgr Taken.json").write_text(json.dumps(ui_format(ANNOTATED_TITLES)))
+    try:
+        manager = ui.open_manager()
+
+        plain = manager.locator('[data-connect-endpoint="mgr-plain"]')
+        expect(plain.locator('[data-connect-source="folder"]')).to_have_count(1)
+        plain.locator("summary").click()
+        expect(plain.locator("[data-connect-origin]")).to_contain_text("mgr-plain.json in the workflows folder")
+        expect(plain.locator("[data-connect-delete]")).to_have_count(0)
+        mine = manager.locator('[data-connect-endpoint="mgr-mine"]')
+        expect(mine.locator('[data-connect-source="user"]')).to_have_count(1)
+        mine.locator("summary").click()
+        expect(mine.locator("[data-connect-origin]")).to_contain_text("Mgr Mine.json")
+        expect(mine.locator("[data-connect-delete]")).to_have_count(0)
+        taken = manager.locator('[data-connect-endpoint="mgr-taken"]')
+        expect(taken.locator("[data-connect-source]")).to_have_count(0)  # saved through the API: the usual entry
+        taken.locator("summary").click()
+        expect(taken.locator("[data-connect-delete]")).to_have_count(1)
+        clash = manager.locator('[data-connect-endpoint="user:Mgr Taken.json"]')
+        expect(clash).to_have_attribute("data-connect-problem", "name_clash")
+        expect(clash).to_contain_text("Not served: ")
+        expect(clash).to_contain_text("an endpoint published under that name is served instead")
+    finally:
+        (folder / "mgr-plain.json").unlink()
+        (user_flows / "Mgr Mine.json").unlink()
+        (user_flows / "Mgr Taken.json").unlink()
+        server_call(comfy.url, "DELETE", "/api/connect/workflows/mgr-taken")

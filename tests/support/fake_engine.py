@@ -83,6 +83,9 @@ class FakeEngine:
     def user_dir(self) -> Path:
         return self.root / "user"
 
+    def user_workflows_dir(self) -> Path:
+        return self.user_dir() / "default" / "workflows"
+
     def input_dir(self) -> Path:
         return self.root / "input"
 

@@ -123,6 +123,13 @@ function metadataView(endpoint) {
   return el("div", { "data-connect-embeds": endpoint.embeds }, text, " ", select);
 }
 
+/** Where an endpoint comes from; a plain file is changed where it lives, so it has no Delete here. */
+export function sourceText(endpoint) {
+  if (endpoint.source === "folder") return `File ${endpoint.file} in the workflows folder (CONNECT_WORKFLOWS_DIR): change it there`;
+  if (endpoint.source === "user") return `ComfyUI's saved workflow ${endpoint.file}, served for its #output: change it in ComfyUI`;
+  return "Saved through the API or Save API Endpoint";
+}
+
 function endpointView(endpoint, refresh, open) {
   const warnings = warningsOf(endpoint);
   const curl = curlExample(endpoint);
@@ -147,6 +154,7 @@ function endpointView(endpoint, refresh, open) {
       "summary",
       {},
       el("span", { class: "connect-name" }, endpoint.name),
+      endpoint.source && endpoint.source !== "api" ? el("span", { class: "connect-source", "data-connect-source": endpoint.source }, endpoint.source) : null,
       warnings.length ? el("i", { class: "pi pi-exclamation-triangle connect-warn", title: warnings.join("\n") }) : null,
     ),
     el("div", { class: "connect-label" }, "Inputs"),
@@ -158,6 +166,7 @@ function endpointView(endpoint, refresh, open) {
     metadataView(endpoint),
     warnings.map((w) => el("div", { class: "connect-warning" }, el("i", { class: "pi pi-exclamation-triangle" }), " ", w)),
     el("div", { class: "connect-muted" }, `Saved ${endpoint.saved_at}`),
+    el("div", { class: "connect-muted", "data-connect-origin": endpoint.source ?? "api" }, sourceText(endpoint)),
     el("pre", { class: "connect-curl" }, curl),
     el(
       "div",
@@ -171,17 +180,30 @@ function endpointView(endpoint, refresh, open) {
         }
       }),
       el("a", { class: "connect-button", href: docsUrl(endpoint.operation_id), target: "_blank", rel: "noopener" }, el("i", { class: "pi pi-book" }), " Docs"),
-      button("Delete", "pi pi-trash", () => remove(endpoint.name, refresh), { "data-connect-delete": endpoint.name }),
+      endpoint.source === "folder" || endpoint.source === "user"
+        ? null
+        : button("Delete", "pi pi-trash", () => remove(endpoint.name, refresh), { "data-connect-delete": endpoint.name }),
     ),
   );
 }
 
+// Problems that are files left unserved on purpose (a clash, no annotation), not endpoints that fail.
+const NOT_SERVED = new Set(["name_clash", "not_an_endpoint", "invalid_name"]);
+
 function brokenView(name, body) {
+  const type = body?.error?.type;
+  const source = body?.error?.details?.source;
   return el(
     "details",
-    { class: "connect-endpoint connect-broken", "data-connect-endpoint": name, open: true },
-    el("summary", {}, el("span", { class: "connect-name" }, name), el("i", { class: "pi pi-exclamation-triangle connect-warn" })),
-    el("div", { class: "connect-warning" }, "Cannot be called: ", body?.error?.message ?? "unknown error"),
+    { class: "connect-endpoint connect-broken", "data-connect-endpoint": name, "data-connect-problem": type, open: true },
+    el(
+      "summary",
+      {},
+      el("span", { class: "connect-name" }, name),
+      source ? el("span", { class: "connect-source", "data-connect-source": source }, source) : null,
+      el("i", { class: "pi pi-exclamation-triangle connect-warn" }),
+    ),
+    el("div", { class: "connect-warning" }, NOT_SERVED.has(type) ? "Not served: " : "Cannot be called: ", body?.error?.message ?? "unknown error"),
   );
 }
 
@@ -228,6 +250,7 @@ const STYLE = `
 .connect-muted { opacity: 0.7; }
 .connect-warn, .connect-warning { color: var(--p-orange-400, #f0a020); }
 .connect-warn { margin-left: 6px; }
+.connect-source { margin-left: 6px; font-weight: normal; font-size: 11px; padding: 0 4px; border-radius: 4px; border: 1px solid var(--border-color, #555); opacity: 0.8; }
 .connect-curl { white-space: pre-wrap; word-break: break-all; background: var(--comfy-input-bg, #222); padding: 6px; border-radius: 4px; font-size: 11px; user-select: text; }
 .connect-actions { display: flex; gap: 6px; flex-wrap: wrap; }
 .connect-button { display: inline-flex; align-items: center; gap: 2px; padding: 3px 8px; border-radius: 4px; cursor: pointer; text-decoration: none;

@@ -9,9 +9,18 @@ from ...workflow.store import NAME_RULE
 from .responses import STR, errors, json_response, obj
 
 NAMED = (e.InvalidName, e.NotFound, e.WorkflowCorrupt)
-_SAVE_ERRORS = (e.InvalidName, e.InvalidJSON, e.BadRequest, e.InvalidWorkflow, e.AnnotationError, e.PayloadTooLarge, e.ConvertError)
+_SAVE_ERRORS = (
+    e.InvalidName,
+    e.InvalidJSON,
+    e.BadRequest,
+    e.InvalidWorkflow,
+    e.AnnotationError,
+    e.PayloadTooLarge,
+    e.ConvertError,
+    e.ReadOnlyWorkflow,
+)
 _CONVERT_ERRORS = (e.InvalidJSON, e.PayloadTooLarge, e.ConvertError)
-_DELETE_ERRORS = (e.InvalidName, e.NotFound)
+_DELETE_ERRORS = (e.InvalidName, e.NotFound, e.ReadOnlyWorkflow)
 
 NAME_PARAM = {
     "name": "name",
@@ -154,6 +163,12 @@ def workflow_schemas() -> dict[str, Any]:
             "bypassed": {"type": "array", "items": STR},
             "cached": {"type": "array", "items": STR},
             "operation_id": {"type": "string", "description": "The operationId of this workflow's run operation in the document"},
+            "source": {
+                "enum": ["api", "folder", "user"],
+                "description": "Where it comes from: api (saved through the API or the UI menu), folder (a plain file in "
+                "CONNECT_WORKFLOWS_DIR), user (ComfyUI's own saved workflow with a # output)",
+            },
+            "file": {"type": ["string", "null"], "description": "For folder and user: the file's path in its folder"},
         },
         ["name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached", "operation_id"],
     )
@@ -162,10 +177,14 @@ def workflow_schemas() -> dict[str, Any]:
             "workflows": {"type": "array", "items": {"$ref": "#/components/schemas/WorkflowDescription"}},
             "errors": {
                 "type": "object",
-                "description": "Stored files that cannot be served, by name",
+                "description": "Stored files that cannot be served, by name (or by path when it cannot be a name); ComfyUI's"
+                " own saved workflows by `user:<file>` (one with a # output that cannot be served, or a name clash)",
                 # A file that vanishes while the list is read shows as not_found.
                 "additionalProperties": {
-                    "anyOf": [{"$ref": "#/components/schemas/WorkflowCorrupt"}, {"$ref": "#/components/schemas/NotFound"}]
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/" + name}
+                        for name in ("WorkflowCorrupt", "NotFound", "NotAnEndpoint", "InvalidName", "NameClash")
+                    ]
                 },
             },
         },

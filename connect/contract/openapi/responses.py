@@ -157,7 +157,23 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
             nullable=True,
         ),
     ),
-    e.WorkflowCorrupt: ("The stored file of the workflow cannot be used", obj({"name": STR}, ["name"])),
+    e.WorkflowCorrupt: (
+        "The stored file of the workflow cannot be used (for a plain file: `file`, `source` and, if it could not be converted"
+        " or its annotations are wrong, the `cause`)",
+        obj({"name": STR, "file": STR, "source": STR, "cause": {"type": "object"}}, ["name"]),
+    ),
+    e.NotAnEndpoint: (
+        "A plain file of the workflows folder whose node titles carry no annotation: it is not an endpoint",
+        obj({"name": STR, "file": STR, "source": STR}, ["name", "file"]),
+    ),
+    e.ReadOnlyWorkflow: (
+        "The endpoint's source is a plain file (the workflows folder, or ComfyUI's own saved workflow): change that file instead",
+        obj({"name": STR, "file": STR, "source": {"enum": ["folder", "user"]}}, ["name", "source"]),
+    ),
+    e.NameClash: (
+        "Listed only: ComfyUI's saved workflow would be served under a name another endpoint has; that one is served",
+        obj({"name": STR, "file": STR, "source": STR, "served": STR}, ["name", "file"]),
+    ),
     e.ServerRestarted: (
         "Only in a job's `error`: ComfyUI stopped (crash or restart) while the job was running; it is not run again",
         obj({"prompt_id": STR, "reason": {"enum": ["server_restarted"]}}, ["prompt_id", "reason"]),
