@@ -113,3 +113,16 @@ def test_a_job_cancelled_before_it_ran_counts_without_a_run_time_and_reclaims_ar
     snap = stats.snapshot()
     assert snap["cancelled"] == 1 and snap["failures"] == 0 and snap["mean_run_seconds"] is None and snap["reclaims"] == 1
     assert snap["recent_failures"] == []
+
+
+def test_a_withdrawn_job_leaves_the_queue_and_the_arrivals_and_a_recovered_one_is_no_new_arrival() -> None:
+    clock = Clock()
+    stats = RunStats(clock)
+    refused, recovered = job("r", "w", T0), job("again", "w", T0)
+    stats.accepted(refused)
+    stats.withdrawn(refused)  # ComfyUI would not queue it
+    stats.accepted(recovered, again=True)  # found unfinished after a restart
+    clock.now += 30
+    snap = stats.snapshot()
+    assert snap["queue"]["depth"] == 1 and snap["queue"]["workflows"] == {"w": {"depth": 1, "oldest_age": 30.0}}
+    assert snap["by_workflow"]["w"]["arrivals_per_minute"] == 0.0

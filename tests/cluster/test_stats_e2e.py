@@ -4,6 +4,8 @@ queues, and the autoscaling signal; /metrics carries the instance label and the 
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,7 +59,11 @@ def test_runs_on_both_boxes_show_in_the_listing_with_their_statistics(boxes: Box
     # λ × S summed over workflows, divided by 0.8, rounded up (cluster/demand.py)
     busy = sum(w["arrivals_per_minute"] / 60 * (w["mean_run_seconds"] or 0) for w in autoscale["workflows"].values())
     assert autoscale["busy_workers"] == pytest.approx(busy, abs=0.01) and autoscale["workers_needed"] >= 1
-    print(f"listing: {len(str(answer))} characters; autoscale {autoscale}")
+    started = time.perf_counter()
+    for _ in range(20):
+        listing(boxes.a)
+    took = (time.perf_counter() - started) / 20
+    print(f"listing: {len(json.dumps(answer))} bytes, {took * 1000:.1f} ms a call (HTTP, 2 instances); autoscale {autoscale}")
 
 
 def test_a_busy_box_shows_its_current_job_and_its_waiting_jobs(boxes: Boxes) -> None:
