@@ -54,6 +54,8 @@ class Connect:
 
     def workflows_changed(self) -> None:
         self.preparer.workflows_changed()
+        if self.overview is not None:
+            self.overview.workflows_changed()
 
     def run_timeout(self, saved: SavedWorkflow, requested: float | None) -> float:
         """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""

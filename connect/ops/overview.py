@@ -32,6 +32,7 @@ from .metrics import Gauge
 from .signals import autoscale_gauges
 
 RUNS_JOBS = ("worker", "both")
+REREAD = 30.0  # seconds a single box keeps what it read of its workflows (a save through the API clears it at once)
 
 
 class Overview:
@@ -56,6 +57,8 @@ class Overview:
         self.queues = queues
         self._started = time.time()
         self._name: str | None = None
+        # `!cache` models and workflow count, and when they were read: until a change, or 30 s (a file edited by hand)
+        self._cached: tuple[list[dict[str, str]], int, float] | None = None
 
     async def instance(self) -> str:
         """The cluster instance id, or host:port on one box (ComfyUI's port is known once it parsed its arguments)."""
@@ -65,6 +68,9 @@ class Overview:
             machine = await asyncio.to_thread(self._engine.machine)
             self._name = f"{socket.gethostname()}:{machine['port']}"
         return self._name
+
+    def workflows_changed(self) -> None:
+        self._cached = None
 
     def local(self) -> dict[str, Any]:
         """This instance's statistics, as its heartbeat carries them."""
@@ -101,7 +107,10 @@ class Overview:
 
     async def _itself(self) -> dict[str, Any]:
         machine = await asyncio.to_thread(self._engine.machine)
-        good, _ = await asyncio.to_thread(self._store.load_all)
+        if self._cached is None or time.monotonic() - self._cached[2] > REREAD:  # not every workflow at each poll
+            good, _ = await asyncio.to_thread(self._store.load_all)
+            self._cached = cached_models(good, self._engine.node_spec), len(good), time.monotonic()
+        cached, workflows, _ = self._cached
         beat = heartbeat(
             await self.instance(),
             "both",
@@ -109,8 +118,8 @@ class Overview:
             machine,
             self._engine.queue_depth(),
             self._engine.worker_alive(),
-            cached_models(good, self._engine.node_spec),
-            len(good),
+            cached,
+            workflows,
             self._started,
         )
         return {**beat, **self.local()}

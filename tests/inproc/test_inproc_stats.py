@@ -88,3 +88,13 @@ def test_the_page_is_served_offline_and_needs_an_admin_key(tmp_path: Path) -> No
         assert with_cookie.status == 200 and (await with_cookie.json())["instances"]  # the page's own poll, with the cookie
 
     run(tmp_path, scenario, api_keys=f"{ADMIN} admin, {RUNNER} run")
+
+
+def test_a_save_shows_in_the_next_listing_of_one_box(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("one", canvas())
+        assert (await listing(plugin))["instances"][0]["workflows"] == 1
+        await plugin.save("two", canvas())  # what the box read of its workflows is read again after a change
+        assert (await listing(plugin))["instances"][0]["workflows"] == 2
+
+    run(tmp_path, scenario)
