@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from support.client import wait_until
 from support.twoboxes import Boxes, by_id, failing, listing, slow, two_boxes
+from support.workflows import steps_workflow
 
 pytestmark = pytest.mark.e2e
 RUN = 0.3  # seconds each slow run takes
@@ -22,7 +23,8 @@ def boxes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Boxes]:
     with two_boxes(tmp_path_factory.mktemp("stats")) as found:
         found.a.saved("stats/slow", slow(RUN))
         found.a.saved("stats/boom", failing())
-        wait_until(lambda: {"stats/slow", "stats/boom"} <= {w["name"] for w in found.b.listing()["workflows"]}, 30, "synced")
+        found.a.saved("stats/steps", steps_workflow())
+        wait_until(lambda: {"stats/slow", "stats/boom", "stats/steps"} <= {w["name"] for w in found.b.listing()["workflows"]}, 30, "synced")
         yield found
 
 
@@ -84,6 +86,19 @@ def test_a_busy_box_shows_its_current_job_and_its_waiting_jobs(boxes: Boxes) -> 
     assert answer["autoscale"]["workflows"]["stats/slow"]["queued"] == 2 and answer["autoscale"]["workers_needed"] >= 1
     for job in [long, *waiting]:
         boxes.a.until(job["id"], lambda j: j["status"] == "succeeded", "the job to finish")
+
+
+def test_the_running_jobs_progress_is_in_its_instances_entry(boxes: Boxes) -> None:
+    job = boxes.b.start("stats/steps", {"steps": {"steps": 40, "seconds": 0.1}})
+
+    def progressing() -> dict[str, Any] | None:
+        current = by_id(listing(boxes.a)).get("box-b", {}).get("current") or []
+        return current[0] if current and (current[0].get("progress") or {}).get("value") else None
+
+    wait_until(progressing, 30, "box-b's heartbeat to carry its job's progress")
+    current = by_id(listing(boxes.a))["box-b"]["current"][0]
+    assert current["job"] == job["id"] and current["progress"]["max"] == 40 and current["progress"]["node"] == "2"
+    boxes.b.until(job["id"], lambda j: j["status"] == "succeeded", "the job to finish")
 
 
 def test_metrics_carry_the_instance_label_and_the_autoscaling_signal(boxes: Boxes) -> None:
