@@ -42,15 +42,21 @@ class Tally:
     def finished(self) -> int:
         return self.succeeded + self.failed + self.cancelled
 
-    def add(self, other: Tally) -> None:
-        for name in ("arrived", "succeeded", "failed", "cancelled", "reclaimed", "timed", "run_seconds"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    def add(self, other: Tally, sign: int = 1) -> None:
+        self.arrived += sign * other.arrived
+        self.succeeded += sign * other.succeeded
+        self.failed += sign * other.failed
+        self.cancelled += sign * other.cancelled
+        self.reclaimed += sign * other.reclaimed
+        self.timed += sign * other.timed
+        self.run_seconds += sign * other.run_seconds
 
 
 @dataclass
 class Minute:
     at: int  # minutes since the epoch
     workflows: dict[str, Tally] = field(default_factory=dict)
+    total: Tally = field(default_factory=Tally)  # every workflow's, kept as they count
 
 
 class RunStats:
@@ -60,6 +66,9 @@ class RunStats:
         self._clock = clock
         self._started = clock()
         self._minutes: deque[Minute] = deque()
+        # The hour's totals per workflow, kept as minutes count and expire: a snapshot (each heartbeat,
+        # each poll of the page) does not add up 60 minutes of every workflow on the event loop.
+        self._hour: dict[str, Tally] = {}
         self._open: dict[str, JobRecord] = {}  # accepted, not finished: the local queue and the current job
         self._failures: deque[dict[str, Any]] = deque(maxlen=RECENT_FAILURES)
 
@@ -67,27 +76,29 @@ class RunStats:
     def accepted(self, job: JobRecord, *, again: bool = False) -> None:
         self._open[job.id] = job
         if not again:  # a job re-queued after a restart arrived before it
-            self._tally(job.workflow).arrived += 1
+            self._count(job.workflow, Tally(arrived=1))
 
     def withdrawn(self, job: JobRecord) -> None:
         """Refused after all (ComfyUI would not queue it): no longer waiting, and no demand for a worker."""
         self._open.pop(job.id, None)
-        tally = self._tally(job.workflow)
-        tally.arrived = max(0, tally.arrived - 1)
+        current = self._minutes[-1].workflows.get(job.workflow) if self._minutes else None
+        if current is not None and current.arrived > 0:  # counted this minute: taken back
+            self._count(job.workflow, Tally(arrived=-1))
 
     def finished(self, job: JobRecord) -> None:
         self._open.pop(job.id, None)
         at = job.finished_at or self._clock()
-        tally = self._tally(job.workflow)
-        if job.status == SUCCEEDED:
-            tally.succeeded += 1
-        elif job.status == CANCELLED:
-            tally.cancelled += 1
-        else:
-            tally.failed += 1
-        if job.started_at is not None:  # a job cancelled while it waited never ran: no run time
-            tally.timed += 1
-            tally.run_seconds += max(0.0, at - job.started_at)
+        ran = job.started_at is not None  # a job cancelled while it waited never ran: no run time
+        self._count(
+            job.workflow,
+            Tally(
+                succeeded=int(job.status == SUCCEEDED),
+                cancelled=int(job.status == CANCELLED),
+                failed=int(job.status not in (SUCCEEDED, CANCELLED)),
+                timed=int(ran),
+                run_seconds=max(0.0, at - (job.started_at or at)),
+            ),
+        )
         if job.status == FAILED:
             error = job.error or {}
             self._failures.appendleft(
@@ -96,13 +107,13 @@ class RunStats:
 
     def reclaimed(self, workflow: str) -> None:
         """A job of `workflow` this instance had taken was given to another (distributed jobs call this)."""
-        self._tally(workflow).reclaimed += 1
+        self._count(workflow, Tally(reclaimed=1))
 
     # -- reading ------------------------------------------------------------------------------------------
     def snapshot(self, progress: Progress = lambda job: None) -> dict[str, Any]:
         now = self._clock()
         self._expire(now)
-        hour = self._totals(self._minutes)
+        hour = {name: tally for name, tally in self._hour.items() if tally.arrived or tally.finished or tally.reclaimed}
         recent = self._totals(m for m in self._minutes if m.at > int(now // 60) - RATE_MINUTES)
         per_minute = 60.0 / self._rate_seconds(now)
         by_workflow = {
@@ -144,19 +155,26 @@ class RunStats:
         return QueueStats(len(waiting), oldest, running, 0, by_workflow)
 
     # -- inside ---------------------------------------------------------------------------------------------
-    def _tally(self, workflow: str) -> Tally:
-        """The current minute's tally of `workflow` (a job counts in the minute it was seen to arrive or end)."""
+    def _count(self, workflow: str, delta: Tally) -> None:
+        """Add `delta` to the current minute (a job counts in the minute it was seen to arrive or end) and the hour."""
         now = self._clock()
         minute = int(now // 60)
         if not self._minutes or self._minutes[-1].at < minute:
             self._minutes.append(Minute(minute))
             self._expire(now)
-        return self._minutes[-1].workflows.setdefault(workflow, Tally())
+        current = self._minutes[-1]
+        current.workflows.setdefault(workflow, Tally()).add(delta)
+        current.total.add(delta)
+        self._hour.setdefault(workflow, Tally()).add(delta)
 
     def _expire(self, now: float) -> None:
         oldest = int(now // 60) - MINUTES + 1
         while self._minutes and self._minutes[0].at < oldest:
-            self._minutes.popleft()
+            for name, tally in self._minutes.popleft().workflows.items():
+                left = self._hour[name]
+                left.add(tally, -1)
+                if not (left.arrived or left.finished or left.reclaimed or left.timed):
+                    del self._hour[name]  # a workflow not seen for an hour is forgotten
 
     def _rate_seconds(self, now: float) -> float:
         """The span the rates are over: the last RATE_MINUTES buckets (the current one partial), or the uptime."""
@@ -174,14 +192,12 @@ class RunStats:
     def _series(self, now: float) -> dict[str, Any]:
         """The last hour, one entry a minute, oldest first (the current minute last): what the charts draw."""
         last = int(now // 60)
-        kept = {m.at: self._totals([m]) for m in self._minutes}
+        kept = {m.at: m.total for m in self._minutes}
         finished: list[int] = []
         failed: list[int] = []
         mean: list[float | None] = []
         for at in range(last - MINUTES + 1, last + 1):
-            total = Tally()
-            for tally in kept.get(at, {}).values():
-                total.add(tally)
+            total = kept.get(at) or Tally()
             finished.append(total.finished)
             failed.append(total.failed)
             mean.append(_mean(total))
