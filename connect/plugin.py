@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cluster.stats import RunStats
 from .comfy.adapter import ComfyAdapter
 from .comfy.engine import Host
 from .contract.schema import build_contract
@@ -33,6 +34,7 @@ from .io.netguard import parse_networks
 from .io.retention import Retention, named_files
 from .ops.health import Probe
 from .ops.metrics import Metrics
+from .ops.overview import Overview
 from .run.events import EventHub
 from .run.executor import Executor
 from .run.idempotency import LocalIdempotencyLock
@@ -41,6 +43,7 @@ from .run.jobstore_sqlite import SqliteJobStore
 from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
 from .run.runner import JobRunner
+from .run.watch import WatchedJobs
 from .run.webhooks import WebhookPolicy, parse_secret
 from .settings import Settings
 from .workflow.plain import folder_reader
@@ -87,7 +90,8 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     # Plain UI files are converted as the frontend this ComfyUI serves would (Connect.convert, bound below).
     convert: Callable[[Any], dict[str, Any]] = lambda workflow: connect.convert(workflow)  # noqa: E731
     local_store = WorkflowStore(Path(store_dir), plain=folder_reader(convert))
-    cluster = _cluster(settings, local_store, comfy)
+    stats = RunStats()  # fed by the job runner; read by heartbeats, GET /cluster and /metrics
+    cluster = _cluster(settings, local_store, comfy, lambda: overview.local())
     users = UserWorkflows(comfy.user_workflows_dir(), convert) if settings.serve_user_workflows else None
     store: Workflows = Sources(cluster.store if cluster else local_store, users)
     files = InputFiles(comfy.input_dir(), limits)
@@ -111,7 +115,8 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     webhooks = WebhookPolicy(
         webhook_key, settings.webhook_attempts, settings.webhook_backoff, settings.webhook_timeout, settings.allow_private_urls, networks
     )
-    job_store = _job_store(settings, comfy.user_dir() / "connect" / "jobs.sqlite3", discard_outputs)
+    # Statistics see each job accepted and ended through the writes to its store (run/watch.py).
+    job_store = WatchedJobs(_job_store(settings, comfy.user_dir() / "connect" / "jobs.sqlite3", discard_outputs), stats)
     # A file is in use while a prompt on ComfyUI's queue names it, or a job not yet re-queued after a restart.
     retention = Retention(
         files.folder,
@@ -150,6 +155,8 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         ),
         cluster=cluster,
     )
+    overview = Overview(stats, comfy, store, lambda: connect.jobs.progress, cluster, settings.autoscale_target, VERSION)
+    connect.overview = overview
     comfy.on_complete(metrics.prompt_finished)
     comfy.hide_internals_from_outputs()
     for middleware in reversed(gate.middlewares()):  # each goes in front: the first of the list ends outermost
@@ -172,13 +179,15 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     return connect
 
 
-def _cluster(settings: Settings, local: WorkflowStore, comfy: Host) -> Cluster | None:
+def _cluster(settings: Settings, local: WorkflowStore, comfy: Host, stats: Callable[[], dict[str, Any]]) -> Cluster | None:
     """The cluster membership when CONNECT_CLUSTER_URL is set; only then is redis-py imported."""
     if not settings.cluster_url:
         return None
     from .cluster.node import Cluster
 
-    return Cluster(settings.cluster_url, settings.cluster_role, settings.instance_id, settings.cluster_heartbeat, local, comfy, VERSION)
+    return Cluster(
+        settings.cluster_url, settings.cluster_role, settings.instance_id, settings.cluster_heartbeat, local, comfy, VERSION, stats
+    )
 
 
 def _job_store(settings: Settings, path: Path, discard: Callable[[JobRecord], None]) -> JobStore:

@@ -51,6 +51,7 @@ CONNECT_CLUSTER_URL=               redis://[:password@]host:port/db (or rediss:/
 CONNECT_CLUSTER_ROLE=both          api (never executes), worker or both: what the heartbeat announces
 CONNECT_INSTANCE_ID=               this instance's name in the cluster (default <hostname>:<port>)
 CONNECT_CLUSTER_HEARTBEAT=1.5      seconds between two heartbeats; an instance is gone 4 heartbeats after its last
+CONNECT_AUTOSCALE_TARGET=0.8       utilisation the autoscaling signal sizes workers for (README "Cluster statistics")
 """
 
 from __future__ import annotations
@@ -108,3 +109,4 @@ class Settings(BaseSettings):
     cluster_role: Literal["api", "worker", "both"] = "both"
     instance_id: str = Field("", max_length=128)
     cluster_heartbeat: float = Field(1.5, gt=0, le=60)
+    autoscale_target: float = Field(0.8, gt=0, le=1)

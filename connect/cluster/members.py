@@ -46,6 +46,7 @@ def heartbeat(
         "comfyui_version": machine.get("comfyui_version"),
         "gpu": {"name": machine.get("device"), "vram_total": machine.get("vram_total"), "vram_free": machine.get("vram_free")},
         "queue_depth": queue_depth,
+        "loaded_models": machine.get("loaded_models", []),
         "cached_models": cached,
         "workflows": workflows,
         "started_at": round(started, 3),

@@ -27,8 +27,19 @@ MISSED_BEATS = 4  # an instance is gone this many heartbeats after its last one
 class Cluster:
     """Implements ``ClusterView`` (view.py)."""
 
-    def __init__(self, url: str, role: str, instance: str, every: float, local: WorkflowStore, engine: Host, version: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        role: str,
+        instance: str,
+        every: float,
+        local: WorkflowStore,
+        engine: Host,
+        version: str,
+        stats: Callable[[], dict[str, Any]] = dict,  # this instance's statistics (ops/overview.py), sent with each heartbeat
+    ) -> None:
         self.role = role
+        self._stats = stats
         self.every = every
         self._instance = instance
         self._engine = engine
@@ -77,7 +88,7 @@ class Cluster:
         if self._cached is None:
             good, _ = await asyncio.to_thread(self.store.load_all)
             self._cached = cached_models(good, self._engine.node_spec)
-        return heartbeat(
+        beat = heartbeat(
             self.instance,
             self.role,
             self._version,
@@ -88,6 +99,7 @@ class Cluster:
             len(await asyncio.to_thread(self.store.names)),
             self._started,
         )
+        return {**beat, **self._stats()}
 
     def status(self) -> dict[str, Any]:
         return {"instance": self.instance, "role": self.role, **self.connection.state()}

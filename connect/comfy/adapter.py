@@ -253,6 +253,8 @@ class ComfyAdapter:
             "vram_total": int(mm.get_total_memory(device)),
             "vram_free": int(mm.get_free_memory(device)),
             "port": int(args.port),
+            # What ComfyUI holds loaded now (its model classes, e.g. "SDXL"), for the statistics page.
+            "loaded_models": sorted({type(m.model.model).__name__ for m in mm.current_loaded_models if m.model is not None}),
         }
 
     def worker_alive(self) -> bool:

@@ -20,6 +20,7 @@ from ..contract.pathguard import check_prompt_paths
 from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
+from .dashboard import dashboard_page
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
 from .jsonbody import parse_json, unreadable
 from .keys import KEY, STARTED
@@ -62,6 +63,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/ready", _ready),
         ("GET", "/connect/metrics", _metrics),
         ("GET", "/connect/cluster", _cluster),
+        ("GET", "/connect/cluster/dashboard", lambda r, c: dashboard_page(r)),
         ("GET", "/connect/login", lambda r, c: login_page(r)),
         ("POST", "/connect/login", lambda r, c: login_submit(r, c.gate.keys)),
         ("POST", "/connect/logout", lambda r, c: logout(r)),
@@ -226,13 +228,16 @@ async def _ready(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 
 async def _cluster(request: web.Request, connect: Connect) -> web.StreamResponse:
+    if connect.overview is not None:
+        return web.json_response(await connect.overview.listing())
     if connect.cluster is None:
         return web.json_response({"enabled": False, "instances": []})
     return web.json_response({"enabled": True, **await connect.cluster.listing()})
 
 
 async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse:
-    return web.Response(body=connect.metrics_text().encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})
+    instance, signals = await connect.overview.gauges() if connect.overview is not None else (None, [])
+    return web.Response(body=connect.metrics_text(instance, signals).encode(), headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 # -- run -------------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from ..errors import ConnectError
 from ..io.delivery import Choice, Delivery
 from ..io.inputs import InputFiles
 from ..ops.health import Probe
-from ..ops.metrics import Metrics
+from ..ops.metrics import Gauge, Metrics
+from ..ops.overview import Overview
 from ..run.jobs import JobRecord
 from ..run.prepare import Preparer
 from ..run.runner import JobRunner
@@ -49,9 +50,12 @@ class Connect:
     delivery: Delivery
     jobs: JobRunner
     cluster: ClusterView | None = None  # set when CONNECT_CLUSTER_URL is
+    overview: Overview | None = None  # GET /api/connect/cluster, its page, the autoscaling metrics
 
     def workflows_changed(self) -> None:
         self.preparer.workflows_changed()
+        if self.overview is not None:
+            self.overview.workflows_changed()
 
     def run_timeout(self, saved: SavedWorkflow, requested: float | None) -> float:
         """The request's timeout, else the workflow's own, never over CONNECT_RUN_TIMEOUT."""
@@ -88,13 +92,13 @@ class Connect:
         version = parse_version(frontend.version) if frontend.version else LATEST_CHECKED
         return convert(workflow, self.comfy.node_info, version, frontend.display_names)
 
-    def metrics_text(self) -> str:
+    def metrics_text(self, instance: str | None = None, labelled: list[Gauge] | None = None) -> str:
         gauges = {
             "connect_queue_depth": ("Prompts waiting or running on ComfyUI's queue", float(self.comfy.queue_depth())),
             "connect_runs_in_flight": ("API runs admitted and not yet answered", float(self.gate.admission.in_flight)),
             "connect_prompt_worker_alive": ("1 while ComfyUI's prompt worker thread runs", float(self.comfy.worker_alive())),
         }
-        return self.metrics.render(gauges)
+        return self.metrics.render(gauges, instance, labelled or [])
 
 
 CONNECT = web.AppKey("comfyui_connect", Connect)

@@ -7,6 +7,9 @@
     connect_prompt_queue_wait_seconds                    queued -> started (histogram)
     connect_prompt_execution_seconds                     started -> finished (histogram)
     + gauges read at scrape time (queue depth, runs in flight, worker alive)
+    + the autoscaling signal (ops/signals.py: queue and oldest wait per workflow, workers needed)
+Every series carries an `instance` label (the cluster instance id, or host:port on one box), so the
+scrapes of several boxes stay apart.
 
 Small enough to write by hand, which keeps one more dependency out of ComfyUI's environment.
 """
@@ -17,6 +20,7 @@ import bisect
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..comfy.outcome import Outcome
@@ -94,19 +98,34 @@ class Metrics:
         return self._mean_execution or 1.0
 
     # -- rendering ----------------------------------------------------------------------------
-    def render(self, gauges: Mapping[str, tuple[str, float]]) -> str:
+    def render(self, gauges: Mapping[str, tuple[str, float]], instance: str | None = None, labelled: Iterable[Gauge] = ()) -> str:
+        """`gauges`: name -> (help, value); `labelled`: gauges with labels; `instance` labels every series."""
+        mine: Labels = (("instance", instance),) if instance is not None else ()
         lines: list[str] = []
         with self._lock:
             for name, series in sorted(self._counters.items()):
                 lines += [f"# HELP {name} {self._help[name]}", f"# TYPE {name} counter"]
-                lines += [f"{name}{_labels(labels)} {value!r}" for labels, value in sorted(series.items())]
+                lines += [f"{name}{_labels(_with(labels, mine))} {value!r}" for labels, value in sorted(series.items())]
             for name, hists in sorted(self._histograms.items()):
                 lines += [f"# HELP {name} {self._help[name]}", f"# TYPE {name} histogram"]
                 for labels, hist in sorted(hists.items()):
-                    lines += hist.lines(name, labels)
-        for name, (help_, value) in sorted(gauges.items()):
-            lines += [f"# HELP {name} {help_}", f"# TYPE {name} gauge", f"{name} {float(value)!r}"]
+                    lines += hist.lines(name, _with(labels, mine))
+        every = [Gauge(name, help_, {(): float(value)}) for name, (help_, value) in gauges.items()]
+        for gauge in sorted([*every, *labelled], key=lambda g: g.name):
+            lines += [f"# HELP {gauge.name} {gauge.help}", f"# TYPE {gauge.name} gauge"]
+            lines += [f"{gauge.name}{_labels(_with(labels, mine))} {float(value)!r}" for labels, value in sorted(gauge.values.items())]
         return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Gauge:
+    name: str
+    help: str
+    values: Mapping[Labels, float]  # labels (sorted (name, value) pairs) -> value
+
+
+def _with(labels: Labels, extra: Labels) -> Labels:
+    return tuple(sorted((*labels, *extra)))
 
 
 def _labels(labels: Labels) -> str:

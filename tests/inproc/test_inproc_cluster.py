@@ -57,10 +57,13 @@ def test_an_instance_lists_itself_with_its_heartbeat_and_needs_an_admin_key(tmp_
         )
 
 
-def test_without_a_cluster_the_listing_says_so(tmp_path: Path) -> None:
+def test_without_a_cluster_the_listing_says_so_and_lists_this_box(tmp_path: Path) -> None:
     async def scenario(plugin: Plugin) -> None:
         response = await plugin.client.get("/api/connect/cluster")
-        assert response.status == 200 and await response.json() == {"enabled": False, "instances": []}
+        answer = await response.json()
+        assert response.status == 200 and answer["enabled"] is False
+        assert [m["id"] for m in answer["instances"]] == [answer["instance"]] and answer["instance"].endswith(":8188")
+        assert list(answer["queues"]) == ["local"]
         ready = await (await plugin.client.get("/api/connect/ready")).json()
         assert "cluster" not in ready
 
@@ -71,7 +74,7 @@ def test_a_single_machine_never_imports_redis() -> None:
     code = (
         "import sys; import connect.plugin, connect.http.routes, connect.cluster.view;"
         "from connect.plugin import _cluster; from connect.settings import Settings;"
-        "assert _cluster(Settings(), None, None) is None;"
+        "assert _cluster(Settings(), None, None, dict) is None;"
         "assert not [m for m in sys.modules if m == 'redis' or m.startswith('redis.')], 'redis was imported'"
     )
     root = Path(__file__).resolve().parents[2]

@@ -22,6 +22,7 @@ from support.workflows import file_input, link, node
 from connect.plugin import setup
 from connect.run.jobs import JobRecord, WebhookState
 from connect.run.jobstore_sqlite import SqliteJobStore
+from connect.run.watch import WatchedJobs
 from connect.settings import Settings
 
 Scenario = Callable[[Plugin], Awaitable[Any]]
@@ -245,7 +246,9 @@ def test_files_sent_to_a_job_still_queued_at_the_crash_are_kept_until_it_runs(tm
 def test_a_run_the_store_cannot_keep_is_refused_and_not_queued(tmp_path: Path) -> None:
     async def scenario(plugin: Plugin) -> None:
         await plugin.save("canvas", canvas())
-        store = plugin.connect.jobs.store
+        watched = plugin.connect.jobs.store
+        assert isinstance(watched, WatchedJobs)  # statistics watch the writes (run/watch.py)
+        store = watched.store
         assert isinstance(store, SqliteJobStore)
         await asyncio.get_running_loop().run_in_executor(store._thread, store._db.close)  # the disk went away
         response = await plugin.run("canvas")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 
-from connect.ops.metrics import Metrics
+from connect.ops.metrics import Gauge, Metrics
 
 
 def _samples(text: str) -> dict[str, float]:
@@ -46,3 +46,14 @@ def test_label_values_are_escaped() -> None:
     metrics = Metrics()
     metrics.count("x_total", "help", {"route": 'a"b\\c\nd'})
     assert 'x_total{route="a\\"b\\\\c\\nd"} 1.0' in metrics.render({})
+
+
+def test_every_series_carries_the_instance_label_and_labelled_gauges_render() -> None:
+    metrics = Metrics()
+    metrics.request("/connect/health", "GET", 200, 0.01, None)
+    signal = Gauge("connect_workflow_queue_depth", "Jobs waiting", {(("workflow", "txt2img"),): 3.0})
+    samples = _samples(metrics.render({"connect_queue_depth": ("Prompts", 2)}, "box-a", [signal]))
+    assert samples['connect_http_requests_total{instance="box-a",method="GET",route="/connect/health",status="200"}'] == 1
+    assert samples['connect_http_request_duration_seconds_bucket{instance="box-a",route="/connect/health",le="+Inf"}'] == 1
+    assert samples['connect_queue_depth{instance="box-a"}'] == 2
+    assert samples['connect_workflow_queue_depth{instance="box-a",workflow="txt2img"}'] == 3

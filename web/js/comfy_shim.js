@@ -92,3 +92,16 @@ export function addNodeBadge(node, make) {
   node.badges.push(() => new Badge(make()));
   return true;
 }
+
+/**
+ * Adds a tab to ComfyUI's sidebar: `tab` is `{id, icon, title, tooltip, type: "custom", render(el),
+ * destroy()}`. Returns false, and does nothing, if this frontend has no sidebar tabs.
+ * 1.32.9 and 1.58.1: `app.extensionManager.registerSidebarTab(tab)`; its button carries the class
+ * `<id>-tab-button` (1.32.9) or `data-testid="<id>-tab-button"` (1.58.1).
+ */
+export function addSidebarTab(tab) {
+  const register = app.extensionManager?.registerSidebarTab;
+  if (typeof register !== "function") return false;
+  register.call(app.extensionManager, tab);
+  return true;
+}

@@ -76,7 +76,7 @@ class Access:
 
 
 def required_access(method: str, path: str, workflow: str | None) -> tuple[str, str | None]:
-    if path in ("/connect/metrics", "/connect/cluster"):
+    if path in ("/connect/metrics", "/connect/cluster") or path.startswith("/connect/cluster/"):
         return "admin", None
     if path.startswith("/connect/workflows/") and workflow is not None:
         return ("manage" if method in ("PUT", "DELETE") else "run"), workflow
