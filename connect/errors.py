@@ -16,6 +16,7 @@
     ├── PayloadTooLarge (413)
     ├── TooManyRequests (429)      this client already has its maximum of runs in flight
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
+    ├── EndpointNotReady (409)     the endpoint names node classes or files this ComfyUI does not have
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
     ├── ConvertError (422)         a UI-format workflow that cannot be converted to a prompt (names the node)
@@ -120,6 +121,11 @@ class TooManyRequests(ConnectError):
 class RunInterrupted(ConnectError):
     status = 409
     type = "interrupted"
+
+
+class EndpointNotReady(ConnectError):
+    status = 409
+    type = "endpoint_not_ready"
 
 
 class PayloadError(ConnectError):

@@ -37,6 +37,7 @@ EXPECTED_STATUS = {
     "NotAcceptable": 406,
     "PayloadTooLarge": 413,
     "RunInterrupted": 409,
+    "EndpointNotReady": 409,
     "ConvertError": 422,
     "PromptInvalid": 422,
     "IdempotencyMismatch": 422,

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
-from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
+from ..errors import BadRequest, ConnectError, InvalidJSON, InvalidName, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
@@ -25,6 +25,7 @@ from .jsonbody import parse_json, unreadable
 from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
 from .multipart import run_body
+from .ready import endpoint_ready, with_readiness
 from .state import Connect, state
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -47,6 +48,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/openapi.json", _openapi),
         ("GET", "/connect/docs/{asset}", _docs_asset),
         ("GET", "/connect/workflows", _list),
+        ("GET", "/connect/workflows/{name:.+}/ready", _ready_or_describe),  # before describe: `{name:.+}` would take it
         ("GET", "/connect/workflows/{name:.+}", _describe),
         ("PUT", "/connect/workflows/{name:.+}", _save),
         ("DELETE", "/connect/workflows/{name:.+}", _delete),
@@ -139,15 +141,29 @@ def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflo
 
 async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
     good, bad = await asyncio.to_thread(_visible, request, connect)
-    workflows = _with_operation_ids([describe(s, connect.settings.metadata) for s in good], good)
+    described = await asyncio.to_thread(lambda: [with_readiness(describe(s, connect.settings.metadata), s, connect) for s in good])
+    workflows = _with_operation_ids(described, good)
     broken = {n: e.body() for n, e in bad.items()}  # saved files that no longer load: listed, not an error answer
     return web.json_response({"workflows": workflows, "errors": broken})
 
 
-async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
-    described = describe(connect.store.load(request.match_info["name"]), connect.settings.metadata)
+async def _describe(request: web.Request, connect: Connect, name: str | None = None) -> web.StreamResponse:
+    saved = connect.store.load(name or request.match_info["name"])
+    described = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
     good, _ = await asyncio.to_thread(_visible, request, connect)
     return web.json_response(_with_operation_ids([described], good)[0])
+
+
+async def _ready_or_describe(request: web.Request, connect: Connect) -> web.StreamResponse:
+    """Readiness of `<name>`; but a saved workflow named `<name>/ready` is still described, as before this route."""
+    whole = request.match_info["name"] + "/ready"
+    try:
+        connect.store.load(whole)
+    except (NotFound, InvalidName):
+        return await endpoint_ready(request, connect)
+    except ConnectError:
+        pass  # stored but unreadable: described as such
+    return await _describe(request, connect, whole)
 
 
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -164,7 +180,8 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     saved, created = await asyncio.to_thread(connect.store.save, name, prompt, body.get("workflow"), timeout, metadata)
     connect.workflows_changed()
     good, _ = await asyncio.to_thread(_visible, request, connect)
-    described = describe(saved, connect.settings.metadata)
+    # Saved even when this box lacks a class or file it names (it may be meant for another): `ready` says so.
+    described = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
     return web.json_response(_with_operation_ids([described], good)[0], status=201 if created else 200)
 
 

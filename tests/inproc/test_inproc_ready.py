@@ -1,0 +1,119 @@
+"""Readiness through the real plugin on the fake engine: save, describe, list, run, GET .../ready."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from PIL import Image
+from support.inproc import Plugin, b64_pixel, canvas, run
+from support.workflows import file_input, link, node
+
+MISSING_PICTURE = {
+    "kind": "input_file",
+    "node_id": "1",
+    "class_type": "LoadImage",
+    "title": "Picture $picture",
+    "input": "image",
+    "value": "missing.png",
+}
+
+
+def picture(image: str = "missing.png") -> dict[str, Any]:
+    return {
+        "1": node("LoadImage", "Picture $picture", image=image),
+        "2": node("ImageInvert", "", image=link("1")),
+        "3": node("SaveImage", "Save #out", images=link("2"), filename_prefix="t"),
+    }
+
+
+def png(color: tuple[int, int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), color).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _check(plugin: Plugin, schema: str, body: Any) -> None:
+    """`body` is valid against the OpenAPI document's component `schema`."""
+    document = plugin.connect.openapi_document()
+    root = {**document["components"]["schemas"][schema], "components": document["components"]}
+    assert not list(Draft202012Validator(root).iter_errors(body)), body
+
+
+def test_saved_but_not_ready_and_said_so_everywhere(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        saved = await plugin.client.put("/api/connect/workflows/pic", json={"prompt": picture()})
+        assert saved.status == 201  # saving still works: the workflow may be meant for another box
+        body = await saved.json()
+        assert body["ready"] is False and body["missing"] == [MISSING_PICTURE]
+        _check(plugin, "WorkflowDescription", body)
+        described = await (await plugin.client.get("/api/connect/workflows/pic")).json()
+        assert (described["ready"], described["missing"]) == (False, [MISSING_PICTURE])
+        await plugin.save("canvas", canvas())
+        listed = {w["name"]: w for w in (await (await plugin.client.get("/api/connect/workflows")).json())["workflows"]}
+        assert (listed["pic"]["ready"], listed["canvas"]["ready"], listed["canvas"]["missing"]) == (False, True, [])
+
+    run(tmp_path, scenario)
+
+
+def test_running_it_is_refused_at_once_naming_what_is_missing(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("pic", picture())
+        response = await plugin.run("pic")
+        error = (await response.json())["error"]
+        assert response.status == 409 and error["type"] == "endpoint_not_ready", error
+        assert error["details"] == {"name": "pic", "missing": [MISSING_PICTURE]}
+        assert error["message"] == (
+            "workflow 'pic' cannot run on this ComfyUI; not installed on this ComfyUI: "
+            "input file 'missing.png' (node 1 'Picture $picture', LoadImage.image)"
+        )
+        _check(plugin, "EndpointNotReady", await response.json())
+        assert plugin.engine.history == {}  # nothing reached the engine
+
+    run(tmp_path, scenario)
+
+
+def test_a_file_the_caller_sends_stands_in_for_the_missing_one(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("pic", picture())
+        response = await plugin.run("pic", {"picture": {"image": file_input(png((255, 255, 255)))}})
+        assert response.status == 200, await response.text()
+        assert b64_pixel((await response.json())["out"][0]) == (0, 0, 0)
+        listed = await plugin.run("pic", {"picture": {"image": "example.png"}})  # a file the list offers
+        assert listed.status == 200, await listed.text()
+        unknown = await plugin.run("pic", {"picture": {"image": "other.png"}})  # the contract's 422, as before
+        assert unknown.status == 422 and (await unknown.json())["error"]["type"] == "invalid_payload"
+
+    run(tmp_path, scenario)
+
+
+def test_the_per_endpoint_ready_route(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("pic", picture())
+        await plugin.save("team/canvas", canvas())
+        ready = await plugin.client.get("/api/connect/workflows/team/canvas/ready")
+        assert ready.status == 200 and await ready.json() == {"name": "team/canvas", "ready": True, "missing": []}
+        _check(plugin, "WorkflowReadiness", await ready.json())
+        unready = await plugin.client.get("/api/connect/workflows/pic/ready")
+        error = (await unready.json())["error"]
+        assert unready.status == 503 and error["type"] == "unavailable"
+        assert error["details"] == {"name": "pic", "ready": False, "missing": [MISSING_PICTURE]}
+        absent = await plugin.client.get("/api/connect/workflows/nope/ready")
+        assert absent.status == 404 and (await absent.json())["error"]["details"] == {"name": "nope"}
+        plugin.engine.alive = False  # the instance itself is not ready: neither is any endpoint
+        dead = await plugin.client.get("/api/connect/workflows/team/canvas/ready")
+        assert dead.status == 503 and "worker" in (await dead.json())["error"]["message"]
+
+    run(tmp_path, scenario)
+
+
+def test_a_workflow_named_ready_is_still_described(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        await plugin.save("team/ready", canvas())
+        described = await plugin.client.get("/api/connect/workflows/team/ready")
+        assert described.status == 200 and (await described.json())["name"] == "team/ready"
+
+    run(tmp_path, scenario)
