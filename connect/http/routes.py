@@ -24,6 +24,7 @@ from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
 from .jsonbody import parse_json, unreadable
 from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
+from .middleware.errors import http_error
 from .multipart import run_body
 from .ready import endpoint_ready, with_readiness
 from .state import Connect, state
@@ -39,6 +40,8 @@ _DOCS_HTML = """<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "connect/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
   tryItOutEnabled: true, displayRequestDuration: true});</script>
 </body></html>"""
+# A workflow's readiness; so the last part of a name cannot be "ready" (see _ready_or_describe).
+_READY_ROUTE = "/connect/workflows/{name:.+}/ready"
 
 
 def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
@@ -48,7 +51,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/openapi.json", _openapi),
         ("GET", "/connect/docs/{asset}", _docs_asset),
         ("GET", "/connect/workflows", _list),
-        ("GET", "/connect/workflows/{name:.+}/ready", _ready_or_describe),  # before describe: `{name:.+}` would take it
+        ("GET", _READY_ROUTE, _ready_or_describe),  # before describe: `{name:.+}` would take it
         ("GET", "/connect/workflows/{name:.+}", _describe),
         ("PUT", "/connect/workflows/{name:.+}", _save),
         ("DELETE", "/connect/workflows/{name:.+}", _delete),
@@ -70,7 +73,15 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
     ]
     for method, path, handler in table:
         routes.route(method, path)(with_state(handler))
+        if path == _READY_ROUTE:  # GET only: other methods are 405 here, not the routes of `{name:.+}` below
+            routes.route("*", path)(_get_only)
     return [(method, path) for method, path, _ in table]
+
+
+async def _get_only(request: web.Request) -> web.StreamResponse:
+    error = http_error(405, f"{request.method} is not allowed here: a workflow's readiness is read with GET")
+    error.headers["Allow"] = "GET"  # this resource's own method, not those of the workflow routes the path also matches
+    raise error
 
 
 def with_state(handler: StateHandler) -> Handler:

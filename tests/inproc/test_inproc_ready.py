@@ -110,9 +110,16 @@ def test_the_per_endpoint_ready_route(tmp_path: Path) -> None:
     run(tmp_path, scenario)
 
 
-def test_a_workflow_named_ready_is_still_described(tmp_path: Path) -> None:
+def test_ready_is_a_reserved_last_name_part_but_a_stored_one_is_still_described(tmp_path: Path) -> None:
     async def scenario(plugin: Plugin) -> None:
-        await plugin.save("team/ready", canvas())
+        refused = await plugin.client.put("/api/connect/workflows/team/ready", json={"prompt": canvas()})
+        assert refused.status == 405 and refused.headers["Allow"] == "GET"
+        assert (await refused.json())["error"]["type"] == "method_not_allowed"
+        for method in ("POST", "DELETE", "PATCH", "OPTIONS"):
+            other = await plugin.client.request(method, "/api/connect/workflows/team/ready")
+            assert (other.status, other.headers["Allow"]) == (405, "GET"), method
+        # One stored before this route existed (or copied in by hand) is still described.
+        plugin.connect.store.save("team/ready", canvas())
         described = await plugin.client.get("/api/connect/workflows/team/ready")
         assert described.status == 200 and (await described.json())["name"] == "team/ready"
 

@@ -203,7 +203,8 @@ def readiness_operation() -> dict[str, Any]:
         "summary": "Can this workflow run on this box now? For load balancers: 200 ready, 503 not (what is missing)",
         "description": "Judged by ComfyUI's own node definitions: node classes installed, the files its loaders name in "
         "ComfyUI's folders (model lists follow files added or removed, no restart), its input files present. "
-        "A saved workflow whose own name ends in `/ready` is described here instead, as before this route.",
+        "So a name's last part cannot be `ready` (other methods here are 405); a workflow stored under such a "
+        "name before this route is described here instead.",
         "tags": ["manage"],
         "parameters": [NAME_PARAM],
         "responses": {
