@@ -53,6 +53,7 @@ def test_a_model_file_copied_in_makes_it_ready_and_run_without_restart(api: Clie
     assert_documented(api.document(), "/api/connect/workflows/ready/model", "POST", refused)
     unready = api.call("GET", "/api/connect/workflows/ready/model/ready")
     assert_error(unready, 503, "unavailable", model)
+    assert api.call("GET", "/api/connect/ready").json()["endpoints"]["not_ready"] >= 1  # the instance is still ready
 
     path = write_compact_model(api.base / "models" / "upscale_models" / model, seed=3)
     try:

@@ -1,5 +1,8 @@
 """Readiness on this box in the management answers, and per endpoint for load balancers.
 
+    GET /api/connect/ready                    adds {"endpoints": {"ready": 12, "not_ready": 1}}: counts only,
+                                              as the route needs no key (names and files: per endpoint)
+
     GET /api/connect/workflows/<name>/ready   200 {"name", "ready": true, "missing": []}
                                               503 unavailable: the instance is not ready (as GET /ready),
                                               or the endpoint names what this ComfyUI lacks (details.missing)
@@ -34,3 +37,11 @@ async def endpoint_ready(request: web.Request, connect: Connect) -> web.StreamRe
     if not verdict.ready:
         raise Unavailable(f"workflow {name!r} is not ready on this ComfyUI; {verdict.summary()}", body)
     return web.json_response(body)
+
+
+def endpoint_counts(connect: Connect) -> dict[str, int]:
+    """How many saved workflows can run here and how many cannot (verdicts reused as a run reuses them)."""
+    good, _ = connect.store.load_all()
+    verdicts = [connect.preparer.readiness.recent(saved) for saved in good]
+    ready = sum(1 for verdict in verdicts if verdict.ready)
+    return {"ready": ready, "not_ready": len(verdicts) - ready}

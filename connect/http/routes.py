@@ -26,7 +26,7 @@ from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
 from .middleware.errors import http_error
 from .multipart import run_body
-from .ready import endpoint_ready, with_readiness
+from .ready import endpoint_counts, endpoint_ready, with_readiness
 from .state import Connect, state
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -241,7 +241,9 @@ async def _health(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 
 async def _ready(request: web.Request, connect: Connect) -> web.StreamResponse:
-    return web.json_response(connect.probe.ready(connect.gate.admission.retry_after))
+    answer = connect.probe.ready(connect.gate.admission.retry_after)
+    answer["endpoints"] = await asyncio.to_thread(endpoint_counts, connect)
+    return web.json_response(answer)
 
 
 async def _cluster(request: web.Request, connect: Connect) -> web.StreamResponse:

@@ -60,13 +60,17 @@ class ReadinessChecks:
 
     def check_run(self, saved: SavedWorkflow, prompt: Prompt) -> None:
         """Refuse (409) a run whose `prompt` (the caller's values patched in, bypasses applied) cannot run here."""
-        verdict = self._kept_verdict(saved) or self.of(saved)
+        verdict = self.recent(saved)
         if verdict.ready:
             return
         # Not ready as saved: judge this run's own prompt now (the caller's values and bypasses, files added since).
         run = self.judge(prompt)
         if not run.ready:
             raise not_ready(saved.name, run)
+
+    def recent(self, saved: SavedWorkflow) -> Readiness:
+        """The endpoint's verdict, reused for up to `reuse` seconds, else judged now."""
+        return self._kept_verdict(saved) or self.of(saved)
 
     def _kept_verdict(self, saved: SavedWorkflow) -> Readiness | None:
         kept = self._kept.get(saved.name)

@@ -103,6 +103,8 @@ def test_the_per_endpoint_ready_route(tmp_path: Path) -> None:
         assert error["details"] == {"name": "pic", "ready": False, "missing": [MISSING_PICTURE]}
         absent = await plugin.client.get("/api/connect/workflows/nope/ready")
         assert absent.status == 404 and (await absent.json())["error"]["details"] == {"name": "nope"}
+        counts = await (await plugin.client.get("/api/connect/ready")).json()
+        assert counts["status"] == "ready" and counts["endpoints"] == {"ready": 1, "not_ready": 1}  # counts only: no key needed
         plugin.engine.alive = False  # the instance itself is not ready: neither is any endpoint
         dead = await plugin.client.get("/api/connect/workflows/team/canvas/ready")
         assert dead.status == 503 and "worker" in (await dead.json())["error"]["message"]
