@@ -40,7 +40,7 @@ from .run.jobs import JobRecord, JobStore, MemoryJobStore
 from .run.jobstore_sqlite import SqliteJobStore
 from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
-from .run.ready import ReadinessChecks, input_file_exists
+from .run.ready import ReadinessChecks, self_checked
 from .run.runner import JobRunner
 from .run.webhooks import WebhookPolicy, parse_secret
 from .settings import Settings
@@ -96,9 +96,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         keep_outputs=settings.keep_outputs,
         self_validating=comfy.validates_itself,
         metadata=settings.metadata,
-        readiness=ReadinessChecks(
-            comfy.node_spec, lambda cls, name, value: comfy.validates_itself(cls, name) and input_file_exists(comfy.input_dir(), value)
-        ),
+        readiness=ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of)),
     )
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 

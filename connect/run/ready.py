@@ -1,8 +1,8 @@
 """Readiness of saved endpoints (workflow/readiness.py), cheap enough to ask before every run.
 
-    checks = ReadinessChecks(comfy.node_spec, takes_file)
+    checks = ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of))
     checks.of(saved)                  # read now: save, describe, list, GET .../ready
-    checks.check_run(saved, prompt)   # before anything is stored or queued: EndpointNotReady (409)
+    checks.check_run(saved, prompt)   # before anything is queued: EndpointNotReady (409)
 
 A run reuses its endpoint's verdict for up to ``reuse`` seconds (reading definitions lists folders);
 a verdict that is not ready is never reused to refuse: the run's own prompt is judged now, so a model
@@ -13,6 +13,7 @@ file removed within that second is still caught by ComfyUI's own validation (422
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,16 +22,19 @@ from ..comfy.nodespec import SpecLookup
 from ..errors import BypassError, EndpointNotReady
 from ..workflow.bypass import apply_bypass
 from ..workflow.endpoint import Endpoint, Prompt
-from ..workflow.readiness import FileCheck, Readiness, readiness
+from ..workflow.readiness import Accepts, Kind, Readiness, readiness
 from ..workflow.store import SavedWorkflow
 
 # How long a run reuses its endpoint's verdict before reading ComfyUI's lists again.
 REUSE_SECONDS = 1.0
-# ComfyUI's annotated file names ("photo.png [input]") name a folder by type; only the input folder is meant here.
-_INPUT_ANNOTATION = " [input]"
+# ComfyUI's annotated file names name their folder by type: "photo.png [output]".
+_ANNOTATED = re.compile(r"(.*) \[(input|output|temp)\]")
+# (class_type, input name) -> whether the node checks that input itself (ComfyUI then skips its list check)
+SelfValidating = Callable[[str, str], bool]
+Folders = Callable[[str], Path | None]
 
 
-def _never(class_type: str, input_name: str, value: str) -> bool:
+def _never(class_type: str, input_name: str, value: str, kind: Kind) -> bool:
     return False
 
 
@@ -38,13 +42,13 @@ class ReadinessChecks:
     def __init__(
         self,
         specs: SpecLookup,
-        takes_file: FileCheck = _never,
+        accepts: Accepts = _never,
         *,
         clock: Callable[[], float] = time.monotonic,
         reuse: float = REUSE_SECONDS,
     ) -> None:
         self._specs = specs
-        self._takes_file = takes_file
+        self._accepts = accepts
         self._clock = clock
         self._reuse = reuse
         self._kept: dict[str, tuple[Endpoint, float, Readiness]] = {}
@@ -56,7 +60,7 @@ class ReadinessChecks:
         return verdict
 
     def judge(self, prompt: Prompt) -> Readiness:
-        return readiness(prompt, self._specs, self._takes_file)
+        return readiness(prompt, self._specs, self._accepts)
 
     def check_run(self, saved: SavedWorkflow, prompt: Prompt) -> None:
         """Refuse (409) a run whose `prompt` (the caller's values patched in, bypasses applied) cannot run here."""
@@ -99,10 +103,25 @@ def default_prompt(endpoint: Endpoint, specs: SpecLookup) -> Prompt:
         return endpoint.prompt
 
 
-def input_file_exists(folder: Path, name: str) -> bool:
-    """Whether `name` (as a loader input holds it: "photo.png", "connect/x.png", "photo.png [input]") is a file in `folder`."""
-    name = name.removesuffix(_INPUT_ANNOTATION)
-    relative = os.path.normpath(name)
-    if os.path.isabs(relative) or relative == ".." or relative.startswith(".." + os.sep):
+def self_checked(validates_itself: SelfValidating, folders: Folders) -> Accepts:
+    """What ComfyUI does with a value outside an input's list: a node that checks the input itself decides.
+
+    For an upload input (LoadImage: the file exists, also in a subfolder) that is whether the file is
+    there; for any other the node's own check is left to ComfyUI's validation."""
+
+    def accepts(class_type: str, input_name: str, value: str, kind: Kind) -> bool:
+        if not validates_itself(class_type, input_name):
+            return False
+        return kind != "input_file" or input_file_exists(folders, value)
+
+    return accepts
+
+
+def input_file_exists(folders: Folders, name: str) -> bool:
+    """Whether `name` (as a loader input holds it: "photo.png", "connect/x.png", "photo.png [output]") is a file there."""
+    found = _ANNOTATED.fullmatch(name)
+    folder = folders(found.group(2) if found else "input")
+    relative = os.path.normpath(found.group(1) if found else name)
+    if folder is None or os.path.isabs(relative) or relative == ".." or relative.startswith(".." + os.sep):
         return False
     return (folder / relative).is_file()

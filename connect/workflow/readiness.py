@@ -12,8 +12,8 @@ so custom packs are judged like stock nodes:
   value that is a file name, else ``choice`` (e.g. a sampler a custom pack adds).
 
 Like ComfyUI's own validation, a missing class anywhere counts, inputs only of nodes an output node
-needs. A loader that checks its file itself (LoadImage) takes files its list lacks (a subfolder):
-``takes_file`` says whether it would take this one.
+needs, and a value outside the list is left to a node that checks that input itself (VALIDATE_INPUTS:
+LoadImage takes a file in a subfolder): ``accepts`` says whether it would take this one.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from ..comfy.nodespec import InputSpec, NodeSpec, SpecLookup
 from .endpoint import Prompt, is_link, title_of
 
 Kind = Literal["node_class", "model_file", "input_file", "choice"]
-# (class_type, input name, value) -> the node would take this file though its list does not show it
-FileCheck = Callable[[str, str, str], bool]
+# (class_type, input name, value, kind) -> the node would take this value though its list does not show it
+Accepts = Callable[[str, str, str, Kind], bool]
 # A file name ends in a short extension that starts with a letter ("x.safetensors"; not "1.5").
 _FILE_SUFFIX = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,11}")
 _NOUNS = {"model_file": "model file", "input_file": "input file", "choice": "option"}
@@ -81,11 +81,11 @@ class Readiness:
         return f"not installed on this ComfyUI: {self.missing[0].text()}{more}"
 
 
-def _never(class_type: str, input_name: str, value: str) -> bool:
+def _never(class_type: str, input_name: str, value: str, kind: Kind) -> bool:
     return False
 
 
-def readiness(prompt: Prompt, specs: SpecLookup, takes_file: FileCheck = _never) -> Readiness:
+def readiness(prompt: Prompt, specs: SpecLookup, accepts: Accepts = _never) -> Readiness:
     """What `prompt` names that this ComfyUI lacks; `specs` must read the definitions live (combo lists change)."""
     known: dict[str, NodeSpec | None] = {}
     for node in prompt.values():
@@ -101,7 +101,7 @@ def readiness(prompt: Prompt, specs: SpecLookup, takes_file: FileCheck = _never)
         node = prompt[node_id]
         spec = known[node["class_type"]]
         if spec is not None:
-            missing.extend(_missing_values(node_id, node, spec, takes_file))
+            missing.extend(_missing_values(node_id, node, spec, accepts))
     return Readiness(tuple(missing))
 
 
@@ -118,7 +118,7 @@ def _needed(prompt: Prompt, known: Mapping[str, NodeSpec | None]) -> list[str]:
     return [node_id for node_id in prompt if node_id in seen]
 
 
-def _missing_values(node_id: str, node: Mapping[str, Any], spec: NodeSpec, takes_file: FileCheck) -> Iterator[Missing]:
+def _missing_values(node_id: str, node: Mapping[str, Any], spec: NodeSpec, accepts: Accepts) -> Iterator[Missing]:
     for name, value in node.get("inputs", {}).items():
         declared = spec.input(name)
         if declared is None or not _offers_choices(declared) or not isinstance(value, (str, int, float)):
@@ -126,7 +126,7 @@ def _missing_values(node_id: str, node: Mapping[str, Any], spec: NodeSpec, takes
         if value in (declared.choices or ()):
             continue
         kind = _kind(declared, value)
-        if kind == "input_file" and takes_file(spec.class_type, name, str(value)):
+        if accepts(spec.class_type, name, str(value), kind):
             continue
         yield Missing(kind, node_id, spec.class_type, title_of(node), name, value)
 

@@ -8,7 +8,7 @@ from support.workflows import link, node
 
 from connect.comfy.nodespec import NodeSpec
 from connect.errors import EndpointNotReady
-from connect.run.ready import ReadinessChecks, input_file_exists
+from connect.run.ready import ReadinessChecks, input_file_exists, self_checked
 from connect.workflow.endpoint import parse_endpoint
 from connect.workflow.store import SavedWorkflow
 
@@ -115,17 +115,31 @@ def test_a_changed_endpoint_is_judged_again() -> None:
     [
         pytest.param("photo.png", True, id="top-level"),
         pytest.param("photo.png [input]", True, id="annotated"),
+        pytest.param("made.png [output]", True, id="annotated-output"),
+        pytest.param("photo.png [output]", False, id="annotated-elsewhere"),
         pytest.param("connect/x.png", True, id="subfolder"),
         pytest.param("absent.png", False, id="absent"),
         pytest.param("../outside.png", False, id="parent"),
         pytest.param("/etc/passwd", False, id="absolute"),
         pytest.param("connect", False, id="a-folder"),
+        pytest.param("x.png [temp]", False, id="no-such-folder"),
     ],
 )
 def test_input_file_exists(tmp_path: Path, name: str, exists: bool) -> None:
-    folder = tmp_path / "input"
-    (folder / "connect").mkdir(parents=True)
-    (folder / "photo.png").write_bytes(b"x")
-    (folder / "connect" / "x.png").write_bytes(b"x")
+    folders = {"input": tmp_path / "input", "output": tmp_path / "output"}
+    (folders["input"] / "connect").mkdir(parents=True)
+    folders["output"].mkdir()
+    (folders["input"] / "photo.png").write_bytes(b"x")
+    (folders["input"] / "connect" / "x.png").write_bytes(b"x")
+    (folders["output"] / "made.png").write_bytes(b"x")
     (tmp_path / "outside.png").write_bytes(b"x")
-    assert input_file_exists(folder, name) is exists
+    assert input_file_exists(folders.get, name) is exists
+
+
+def test_only_a_node_that_checks_the_input_itself_takes_a_value_its_list_lacks(tmp_path: Path) -> None:
+    (tmp_path / "photo.png").write_bytes(b"x")
+    accepts = self_checked(lambda class_type, input_name: class_type == "LoadImage", {"input": tmp_path}.get)
+    assert accepts("LoadImage", "image", "photo.png", "input_file")
+    assert not accepts("LoadImage", "image", "absent.png", "input_file")
+    assert accepts("LoadImage", "mode", "anything", "choice")  # its own check decides, in ComfyUI's validation
+    assert not accepts("LoadImageMask2", "image", "photo.png", "input_file")

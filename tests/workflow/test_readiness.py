@@ -6,7 +6,7 @@ import pytest
 from support.workflows import link, node
 
 from connect.comfy.nodespec import NodeSpec
-from connect.workflow.readiness import Missing, readiness
+from connect.workflow.readiness import Kind, Missing, readiness
 
 # Shaped like ComfyUI's /object_info; the combo lists are "what is installed now".
 INFO: dict[str, dict[str, Any]] = {
@@ -89,16 +89,20 @@ def test_inputs_of_nodes_no_output_needs_are_not_judged_but_classes_are() -> Non
     assert [m.kind for m in readiness(prompt, specs).missing] == ["node_class"]
 
 
-def test_a_loader_that_takes_the_file_itself_is_asked() -> None:
-    asked: list[tuple[str, str, str]] = []
+def test_a_node_that_checks_the_input_itself_is_asked() -> None:
+    asked: list[tuple[str, str, str, Kind]] = []
 
-    def takes_file(class_type: str, input_name: str, value: str) -> bool:
-        asked.append((class_type, input_name, value))
+    def accepts(class_type: str, input_name: str, value: str, kind: Kind) -> bool:
+        asked.append((class_type, input_name, value, kind))
         return value.startswith("connect/")
 
-    assert readiness(upscale(image="connect/connect-abc.png"), specs, takes_file).ready
-    assert not readiness(upscale(image="photo.png"), specs, takes_file).ready
-    assert asked == [("LoadImage", "image", "connect/connect-abc.png"), ("LoadImage", "image", "photo.png")]
+    assert readiness(upscale(image="connect/connect-abc.png"), specs, accepts).ready
+    assert not readiness(upscale(image="photo.png", sampler="lms"), specs, accepts).ready
+    assert asked == [
+        ("LoadImage", "image", "connect/connect-abc.png", "input_file"),
+        ("LoadImage", "image", "photo.png", "input_file"),
+        ("KSamplerLike", "sampler_name", "lms", "choice"),
+    ]
 
 
 def test_links_remote_lists_and_plain_values_are_not_judged() -> None:
