@@ -168,6 +168,9 @@ async def _describe(request: web.Request, connect: Connect, name: str | None = N
 async def _ready_or_describe(request: web.Request, connect: Connect) -> web.StreamResponse:
     """Readiness of `<name>`; but a saved workflow named `<name>/ready` is still described, as before this route."""
     whole = request.match_info["name"] + "/ready"
+    key = KEY.get(request)  # the access check judged `<name>`; that workflow is another
+    if key is not None and not key.sees(whole):
+        return await endpoint_ready(request, connect)
     try:
         connect.store.load(whole)
     except (NotFound, InvalidName):

@@ -126,3 +126,27 @@ def test_ready_is_a_reserved_last_name_part_but_a_stored_one_is_still_described(
         assert described.status == 200 and (await described.json())["name"] == "team/ready"
 
     run(tmp_path, scenario)
+
+
+ADMIN = "admin-key-0123456789abcdef"
+RUNNER = "runner-key-0123456789abcdef"
+
+
+def test_per_endpoint_readiness_needs_a_key_that_sees_the_workflow(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        admin = {"Authorization": f"Bearer {ADMIN}"}
+        for name, prompt in (("pic", picture()), ("team/canvas", canvas())):
+            saved = await plugin.client.put(f"/api/connect/workflows/{name}", json={"prompt": prompt}, headers=admin)
+            assert saved.status == 201, await saved.text()
+        plugin.connect.store.save("pic/ready", canvas())  # stored before the route: only a key that sees it may describe it
+        runner = {"Authorization": f"Bearer {RUNNER}"}
+        assert (await plugin.client.get("/api/connect/workflows/pic/ready")).status == 401
+        assert (await plugin.client.get("/api/connect/workflows/team/canvas/ready", headers=runner)).status == 403
+        unready = await plugin.client.get("/api/connect/workflows/pic/ready", headers=runner)
+        assert unready.status == 503 and (await unready.json())["error"]["details"]["name"] == "pic"
+        described = await plugin.client.get("/api/connect/workflows/pic/ready", headers=admin)
+        assert described.status == 200 and (await described.json())["name"] == "pic/ready"
+        counts = await plugin.client.get("/api/connect/ready")  # public: counts, no names
+        assert (await counts.json())["endpoints"] == {"ready": 2, "not_ready": 1}
+
+    run(tmp_path, scenario, api_keys=f"{ADMIN} admin, {RUNNER} run pic")
