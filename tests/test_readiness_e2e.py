@@ -15,6 +15,7 @@ from support.errors import assert_error
 from support.images import png, png_b64
 from support.models import write_compact_model
 from support.server import MODEL_A
+from support.uiformat import UIGraph
 from support.workflows import file_input, link, node
 
 pytestmark = pytest.mark.e2e
@@ -100,3 +101,17 @@ def test_a_callers_value_stands_in_for_a_missing_default(api: Client) -> None:
     assert image.size == (16, 16)
     # A value ComfyUI does not offer stays the contract's 422, as before readiness.
     assert_error(api.run("ready/override", {"upscaler": {"model_name": "nope.safetensors"}}), 422, "invalid_payload", "upscaler.model_name")
+
+
+def test_a_ui_format_save_converted_on_the_server_says_it_too(api: Client) -> None:
+    ui = UIGraph()
+    canvas = ui.node(1, "EmptyImage", [8, 8, 1, 0], outputs=["IMAGE"])
+    loader = ui.node(2, "UpscaleModelLoader", ["ready-ui.safetensors"], outputs=["UPSCALE_MODEL"], title="Upscaler")
+    upscale = ui.node(3, "ImageUpscaleWithModel", inputs=[("upscale_model", "UPSCALE_MODEL"), ("image", "IMAGE")], outputs=["IMAGE"])
+    save = ui.node(4, "SaveImage", ["ready"], inputs=[("images", "IMAGE")], title="Save #out")
+    ui.link(loader, 0, upscale, 0)
+    ui.link(canvas, 0, upscale, 1)
+    ui.link(upscale, 0, save, 0)
+    saved = api.call("PUT", "/api/connect/workflows/ready/ui", json_body={"workflow": ui.saved()})
+    assert saved.status_code == 201, saved.text
+    assert (saved.json()["ready"], missing(saved.json())) == (False, [("model_file", "2", "ready-ui.safetensors")])
