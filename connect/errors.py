@@ -19,6 +19,7 @@
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
     ├── ReadOnlyWorkflow (409)     a save or delete of an endpoint whose source is a plain file (its folder rules)
     ├── NameClash (409)            a ComfyUI user workflow named like a published endpoint (listed, not raised)
+    ├── EndpointNotReady (409)     the endpoint names node classes or files this ComfyUI does not have
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
     ├── ConvertError (422)         a UI-format workflow that cannot be converted to a prompt (names the node)
@@ -137,6 +138,9 @@ class ReadOnlyWorkflow(ConnectError):
 class NameClash(ConnectError):
     status = 409
     type = "name_clash"
+class EndpointNotReady(ConnectError):
+    status = 409
+    type = "endpoint_not_ready"
 
 
 class PayloadError(ConnectError):

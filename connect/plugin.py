@@ -42,6 +42,7 @@ from .run.jobs import JobRecord, JobStore, MemoryJobStore
 from .run.jobstore_sqlite import SqliteJobStore
 from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
+from .run.ready import ReadinessChecks, self_checked
 from .run.runner import JobRunner
 from .run.watch import WatchedJobs
 from .run.webhooks import WebhookPolicy, parse_secret
@@ -105,6 +106,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         keep_outputs=settings.keep_outputs,
         self_validating=comfy.validates_itself,
         metadata=settings.metadata,
+        readiness=ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of)),
     )
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 

@@ -40,6 +40,7 @@ EXPECTED_STATUS = {
     "ReadOnlyWorkflow": 409,
     "NameClash": 409,
     "NotAnEndpoint": 404,
+    "EndpointNotReady": 409,
     "ConvertError": 422,
     "PromptInvalid": 422,
     "IdempotencyMismatch": 422,

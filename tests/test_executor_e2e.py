@@ -55,10 +55,21 @@ def test_validation_error_on_a_combo_names_the_input(api: Client) -> None:
 
 
 def test_validation_error_outside_exposed_inputs_names_the_node(api: Client) -> None:
-    # Saved with a file name that is not in ComfyUI's input folder, and run without a file.
+    # Every class and file it names is installed (so it is ready), but a saved value is out of ComfyUI's range.
+    prompt = {
+        "1": node("EmptyImage", "Canvas", width=0, height=4, batch_size=1, color=0),
+        "2": node("SaveImage", "#out", images=link("1"), filename_prefix="e2e"),
+    }
+    api.saved("executor/out-of-range", prompt)
+    error = assert_error(api.run("executor/out-of-range"), 422, "prompt_invalid")
+    assert error["message"].startswith("node 1 ('Canvas', EmptyImage).width: ")
+
+
+def test_a_missing_input_file_is_refused_before_comfyui_sees_it(api: Client) -> None:
+    # Saved with a file name that is not in ComfyUI's input folder, and run without a file (was ComfyUI's 422).
     api.saved("executor/missing-file", load_invert(load_title="Load"))
-    error = assert_error(api.run("executor/missing-file"), 422, "prompt_invalid")
-    assert error["message"].startswith("node 1 ('Load', LoadImage).image: ")
+    error = assert_error(api.run("executor/missing-file"), 409, "endpoint_not_ready")
+    assert error["message"].endswith("input file 'example.png' (node 1 'Load', LoadImage.image)")
 
 
 def test_node_failing_at_run_time_is_500_naming_it(api: Client, comfy_base: Path) -> None:

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
-from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
+from ..errors import BadRequest, ConnectError, InvalidJSON, InvalidName, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
 from .dashboard import dashboard_page
@@ -25,7 +25,9 @@ from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
 from .jsonbody import parse_json, unreadable
 from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
+from .middleware.errors import http_error
 from .multipart import run_body
+from .ready import endpoint_counts, endpoint_ready, with_readiness
 from .state import Connect, state
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -39,6 +41,8 @@ _DOCS_HTML = """<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "connect/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
   tryItOutEnabled: true, displayRequestDuration: true});</script>
 </body></html>"""
+# A workflow's readiness; so the last part of a name cannot be "ready" (see _ready_or_describe).
+_READY_ROUTE = "/connect/workflows/{name:.+}/ready"
 
 
 def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
@@ -48,6 +52,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/openapi.json", _openapi),
         ("GET", "/connect/docs/{asset}", _docs_asset),
         ("GET", "/connect/workflows", _list),
+        ("GET", _READY_ROUTE, _ready_or_describe),  # before describe: `{name:.+}` would take it
         ("GET", "/connect/workflows/{name:.+}", _describe),
         ("PUT", "/connect/workflows/{name:.+}", _save),
         ("DELETE", "/connect/workflows/{name:.+}", _delete),
@@ -70,7 +75,15 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
     ]
     for method, path, handler in table:
         routes.route(method, path)(with_state(handler))
+        if path == _READY_ROUTE:  # GET only: other methods are 405 here, not the routes of `{name:.+}` below
+            routes.route("*", path)(_get_only)
     return [(method, path) for method, path, _ in table]
+
+
+async def _get_only(request: web.Request) -> web.StreamResponse:
+    error = http_error(405, f"{request.method} is not allowed here: a workflow's readiness is read with GET")
+    error.headers["Allow"] = "GET"  # this resource's own method, not those of the workflow routes the path also matches
+    raise error
 
 
 def with_state(handler: StateHandler) -> Handler:
@@ -143,14 +156,15 @@ def _with_operation_ids(described: list[dict[str, Any]], good: list[SavedWorkflo
 
 async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
     good, bad = await asyncio.to_thread(_visible, request, connect)
-    workflows = _with_operation_ids([describe(s, connect.settings.metadata) for s in good], good)
+    described = await asyncio.to_thread(lambda: [with_readiness(describe(s, connect.settings.metadata), s, connect) for s in good])
+    workflows = _with_operation_ids(described, good)
     broken = {n: e.body() for n, e in bad.items()}  # saved files that no longer load: listed, not an error answer
     return web.json_response({"workflows": workflows, "errors": broken})
 
 
-async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
-    saved = await _load(connect, request.match_info["name"])
-    described = describe(saved, connect.settings.metadata)
+async def _describe(request: web.Request, connect: Connect, name: str | None = None) -> web.StreamResponse:
+    saved = await _load(connect, name or request.match_info["name"])
+    described = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
     good, _ = await asyncio.to_thread(_visible, request, connect)
     return web.json_response(_with_operation_ids([described], good)[0])
 
@@ -159,6 +173,21 @@ async def _load(connect: Connect, name: str) -> SavedWorkflow:
     """From the store's cache on the loop; reading a changed file (and converting a UI one) in a thread."""
     cached = connect.store.peek(name)
     return cached if cached is not None else await asyncio.to_thread(connect.store.load, name)
+
+
+async def _ready_or_describe(request: web.Request, connect: Connect) -> web.StreamResponse:
+    """Readiness of `<name>`; but a saved workflow named `<name>/ready` is still described, as before this route."""
+    whole = request.match_info["name"] + "/ready"
+    key = KEY.get(request)  # the access check judged `<name>`; that workflow is another
+    if key is not None and not key.sees(whole):
+        return await endpoint_ready(request, connect)
+    try:
+        await _load(connect, whole)
+    except (NotFound, InvalidName):
+        return await endpoint_ready(request, connect)
+    except ConnectError:
+        pass  # stored but unreadable: described as such
+    return await _describe(request, connect, whole)
 
 
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
@@ -175,7 +204,8 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     saved, created = await asyncio.to_thread(connect.store.save, name, prompt, body.get("workflow"), timeout, metadata)
     connect.workflows_changed()
     good, _ = await asyncio.to_thread(_visible, request, connect)
-    described = describe(saved, connect.settings.metadata)
+    # Saved even when this box lacks a class or file it names (it may be meant for another): `ready` says so.
+    described = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
     return web.json_response(_with_operation_ids([described], good)[0], status=201 if created else 200)
 
 
@@ -224,7 +254,9 @@ async def _health(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 
 async def _ready(request: web.Request, connect: Connect) -> web.StreamResponse:
-    return web.json_response(connect.probe.ready(connect.gate.admission.retry_after))
+    answer = connect.probe.ready(connect.gate.admission.retry_after)
+    answer["endpoints"] = await asyncio.to_thread(endpoint_counts, connect)
+    return web.json_response(answer)
 
 
 async def _cluster(request: web.Request, connect: Connect) -> web.StreamResponse:

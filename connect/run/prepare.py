@@ -2,7 +2,7 @@
 
     prompt, outputs = await preparer.prepare(saved, payload)
 
-Checks (batch cap, paths, the endpoint's contract), patches the caller's values in, applies
+Checks (batch cap, paths, the endpoint's contract, its readiness on this box), patches the caller's values in, applies
 ``!bypass``, adds the ``!cache`` keepalive nodes and makes each output node run again (with kept
 outputs: whenever what its files may embed differs). Each `#` output's node ids in the final prompt come back beside it.
 """
@@ -29,6 +29,7 @@ from ..workflow.keepalive import keepalive_nodes
 from ..workflow.store import Metadata, SavedWorkflow, Workflows
 from .limits import check_batch
 from .payload import patch_prompt
+from .ready import ReadinessChecks
 
 # Files edited on disk change the `!cache` set; re-read it at most this often.
 _KEEPALIVE_TTL = 1.0
@@ -49,7 +50,9 @@ class Preparer:
         keep_outputs: bool,
         self_validating: SelfValidating = lambda class_type, input_name: False,
         metadata: Metadata = "none",
+        readiness: ReadinessChecks | None = None,
     ) -> None:
+        self.readiness = readiness or ReadinessChecks(node_spec)
         self._self_validating = self_validating
         self._metadata = metadata
         self._node_spec = node_spec
@@ -70,6 +73,7 @@ class Preparer:
     def workflows_changed(self) -> None:
         self._keepalive = (0.0, {})
         self._checks.clear()
+        self.readiness.clear()
 
     def keepalive(self) -> Prompt:
         stamp, nodes = self._keepalive
@@ -92,6 +96,7 @@ class Preparer:
         self._checks.validate(saved.name, endpoint, payload)
         patched = await patch_prompt(endpoint, payload, self._file_resolver(endpoint, parts))
         prompt = apply_bypass(patched.prompt, patched.bypass, self.spec)
+        self.readiness.check_run(saved, prompt)  # a class or file this box lacks: 409 now, not ComfyUI's 422
         output_nodes = tuple(node_id for ids in endpoint.outputs.values() for node_id in ids)
         prompt = uncached_outputs({**self.keepalive(), **prompt}, output_nodes, self.spec, self._run_value(saved, prompt))
         # ComfyUI writes into the prompt it runs (a node's "is_changed", inputs cast to their type):

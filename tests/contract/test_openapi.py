@@ -78,6 +78,9 @@ def test_every_error_class_is_documented() -> None:
         ("/api/connect/workflows/t", "post", "422", {"invalid_payload", "prompt_invalid", "idempotency_key_reused"}),
         ("/api/connect/workflows/t", "post", "500", {"execution_failed", "workflow_corrupt", "internal_error"}),
         ("/api/connect/workflows/t", "post", "504", {"timeout"}),
+        ("/api/connect/workflows/t", "post", "409", {"interrupted", "endpoint_not_ready"}),
+        ("/api/connect/workflows/{name}/ready", "get", "503", {"unavailable"}),
+        ("/api/connect/workflows/{name}/ready", "get", "404", {"not_found"}),
         (
             "/api/connect/workflows/{name}",
             "put",
@@ -153,3 +156,13 @@ def test_get_job_takes_output_for_the_json_forms_and_documents_its_400() -> None
 def test_a_job_may_hold_outputs_of_any_json_form() -> None:
     items = _document()["components"]["schemas"]["Job"]["properties"]["outputs"]["additionalProperties"]["items"]
     assert {"$ref": "#/components/schemas/DetailedFile"} in items["anyOf"] and {"type": "string"} in items["anyOf"]
+
+
+def test_readiness_is_in_every_description_and_has_its_own_route() -> None:
+    schemas = _document("t")["components"]["schemas"]
+    assert {"ready", "missing"} <= set(schemas["WorkflowDescription"]["required"])
+    assert schemas["WorkflowDescription"]["properties"]["missing"]["items"] == {"$ref": "#/components/schemas/MissingItem"}
+    assert schemas["MissingItem"]["properties"]["kind"]["enum"] == ["node_class", "model_file", "input_file", "choice"]
+    operation = _document()["paths"]["/api/connect/workflows/{name}/ready"]["get"]
+    assert operation["operationId"] == "workflow_ready"
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WorkflowReadiness"}

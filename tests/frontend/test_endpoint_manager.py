@@ -33,6 +33,9 @@ def test_manager_lists_shows_and_deletes(ui: ComfyPage, comfy: ComfyServer) -> N
     assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-full", {"prompt": annotated(ANNOTATED_TITLES)})[0] in (200, 201)
     # A name differing only in punctuation: the docs operation ids of the two are numbered apart.
     assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr_full", {"prompt": annotated(ANNOTATED_TITLES)})[0] in (200, 201)
+    load = {"class_type": "LoadImage", "inputs": {"image": "mgr-absent.png"}, "_meta": {"title": "In"}}
+    unready_prompt = {**annotated(ANNOTATED_TITLES), "1": load}  # an input file this box does not have
+    assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-unready", {"prompt": unready_prompt})[0] in (200, 201)
     no_output = annotated({**ANNOTATED_TITLES, "3": "Save"})
     assert server_call(comfy.url, "PUT", "/api/connect/workflows/mgr-no-output", {"prompt": no_output})[0] in (200, 201)
     # A stored file edited by hand into an invalid annotation: listed as unusable, with why.
@@ -53,6 +56,10 @@ def test_manager_lists_shows_and_deletes(ui: ComfyPage, comfy: ComfyServer) -> N
     quiet = manager.locator('[data-connect-endpoint="mgr-no-output"]')
     quiet.locator("summary").click()
     expect(quiet.locator(".connect-warning")).to_contain_text("No #output node")
+
+    unready = manager.locator('[data-connect-endpoint="mgr-unready"]')
+    unready.locator("summary").click()
+    expect(unready.locator(".connect-warning")).to_contain_text("Not ready on this box: missing: input file mgr-absent.png (node 1)")
 
     _, listing = server_call(comfy.url, "GET", "/api/connect/workflows")
     expect(manager.locator('[data-connect-endpoint="mgr-broken"]')).to_contain_text(listing["errors"]["mgr-broken"]["error"]["message"])

@@ -78,3 +78,24 @@ def test_a_refused_name_shows_the_server_error(ui: ComfyPage, comfy: ComfyServer
     ui.expect_toast('Endpoint "no spaces allowed" not saved')
     ui.expect_toast("invalid workflow name")
     assert ui.remembered_endpoint() is None
+
+
+def test_a_save_that_is_not_ready_on_this_box_says_what_is_missing(ui: ComfyPage, comfy: ComfyServer) -> None:
+    prompt = {
+        **INVERT_PROMPT,
+        "4": {"class_type": "UpscaleModelLoader", "inputs": {"model_name": "ui-absent.safetensors"}, "_meta": {"title": "Upscaler"}},
+        "5": {"class_type": "ImageUpscaleWithModel", "inputs": {"upscale_model": ["4", 0], "image": ["2", 0]}, "_meta": {"title": "Up"}},
+        "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "connect-ui"}, "_meta": {"title": "Save"}},
+    }
+    ui.load_prompt(prompt, "unready")
+    ui.set_titles({**ANNOTATED_TITLES, "6": "Save #upscaled"})
+
+    ui.start_command(SAVE_COMMAND)
+    ui.answer_prompt("ui-unready")
+    ui.expect_toast('Endpoint "ui-unready" saved, but not ready on this box')
+    ui.expect_toast("missing: model file ui-absent.safetensors (node 4)")
+    # Saved all the same (the workflow may be meant for another box), and the server says the same.
+    status, described = server_call(comfy.url, "GET", "/api/connect/workflows/ui-unready")
+    assert status == 200 and described["ready"] is False, described
+    assert [(m["kind"], m["value"]) for m in described["missing"]] == [("model_file", "ui-absent.safetensors")]
+    assert ui.page.get_by_text('Endpoint "ui-unready" saved', exact=True).count() == 0  # the warning, not also a plain "saved"

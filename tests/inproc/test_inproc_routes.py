@@ -83,16 +83,17 @@ def test_a_dead_worker_answers_503(tmp_path: Path) -> None:
 
 def test_the_engines_validation_errors_come_back_under_the_workflows_names(tmp_path: Path) -> None:
     async def scenario(plugin: Plugin) -> None:
+        # Everything it names is installed (so it is ready), but a saved value is out of ComfyUI's range.
         prompt = {
-            "1": node("LoadImage", "Picture", image="missing.png"),
+            "1": node("EmptyImage", "Picture", width=0, height=4, batch_size=1, color=0),
             "2": node("SaveImage", "Save #out", images=link("1"), filename_prefix="t"),
         }
-        await plugin.save("bad-file", prompt)
-        response = await plugin.run("bad-file")
+        await plugin.save("bad-width", prompt)
+        response = await plugin.run("bad-width")
         error = (await response.json())["error"]
         assert response.status == 422 and error["type"] == "prompt_invalid", error
         (problem,) = error["details"]["problems"]
-        assert problem["node_id"] == "1" and problem["type"] == "value_not_in_list" and "'Picture'" in problem["path"]
+        assert problem["node_id"] == "1" and problem["type"] == "value_smaller_than_min" and "'Picture'" in problem["path"]
 
     run(tmp_path, scenario)
 

@@ -337,23 +337,26 @@ GHOST = {"class_type": "NotInstalledAnywhere", "inputs": {"strength": 0.5, "mode
 
 
 def test_a_workflow_whose_node_is_not_installed_never_answers_500(safe: Client) -> None:
-    """Saved (e.g. before a custom node was removed): it is described, listed and documented; running it is refused."""
+    """Saved (e.g. before a custom node was removed): it is described, listed and documented as not ready;
+    running it is refused at once (409 endpoint_not_ready naming the class), before ComfyUI sees it."""
     saved = safe.call("PUT", SAVE, ADMIN, {"prompt": chain(GHOST)})
     try:
         assert saved.status_code in (200, 201), saved.text
+        assert saved.json()["ready"] is False and saved.json()["missing"][0]["class_type"] == "NotInstalledAnywhere"
         described = safe.call("GET", SAVE)
         assert described.status_code == 200 and "ghost" in described.json()["inputs"], described.text
+        assert described.json()["ready"] is False
         listed = safe.call("GET", "/api/connect/workflows").json()
         assert "safe-ghost" in {w["name"] for w in listed["workflows"]} and "safe-ghost" not in listed["errors"]
         document = safe.call("GET", "/api/connect/openapi.json")
         assert document.status_code == 200 and any("safe-ghost" in p for p in document.json()["paths"]), document.text[:500]
         assert safe.call("GET", "/api/connect", headers={"Accept": "text/html"}).status_code == 200
-        for payload, type_ in (
-            ({}, "prompt_invalid"),
-            ({"ghost": {"strength": 0.7}}, "prompt_invalid"),
-            ({"ghost": {"x": 1}}, "invalid_payload"),
+        for payload, status, type_ in (
+            ({}, 409, "endpoint_not_ready"),
+            ({"ghost": {"strength": 0.7}}, 409, "endpoint_not_ready"),
+            ({"ghost": {"x": 1}}, 422, "invalid_payload"),  # the contract is checked first
         ):
-            assert_error(safe.run("safe-ghost", payload), 422, type_)  # ComfyUI's own check names the missing class
+            assert_error(safe.run("safe-ghost", payload), status, type_)
     finally:
         (safe.store / "safe-ghost.json").unlink(missing_ok=True)
 

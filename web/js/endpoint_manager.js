@@ -4,7 +4,7 @@
 import { app } from "../../scripts/app.js";
 import { ConnectApiError, deleteEndpoint, docsUrl, endpointEvents, listEndpoints, runUrl } from "./client.js";
 import { graphNodes, onGraphChanged } from "./comfy_shim.js";
-import { forgetIfCurrent, notify, publishCurrent, rememberedName } from "./publish.js";
+import { forgetIfCurrent, missingText, notify, publishCurrent, rememberedName } from "./publish.js";
 import { SAVE_COMMAND } from "./save_endpoint.js";
 import { readTitle, summarize } from "./titles.js";
 
@@ -48,6 +48,8 @@ export function warningsOf(endpoint) {
   const warnings = [];
   if (Object.keys(endpoint.outputs).length === 0) warnings.push("No #output node: a call runs the workflow but returns no files.");
   if (Object.keys(endpoint.inputs).length === 0) warnings.push("No $input node: callers cannot change anything.");
+  const missing = missingText(endpoint);
+  if (missing) warnings.push(`Not ready on this box: ${missing}. A call is refused until they are installed.`);
   return warnings;
 }
 

@@ -68,3 +68,20 @@ export function shape(described) {
   const outputs = Object.keys(described?.outputs ?? {});
   return `inputs: ${inputs.join(", ") || "none"} · outputs: ${outputs.join(", ") || "none"}`;
 }
+
+/** "" when the endpoint can run on this box; else "missing: model file x.safetensors (node 4), node class Foo (node 7)". */
+export function missingText(described) {
+  if (described?.ready !== false) return "";
+  const items = (described.missing ?? []).map((m) => {
+    const what = m.kind === "node_class" ? `node class ${m.class_type}` : `${m.kind.replace("_", " ")} ${m.value}`;
+    return `${what} (node ${m.node_id})`;
+  });
+  return `missing: ${items.join(", ") || "unknown"}`;
+}
+
+/** The toast after a save: "saved", or "saved, but not ready on this box: missing ..." (the server stored it either way). */
+export function notifySaved(summary, described, detail, life) {
+  const missing = missingText(described);
+  if (missing) notify("warn", `${summary}, but not ready on this box`, `${missing} · ${detail}`, 10000);
+  else notify("success", summary, detail, life);
+}

@@ -21,7 +21,7 @@ from .cluster import cluster_paths
 from .io import SCHEMAS as OUTPUT_SCHEMAS
 from .io import files_operation
 from .jobs import JOB_SCHEMAS, job_paths
-from .manage import convert_schemas, convert_workflow, list_workflows, management_ops, save_request, workflow_schemas
+from .manage import convert_schemas, convert_workflow, list_workflows, management_ops, readiness_operation, save_request, workflow_schemas
 from .responses import PREFIX, PROBLEM_SCHEMAS, error_schemas, errors
 from .run import GENERIC_BODY, run_operation
 from .service import docs_asset, docs_page, openapi_json, service_paths
@@ -51,6 +51,7 @@ def build_document(
             **management_ops(""),
             "post": run_operation("run_workflow", "Run a saved workflow by name", GENERIC_BODY, None, None, run_timeout, sync_wait),
         },
+        f"{PREFIX}/workflows/{{name}}/ready": {"get": readiness_operation()},
         **job_paths(),
         f"{PREFIX}/files/{{token}}/{{name}}": {"get": files_operation(errors((e.NotFound,)))},
         **service_paths(),

@@ -37,6 +37,19 @@ _METADATA_FIELDS: dict[str, Any] = {
 }
 
 
+_READINESS_FIELDS: dict[str, Any] = {
+    "ready": {
+        "type": "boolean",
+        "description": "Whether it can run on this ComfyUI: every node class, model file and input file it names is here",
+    },
+    "missing": {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/MissingItem"},
+        "description": "What it names that is not (empty when ready)",
+    },
+}
+
+
 def management_ops(suffix: str) -> dict[str, Any]:
     params = [] if suffix else [NAME_PARAM]
     return {
@@ -169,8 +182,12 @@ def workflow_schemas() -> dict[str, Any]:
                 "CONNECT_WORKFLOWS_DIR), user (ComfyUI's own saved workflow with a # output)",
             },
             "file": {"type": ["string", "null"], "description": "For folder and user: the file's path in its folder"},
+            **_READINESS_FIELDS,
         },
-        ["name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached", "operation_id"],
+        [
+            *("name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached"),
+            *("operation_id", "ready", "missing"),
+        ],
     )
     listing = obj(
         {
@@ -190,4 +207,28 @@ def workflow_schemas() -> dict[str, Any]:
         },
         ["workflows", "errors"],
     )
-    return {"WorkflowDescription": description, "WorkflowList": listing}
+    readiness = obj({"name": STR, **_READINESS_FIELDS}, ["name", "ready", "missing"])
+    return {"WorkflowDescription": description, "WorkflowList": listing, "WorkflowReadiness": readiness}
+
+
+def readiness_operation() -> dict[str, Any]:
+    not_ready = {
+        "description": "`unavailable`: this instance is not ready (as GET /api/connect/ready), or the workflow names what this "
+        "ComfyUI lacks (`details`: name, ready, missing)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Unavailable"}}},
+    }
+    return {
+        "operationId": "workflow_ready",
+        "summary": "Can this workflow run on this box now? For load balancers: 200 ready, 503 not (what is missing)",
+        "description": "Judged by ComfyUI's own node definitions: node classes installed, the files its loaders name in "
+        "ComfyUI's folders (model lists follow files added or removed, no restart), its input files present. "
+        "So a name's last part cannot be `ready` (other methods here are 405); a workflow stored under such a "
+        "name before this route is described here instead.",
+        "tags": ["manage"],
+        "parameters": [NAME_PARAM],
+        "responses": {
+            "200": json_response("Ready", "WorkflowReadiness"),
+            **errors((e.InvalidName, e.NotFound, e.WorkflowCorrupt)),
+            "503": not_ready,
+        },
+    }

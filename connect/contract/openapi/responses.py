@@ -25,8 +25,26 @@ def obj(properties: Mapping[str, Any], required: Iterable[str] = (), nullable: b
 STR = {"type": "string"}
 STR_OR_NULL = {"type": ["string", "null"]}
 
-# The items of PayloadError's and PromptInvalid's `problems`.
+# The items of PayloadError's and PromptInvalid's `problems`, and of EndpointNotReady's `missing`.
 PROBLEM_SCHEMAS = {
+    "MissingItem": {
+        "type": "object",
+        "description": "What a workflow names that this ComfyUI lacks, judged by ComfyUI's own node definitions",
+        "properties": {
+            "kind": {
+                "enum": ["node_class", "model_file", "input_file", "choice"],
+                "description": "node_class: not installed; model_file / input_file: not in ComfyUI's folders (the combo lists "
+                "ComfyUI offers now); choice: another option its list does not offer",
+            },
+            "node_id": STR,
+            "class_type": STR,
+            "title": STR,
+            "input": {**STR_OR_NULL, "description": "The input that names it (null for a node class)"},
+            "value": {"description": "The file or option named (null for a node class)"},
+        },
+        "required": ["kind", "node_id", "class_type", "title", "input", "value"],
+        "additionalProperties": False,
+    },
     "PayloadProblem": {
         "type": "object",
         "description": "One way the request body breaks the workflow's contract",
@@ -129,6 +147,14 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
     e.IdempotencyMismatch: (
         "This Idempotency-Key was used before for a different request (body, timeout or webhook)",
         obj({"idempotency_key": STR, "job_id": STR}, ["idempotency_key", "job_id"]),
+    ),
+    e.EndpointNotReady: (
+        "The workflow names node classes or files this ComfyUI does not have (GET .../ready says the same); "
+        "a caller's value for an exposed input may stand in for a missing saved one",
+        obj(
+            {"name": STR, "missing": {"type": "array", "items": {"$ref": "#/components/schemas/MissingItem"}, "minItems": 1}},
+            ["name", "missing"],
+        ),
     ),
     e.PayloadError: (
         "The body breaks this workflow's request schema: one entry per problem (unknown group or input, wrong type, out of range...)",

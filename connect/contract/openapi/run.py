@@ -25,6 +25,7 @@ _RUN_ERRORS = (
     e.PayloadTooLarge,
     e.NotAcceptable,
     e.RunInterrupted,
+    e.EndpointNotReady,
     e.PayloadError,
     e.PromptInvalid,
     e.IdempotencyMismatch,

@@ -28,7 +28,16 @@ def service_paths() -> dict[str, Any]:
     }
     ready = {
         "type": "object",
-        "properties": {"status": {"const": "ready"}, "queue_depth": {"type": "integer"}, "worker_alive": {"type": "boolean"}},
+        "properties": {
+            "status": {"const": "ready"},
+            "queue_depth": {"type": "integer"},
+            "worker_alive": {"type": "boolean"},
+            "endpoints": {
+                "type": "object",
+                "description": "Saved workflows that can run on this box and that cannot (.../workflows/{name}/ready says why)",
+                "properties": {"ready": {"type": "integer"}, "not_ready": {"type": "integer"}},
+            },
+        },
     }
     health = {
         "type": "object",
