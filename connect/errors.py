@@ -8,6 +8,7 @@
     │   ├── AnnotationError        a `$`/`#`/`!` title that cannot be parsed or conflicts
     │   ├── BypassError            a bypassed node whose consumers cannot be rewired
     │   ├── InputFileError         a file input that cannot be decoded, fetched or stored
+    │   ├── AmbiguousVersion       a version prefix that more than one version of the workflow starts with
     │   └── LimitExceeded          a value over a configured cap (e.g. batch_size)
     ├── Unauthorized (401)         no API key, or one that is not configured
     ├── Forbidden (403)            a valid key without access to this workflow or action
@@ -16,6 +17,7 @@
     ├── PayloadTooLarge (413)
     ├── TooManyRequests (429)      this client already has its maximum of runs in flight
     ├── RunInterrupted (409)       the run was interrupted (from the UI, or cancelled)
+    ├── BreakingChange (409)       a save that breaks the endpoint's contract, refused (CONNECT_REFUSE_BREAKING)
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
     ├── ConvertError (422)         a UI-format workflow that cannot be converted to a prompt (names the node)
@@ -87,6 +89,10 @@ class LimitExceeded(BadRequest):
     type = "limit_exceeded"
 
 
+class AmbiguousVersion(BadRequest):
+    type = "ambiguous_version"
+
+
 class Unauthorized(ConnectError):
     status = 401
     type = "unauthorized"
@@ -120,6 +126,11 @@ class TooManyRequests(ConnectError):
 class RunInterrupted(ConnectError):
     status = 409
     type = "interrupted"
+
+
+class BreakingChange(ConnectError):
+    status = 409
+    type = "breaking_change"
 
 
 class PayloadError(ConnectError):

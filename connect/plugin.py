@@ -81,7 +81,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     gate = Gate(
         keys, settings.protect_all, Cors.parse(settings.cors_origins), settings.max_body_bytes, admission, metrics, comfy.worker_alive
     )
-    local_store = WorkflowStore(Path(store_dir))
+    local_store = WorkflowStore(Path(store_dir), settings.workflow_versions)
     cluster = _cluster(settings, local_store, comfy)
     store: Workflows = cluster.store if cluster else local_store
     files = InputFiles(comfy.input_dir(), limits)
@@ -143,6 +143,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
             settings.metadata,
         ),
         cluster=cluster,
+        versions=local_store.versions,
     )
     comfy.on_complete(metrics.prompt_finished)
     comfy.hide_internals_from_outputs()

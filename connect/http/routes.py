@@ -19,6 +19,7 @@ from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
 from ..errors import BadRequest, ConnectError, InvalidJSON, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ..workflow.endpoint import parse_endpoint
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
 from .jsonbody import parse_json, unreadable
@@ -26,6 +27,7 @@ from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
 from .multipart import run_body
 from .state import Connect, state
+from .versions import changes_against, check_reserved, guard, list_versions, pinned, restore_version, version_query
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Every handler is given the plugin's state, read from the app's typed key (state.py).
@@ -47,6 +49,9 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/openapi.json", _openapi),
         ("GET", "/connect/docs/{asset}", _docs_asset),
         ("GET", "/connect/workflows", _list),
+        # Before the plain workflow routes, whose {name:.+} would take these paths too (versions.py).
+        ("GET", "/connect/workflows/{name:.+}/versions", list_versions),
+        ("POST", "/connect/workflows/{name:.+}/versions/{version}/restore", _restore),
         ("GET", "/connect/workflows/{name:.+}", _describe),
         ("PUT", "/connect/workflows/{name:.+}", _save),
         ("DELETE", "/connect/workflows/{name:.+}", _delete),
@@ -119,6 +124,7 @@ def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
         "timeout": saved.timeout,
         "metadata": saved.metadata,
         "embeds": saved.metadata or metadata,
+        "version": saved.version,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
@@ -145,7 +151,11 @@ async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 
 async def _describe(request: web.Request, connect: Connect) -> web.StreamResponse:
-    described = describe(connect.store.load(request.match_info["name"]), connect.settings.metadata)
+    saved = connect.store.load(request.match_info["name"])
+    ref = version_query(request)
+    if ref is not None:
+        saved = await asyncio.to_thread(pinned, connect, saved, ref)
+    described = describe(saved, connect.settings.metadata)
     good, _ = await asyncio.to_thread(_visible, request, connect)
     return web.json_response(_with_operation_ids([described], good)[0])
 
@@ -153,6 +163,7 @@ async def _describe(request: web.Request, connect: Connect) -> web.StreamRespons
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     name = request.match_info["name"]
     connect.store.check(name)  # reject a bad name before reading the body
+    check_reserved(name)
     body = await _read_json(request)
     if not isinstance(body, dict) or ("prompt" not in body and "workflow" not in body):
         raise BadRequest("the body must be an object with a 'workflow' (UI format), a 'prompt' (API format), or both")
@@ -161,10 +172,12 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     check_prompt_paths(prompt, connect.preparer.spec)
     timeout = _saved_timeout(body, connect, name)
     metadata = _saved_metadata(body, connect, name)
+    changes, _ = await asyncio.to_thread(changes_against, connect, name, parse_endpoint(prompt))
+    guard(request, connect, name, changes)  # CONNECT_REFUSE_BREAKING
     saved, created = await asyncio.to_thread(connect.store.save, name, prompt, body.get("workflow"), timeout, metadata)
     connect.workflows_changed()
     good, _ = await asyncio.to_thread(_visible, request, connect)
-    described = describe(saved, connect.settings.metadata)
+    described = {**describe(saved, connect.settings.metadata), "changes": changes.as_dict()}
     return web.json_response(_with_operation_ids([described], good)[0], status=201 if created else 200)
 
 
@@ -201,6 +214,10 @@ async def _convert(request: web.Request, connect: Connect) -> web.StreamResponse
     return web.json_response({"prompt": prompt})
 
 
+async def _restore(request: web.Request, connect: Connect) -> web.StreamResponse:
+    return await restore_version(request, connect, lambda saved: describe(saved, connect.settings.metadata))
+
+
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
     await asyncio.to_thread(connect.store.delete, request.match_info["name"])
     connect.workflows_changed()
@@ -230,6 +247,9 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     started = STARTED.get(request) or time.perf_counter()  # the plugin's share starts at its gate
     saved = connect.store.load(request.match_info["name"])
+    ref = version_query(request)
+    if ref is not None:  # a pinned version runs its own prompt, checked against its own contract
+        saved = await asyncio.to_thread(pinned, connect, saved, ref)
     choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
     connect.delivery.check_possible(choice, saved.endpoint.outputs)
     limits = connect.settings.max_file_bytes, connect.settings.max_body_bytes

@@ -13,6 +13,7 @@ by hand are picked up without a restart. A corrupt file only breaks its own endp
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,8 @@ from typing import Any, Literal, Protocol, get_args
 
 from ..errors import ConnectError, InvalidName, NotFound, WorkflowCorrupt
 from .endpoint import Endpoint, parse_endpoint
+from .versions import Source, Version, VersionStore, version_id
+from .versions import now as version_time
 
 NAME_RULE = r"[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,4}"
 _NAME = re.compile(NAME_RULE)
@@ -41,6 +44,7 @@ class SavedWorkflow:
     saved_at: str
     timeout: float | None = None  # the workflow's own execution timeout (seconds), if its author set one
     metadata: Metadata | None = None  # what its outputs embed, if its author chose (else CONNECT_METADATA)
+    version: str | None = None  # the id of its prompt's version (versions.py)
 
 
 def check_name(name: str) -> str:
@@ -73,8 +77,9 @@ class Workflows(Protocol):
 
 
 class WorkflowStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, keep_versions: int = 50) -> None:
         self.root = root
+        self.versions = VersionStore(root, keep_versions)
         self._cache: dict[str, tuple[tuple[int, int, int], SavedWorkflow]] = {}
 
     def path_for(self, name: str) -> Path:
@@ -96,7 +101,8 @@ class WorkflowStore:
     ) -> tuple[SavedWorkflow, bool]:
         endpoint = parse_endpoint(prompt)
         path = self.path_for(name)
-        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout, metadata)
+        vid = version_id(prompt)
+        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout, metadata, vid)
         document = {"version": 1, "name": name, "saved_at": saved.saved_at, "prompt": prompt, "workflow": workflow}
         if timeout is not None:
             document["timeout"] = timeout
@@ -105,6 +111,8 @@ class WorkflowStore:
         created = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
+        source: Source = "ui" if workflow is not None else "api"
+        self.versions.record(name, Version(vid, version_time(), source, prompt, workflow, timeout, metadata))
         return saved, created
 
     def load(self, name: str) -> SavedWorkflow:
@@ -120,7 +128,16 @@ class WorkflowStore:
             return hit[1]
         saved = _read(path, name)
         self._cache[name] = (key, saved)
+        self._version_of_disk(saved)
         return saved
+
+    def _version_of_disk(self, saved: SavedWorkflow) -> None:
+        """A file changed by hand (or copied in, or by another instance) is a version too, of source "folder"."""
+        if saved.version is None or self.versions.has(saved.name, saved.version):
+            return
+        version = Version(saved.version, version_time(), "folder", saved.endpoint.prompt, saved.workflow, saved.timeout, saved.metadata)
+        with contextlib.suppress(OSError):  # a read-only folder: the endpoint still serves, unversioned
+            self.versions.record(saved.name, version)
 
     def delete(self, name: str) -> None:
         path = self.path_for(name)
@@ -193,7 +210,8 @@ def _read(path: Path, name: str) -> SavedWorkflow:
     except (OSError, ValueError, UnicodeDecodeError, ConnectError) as exc:
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
-    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout, metadata)
+    saved_at = str(document.get("saved_at", ""))
+    return SavedWorkflow(name, endpoint, document.get("workflow"), saved_at, timeout, metadata, version_id(document["prompt"]))
 
 
 def check_timeout(value: Any) -> float | None:

@@ -154,6 +154,11 @@ def workflow_schemas() -> dict[str, Any]:
             "bypassed": {"type": "array", "items": STR},
             "cached": {"type": "array", "items": STR},
             "operation_id": {"type": "string", "description": "The operationId of this workflow's run operation in the document"},
+            "version": {"type": ["string", "null"], "description": "The id of the version shown (GET .../versions lists them)"},
+            "changes": {
+                "$ref": "#/components/schemas/Changes",
+                "description": "In a save's answer: what it changes for callers against the version it replaced",
+            },
         },
         ["name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached", "operation_id"],
     )
