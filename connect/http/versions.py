@@ -107,8 +107,8 @@ def _force(request: web.Request) -> bool:
 async def list_versions(request: web.Request, connect: Connect) -> web.StreamResponse:
     name = request.match_info["name"]
     connect.store.check(name)
+    current = await asyncio.to_thread(_current_version, connect, name)  # first: reading a file edited by hand versions it
     versions = await asyncio.to_thread(history(connect).list, name)
-    current = await asyncio.to_thread(_current_version, connect, name)
     if not versions and current is None:
         raise NotFound(f"no workflow named {name!r}, and no versions of one", {"name": name})
     return web.json_response({"name": name, "current": current, "versions": [v.summary(current) for v in versions]})
