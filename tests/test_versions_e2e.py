@@ -118,6 +118,7 @@ def test_restore_makes_an_old_version_current_and_reports_the_changes(api: Clien
     assert restored.status_code == 200, restored.text
     body = restored.json()
     assert body["version"] == old["version"] and body["restored"] == old["version"]
+    assert body["operation_id"] == old["operation_id"]  # answered as a PUT is
     assert body["changes"]["breaking"] == [] and body["changes"]["compatible"] == ["canvas.color added"]
     assert versions(api, name)["current"] == old["version"]
     image, _ = color_of_run(api, name)
@@ -159,6 +160,9 @@ def test_a_save_reports_breaking_and_compatible_changes(api: Client) -> None:
     assert response.status_code == 200, response.text
     changes = response.json()["changes"]
     assert changes["breaking"] == ["canvas.height removed", "output out removed"]
+    assert_error(
+        api.call("PUT", f"/api/connect/workflows/{name}", json_body={"prompt": new}, params={"force": "maybe"}), 400, "bad_request", "force"
+    )
     assert changes["compatible"] == ["canvas.color added", "output image added"]
     assert {"path": "canvas.height", "kind": "removed", "breaking": True, "text": "canvas.height removed"} in changes["items"]
 
@@ -192,5 +196,16 @@ def test_a_breaking_save_is_refused_with_the_setting_and_accepted_with_force(ref
     assert restore(refusing, name, narrow, {"force": "1"}).status_code == 200
 
 
-def test_a_name_part_versions_is_refused(api: Client) -> None:
-    assert_error(api.save("team/versions", canvas()), 400, "invalid_name", "versions")
+def test_a_name_part_versions_is_not_a_workflow(api: Client) -> None:
+    # No workflow route takes it (ComfyUI's static root has the path for GET, hence 405, not 404).
+    assert_error(api.save("team/versions/x", canvas()), 405, "method_not_allowed")
+    assert not (api.store / "team" / "versions").exists()
+    # The versions paths answer only their own methods.
+    for method in ("PUT", "DELETE", "POST"):
+        response = api.call(method, "/api/connect/workflows/team/versions", json_body={})
+        assert_error(response, 405, "method_not_allowed")
+        assert set(response.headers["Allow"].split(",")) == {"GET", "HEAD"}
+    for method in ("GET", "PUT", "DELETE"):
+        response = api.call(method, "/api/connect/workflows/team/versions/abcd/restore")
+        assert_error(response, 405, "method_not_allowed")
+        assert response.headers["Allow"] == "POST"

@@ -27,9 +27,13 @@ from .keys import KEY, STARTED
 from .login import login_page, login_submit, logout
 from .multipart import run_body
 from .state import Connect, state
-from .versions import changes_against, check_reserved, guard, list_versions, pinned, restore_version, version_query
+from .versions import changes_against, guard, list_versions, pinned, restore_version, version_query
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A workflow name in a path: any text (the store judges it) but one with a part `versions` after its
+# first, so <name>/versions and <name>/versions/<id>/restore belong to the versions routes alone and
+# answer 405 with only their own methods (http/versions.py).
+WORKFLOW_PATH = "/connect/workflows/{name:(?!.+/versions(?:/|$)).+}"
 # Every handler is given the plugin's state, read from the app's typed key (state.py).
 StateHandler = Callable[[web.Request, Connect], Awaitable[web.StreamResponse]]
 _DOCS_HTML = """<!doctype html>
@@ -72,7 +76,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("POST", "/connect/logout", lambda r, c: logout(r)),
     ]
     for method, path, handler in table:
-        routes.route(method, path)(with_state(handler))
+        routes.route(method, WORKFLOW_PATH if path == "/connect/workflows/{name:.+}" else path)(with_state(handler))
     return [(method, path) for method, path, _ in table]
 
 
@@ -163,7 +167,6 @@ async def _describe(request: web.Request, connect: Connect) -> web.StreamRespons
 async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     name = request.match_info["name"]
     connect.store.check(name)  # reject a bad name before reading the body
-    check_reserved(name)
     body = await _read_json(request)
     if not isinstance(body, dict) or ("prompt" not in body and "workflow" not in body):
         raise BadRequest("the body must be an object with a 'workflow' (UI format), a 'prompt' (API format), or both")
@@ -215,7 +218,11 @@ async def _convert(request: web.Request, connect: Connect) -> web.StreamResponse
 
 
 async def _restore(request: web.Request, connect: Connect) -> web.StreamResponse:
-    return await restore_version(request, connect, lambda saved: describe(saved, connect.settings.metadata))
+    async def described(saved: SavedWorkflow) -> dict[str, Any]:
+        good, _ = await asyncio.to_thread(_visible, request, connect)
+        return _with_operation_ids([describe(saved, connect.settings.metadata)], good)[0]
+
+    return await restore_version(request, connect, described)
 
 
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:

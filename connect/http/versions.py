@@ -13,30 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from ..contract.changes import Changes, compare
-from ..errors import BadRequest, BreakingChange, ConnectError, InvalidName, NotFound
+from ..errors import BadRequest, BreakingChange, ConnectError, NotFound
 from ..workflow.endpoint import Endpoint, parse_endpoint
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata
 from ..workflow.versions import Version, VersionStore
 from ..workflow.versions import now as version_time
 from .state import Connect
 
-# A folder part named so would make GET <name>/versions ambiguous: the versions route takes it.
-RESERVED = "versions"
+Describe = Callable[[SavedWorkflow], Awaitable[dict[str, Any]]]
 _TRUE, _FALSE = ("1", "true", "yes", "on", ""), ("0", "false", "no", "off")
-
-
-def check_reserved(name: str) -> None:
-    if RESERVED in name.split("/")[1:]:
-        raise InvalidName(
-            f"invalid workflow name {name!r}: {RESERVED!r} may only be its first part (<name>/{RESERVED} lists a workflow's versions)",
-            {"name": name},
-        )
 
 
 def history(connect: Connect) -> VersionStore:
@@ -89,7 +81,8 @@ def changes_against(connect: Connect, name: str, endpoint: Endpoint) -> tuple[Ch
 
 def guard(request: web.Request, connect: Connect, name: str, changes: Changes) -> None:
     """With CONNECT_REFUSE_BREAKING, a breaking save needs ?force=true."""
-    if not changes.breaking or not connect.settings.refuse_breaking or _force(request):
+    force = _force(request)  # checked on every save: a bad value is an error even when nothing breaks
+    if not changes.breaking or not connect.settings.refuse_breaking or force:
         return
     raise BreakingChange(
         f"this save would break callers of {name!r} ({'; '.join(changes.breaking)}); send it again with ?force=true to save it anyway",
@@ -98,7 +91,10 @@ def guard(request: web.Request, connect: Connect, name: str, changes: Changes) -
 
 
 def _force(request: web.Request) -> bool:
-    raw = request.query.get("force", "false").lower()
+    given = request.query.getall("force", [])
+    if len(given) > 1:
+        raise BadRequest("query parameter 'force' is given more than once", {"path": "force"})
+    raw = given[0].lower() if given else "false"
     if raw not in _TRUE + _FALSE:
         raise BadRequest(f"query parameter 'force' must be true or false, not {raw!r}", {"path": "force"})
     return raw in _TRUE
@@ -121,7 +117,7 @@ def _current_version(connect: Connect, name: str) -> str | None:
         return None  # deleted: its versions stay, so it can be restored
 
 
-async def restore_version(request: web.Request, connect: Connect, describe: Any) -> web.StreamResponse:
+async def restore_version(request: web.Request, connect: Connect, describe: Describe) -> web.StreamResponse:
     """`describe`: how the save answer shows the endpoint (routes.py), so restore answers as PUT does."""
     name = request.match_info["name"]
     connect.store.check(name)
@@ -134,7 +130,12 @@ async def restore_version(request: web.Request, connect: Connect, describe: Any)
     # The restored version keeps where it came from (the store calls a save with a UI workflow "ui").
     await asyncio.to_thread(history(connect).record, name, replace(version, saved_at=version_time()))
     connect.workflows_changed()
-    body = {**describe(saved), "changes": changes.as_dict(), "restored": version.id, "previous": previous.version if previous else None}
+    body = {
+        **await describe(saved),
+        "changes": changes.as_dict(),
+        "restored": version.id,
+        "previous": previous.version if previous else None,
+    }
     return web.json_response(body, status=201 if created else 200)
 
 

@@ -7,7 +7,7 @@
 import { app } from "../../scripts/app.js";
 import { describeEndpoint } from "./client.js";
 import { activeWorkflow, onWorkflowSaved } from "./comfy_shim.js";
-import { notify, publishCurrent, rememberedName, shape } from "./publish.js";
+import { notify, publishCurrent, rememberedName, shape, warnBreaking } from "./publish.js";
 
 export const LIVE_SYNC_SETTING = "Connect.LiveSync";
 
@@ -35,6 +35,7 @@ async function syncAfterSave(workflow) {
   try {
     const described = await publishCurrent(name);
     notify("success", `Endpoint "${name}" updated`, shape(described), 3000);
+    warnBreaking(name, described);
   } catch (err) {
     notify("error", `Endpoint "${name}" not updated`, err?.message ?? String(err), 10000);
   }

@@ -68,3 +68,15 @@ export function shape(described) {
   const outputs = Object.keys(described?.outputs ?? {});
   return `inputs: ${inputs.join(", ") || "none"} · outputs: ${outputs.join(", ") || "none"}`;
 }
+
+/**
+ * A warning toast when a save broke the endpoint's contract for its callers (the server's `changes`,
+ * README "Versions"): what was removed or narrowed, one per line. Nothing when the save broke nothing.
+ */
+export function warnBreaking(name, described) {
+  const breaking = described?.changes?.breaking ?? [];
+  if (!breaking.length) return false;
+  const listed = breaking.map((change) => `• ${change}`).join("\n");
+  notify("warn", `Endpoint "${name}": ${breaking.length} breaking change${breaking.length > 1 ? "s" : ""} for its callers`, listed, 15000);
+  return true;
+}

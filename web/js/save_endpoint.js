@@ -1,7 +1,7 @@
 // "Workflow > Save API Endpoint": asks for a name (prefilled with the one this workflow was saved
 // under before) and saves the open workflow as an endpoint. Says "saved" only after the server did.
 import { app } from "../../scripts/app.js";
-import { notify, publishCurrent, rememberedName, shape, suggestedName } from "./publish.js";
+import { notify, publishCurrent, rememberedName, shape, suggestedName, warnBreaking } from "./publish.js";
 
 export const SAVE_COMMAND = "Connect.SaveEndpoint";
 
@@ -20,6 +20,7 @@ async function saveEndpointCommand() {
   try {
     const described = await publishCurrent(name);
     notify("success", `Endpoint "${name}" saved`, `POST /api/connect/workflows/${name} · ${shape(described)}`, 5000);
+    warnBreaking(name, described);
   } catch (err) {
     notify("error", `Endpoint "${name}" not saved`, err?.message ?? String(err), 10000);
   }

@@ -126,7 +126,8 @@ def _merged(responses: dict[str, Any], extra: tuple[type[e.ConnectError], ...]) 
         if old is None:
             merged[status] = response
             continue
-        refs = [*_refs(old), *_refs(response)]
+        refs = _refs(old)
+        refs += [ref for ref in _refs(response) if ref not in refs]  # a type listed twice would match `oneOf` twice
         schema = {"oneOf": refs} if len(refs) > 1 else refs[0]
         merged[status] = {
             "description": f"{old['description']}; {response['description']}",
