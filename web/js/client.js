@@ -73,6 +73,13 @@ export const saveEndpoint = (name, prompt, workflow, options = {}) => request("P
 
 export const deleteEndpoint = (name) => request("DELETE", routeOf(name));
 
+/** @returns {Promise<{name: string, current: string|null, versions: {version: string, short: string, saved_at: string, source: string, current: boolean}[]}>} */
+export const listVersions = (name) => request("GET", `${routeOf(name)}/versions`);
+
+/** Makes a kept version current again; `force` saves it even when it breaks callers (CONNECT_REFUSE_BREAKING). */
+export const restoreVersion = (name, version, force = false) =>
+  request("POST", `${routeOf(name)}/versions/${encodeURIComponent(version)}/restore${force ? "?force=true" : ""}`);
+
 /**
  * The interactive docs page, opened at an endpoint's own run operation when its `operation_id` (as
  * the server's list and describe answers give it) is passed. The id is the server's, never derived
