@@ -125,7 +125,7 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
                 "name": STR,
                 "breaking": {"type": "array", "items": STR},
                 "compatible": {"type": "array", "items": STR},
-                "items": {"type": "array"},
+                "items": {"type": "array", "items": {"type": "object"}, "description": "As a save's `changes.items`"},
             },
             ["name", "breaking"],
         ),
