@@ -133,6 +133,8 @@ class VersionStore:
         return version
 
     def _prune(self, name: str, current: str) -> None:
+        if sum(1 for p in self.folder(name).glob("*.json") if _ID.fullmatch(p.stem)) <= self.keep:
+            return  # the usual case: no record is read
         versions = self.list(name)
         extra = len(versions) - self.keep
         for old in reversed(versions):  # oldest first
