@@ -37,7 +37,9 @@ async function syncAfterSave(workflow) {
     notify("success", `Endpoint "${name}" updated`, shape(described), 3000);
     warnBreaking(name, described);
   } catch (err) {
-    notify("error", `Endpoint "${name}" not updated`, err?.message ?? String(err), 10000);
+    const refused = err?.type === "breaking_change"; // CONNECT_REFUSE_BREAKING: the menu command asks to force it
+    const detail = refused ? `${err.message}. Workflow > Save API Endpoint saves it after asking.` : (err?.message ?? String(err));
+    notify("error", `Endpoint "${name}" not updated`, detail, 10000);
   }
 }
 

@@ -80,3 +80,14 @@ export function warnBreaking(name, described) {
   notify("warn", `Endpoint "${name}": ${breaking.length} breaking change${breaking.length > 1 ? "s" : ""} for its callers`, listed, 15000);
   return true;
 }
+
+/** Asks whether to save anyway a change the server refused as breaking (409 breaking_change); true: yes. */
+export async function confirmBreaking(name, err, what = "Saving") {
+  const confirmed = await app.extensionManager.dialog.confirm({
+    title: "This breaks the endpoint's callers",
+    message: `${what} "${name}" breaks programs calling it. Save anyway?`,
+    type: "default",
+    itemList: err?.details?.breaking ?? [],
+  });
+  return confirmed === true;
+}

@@ -2,9 +2,8 @@
 // one marked), each older one restorable. A restore the server refuses as breaking (409, with
 // CONNECT_REFUSE_BREAKING) is offered again with ?force=true after the user confirmed the list.
 // Loaded by ComfyUI as an extension module too: it only exports.
-import { app } from "../../scripts/app.js";
 import { endpointEvents, listVersions, restoreVersion } from "./client.js";
-import { notify, warnBreaking } from "./publish.js";
+import { confirmBreaking, notify, warnBreaking } from "./publish.js";
 
 async function restore(name, version) {
   let described;
@@ -12,13 +11,7 @@ async function restore(name, version) {
     described = await restoreVersion(name, version.version);
   } catch (err) {
     if (err?.type !== "breaking_change") throw err;
-    const confirmed = await app.extensionManager.dialog.confirm({
-      title: "Restore breaks callers",
-      message: `Restoring ${version.short} breaks programs calling "${name}". Restore it anyway?`,
-      type: "default",
-      itemList: err.details?.breaking ?? [],
-    });
-    if (confirmed !== true) return null;
+    if (!(await confirmBreaking(name, err, `Restoring ${version.short} of`))) return null;
     described = await restoreVersion(name, version.version, true);
   }
   notify("success", `Endpoint "${name}" restored to ${version.short}`, undefined, 4000);
