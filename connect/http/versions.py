@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from ..contract.changes import Changes, compare
-from ..errors import BadRequest, BreakingChange, ConnectError, NotFound
+from ..errors import BadRequest, BreakingChange, ConnectError, NotFound, WorkflowCorrupt
 from ..workflow.endpoint import Endpoint, parse_endpoint
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata
 from ..workflow.versions import Version, VersionStore
@@ -113,8 +113,8 @@ async def list_versions(request: web.Request, connect: Connect) -> web.StreamRes
 def _current_version(connect: Connect, name: str) -> str | None:
     try:
         return connect.store.load(name).version
-    except NotFound:
-        return None  # deleted: its versions stay, so it can be restored
+    except (NotFound, WorkflowCorrupt):
+        return None  # deleted (its versions stay, so it can be restored), or a file that cannot be used: none is current
 
 
 async def restore_version(request: web.Request, connect: Connect, describe: Describe) -> web.StreamResponse:

@@ -93,6 +93,13 @@ def test_restore_after_delete_and_errors_in_the_one_shape(tmp_path: Path) -> Non
             assert response.status == status and set(body["error"]) == {"type", "message", "details"}, (path, body)
         missing = await plugin.client.get("/api/connect/workflows/never/versions")
         assert missing.status == 404
+        # A stored file broken by hand: its versions still list (none current), and one restores it.
+        assert plugin.connect.versions is not None
+        (plugin.connect.versions.root / "back.json").write_text("{not json")
+        listed = await versions(plugin, "back")
+        assert listed["current"] is None and [v["version"] for v in listed["versions"]] == [saved["version"]]
+        repaired = await plugin.client.post(f"/api/connect/workflows/back/versions/{saved['version']}/restore")
+        assert repaired.status == 200, await repaired.text()
 
     run(tmp_path, scenario)
 
