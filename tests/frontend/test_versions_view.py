@@ -5,7 +5,7 @@ from __future__ import annotations
 from launcher import ComfyServer
 from playwright.sync_api import expect
 
-from .comfy_page import ANNOTATED_TITLES, INVERT_PROMPT, WAIT_MS, ComfyPage, inverted, only_pixel, server_call
+from .comfy_page import ANNOTATED_TITLES, INVERT_PROMPT, SAVE_COMMAND, WAIT_MS, ComfyPage, inverted, only_pixel, server_call
 
 
 def saved(comfy: ComfyServer, name: str, color: int) -> str:
@@ -39,3 +39,23 @@ def test_the_manager_lists_versions_and_restores_one(ui: ComfyPage, comfy: Comfy
     status, result = server_call(comfy.url, "POST", "/api/connect/workflows/mgr-versions", {})
     assert status == 200, result
     assert [only_pixel(png) for png in result["output"]] == [((16, 16), inverted(0xFF0000))]
+
+
+def test_restoring_the_open_workflows_endpoint_says_a_save_publishes_its_graph_again(ui: ComfyPage, comfy: ComfyServer) -> None:
+    ui.load_prompt(INVERT_PROMPT, "mgr-open")
+    ui.set_titles(ANNOTATED_TITLES)
+    ui.start_command(SAVE_COMMAND)
+    ui.answer_prompt("mgr-open")
+    ui.expect_toast('Endpoint "mgr-open" saved')
+    old = saved(comfy, "mgr-open", 0x0000FF)  # another version, saved elsewhere; restoring it changes the endpoint only
+
+    manager = ui.open_manager()
+    endpoint = manager.locator('[data-connect-endpoint="mgr-open"]')
+    endpoint.locator("summary").click()
+    endpoint.locator('[data-connect-versions="mgr-open"]').click()
+    rows = endpoint.locator("[data-connect-version]")
+    expect(rows).to_have_count(2, timeout=WAIT_MS)
+    current = rows.nth(0).get_attribute("data-connect-version")
+    assert current == old
+    endpoint.locator(f'[data-connect-restore="{rows.nth(1).get_attribute("data-connect-version")}"]').click()
+    ui.expect_toast('"mgr-open" is the open workflow')

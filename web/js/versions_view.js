@@ -3,7 +3,7 @@
 // CONNECT_REFUSE_BREAKING) is offered again with ?force=true after the user confirmed the list.
 // Loaded by ComfyUI as an extension module too: it only exports.
 import { endpointEvents, listVersions, restoreVersion } from "./client.js";
-import { confirmBreaking, notify, warnBreaking } from "./publish.js";
+import { confirmBreaking, notify, rememberedName, warnBreaking } from "./publish.js";
 
 async function restore(name, version) {
   let described;
@@ -15,6 +15,10 @@ async function restore(name, version) {
     described = await restoreVersion(name, version.version, true);
   }
   notify("success", `Endpoint "${name}" restored to ${version.short}`, undefined, 4000);
+  if (rememberedName() === name) {
+    // The restore changed the endpoint, not the canvas: the next save of the workflow publishes its graph again.
+    notify("info", `"${name}" is the open workflow`, `Saving the workflow publishes its graph to "${name}" again (live sync).`, 8000);
+  }
   warnBreaking(name, described);
   endpointEvents.dispatchEvent(new CustomEvent("saved", { detail: { name } }));
   return described;
