@@ -8,6 +8,7 @@
     │   ├── AnnotationError        a `$`/`#`/`!` title that cannot be parsed or conflicts
     │   ├── BypassError            a bypassed node whose consumers cannot be rewired
     │   ├── InputFileError         a file input that cannot be decoded, fetched or stored
+    │   ├── AmbiguousVersion       a version prefix that more than one version of the workflow starts with
     │   └── LimitExceeded          a value over a configured cap (e.g. batch_size)
     ├── Unauthorized (401)         no API key, or one that is not configured
     ├── Forbidden (403)            a valid key without access to this workflow or action
@@ -20,6 +21,7 @@
     ├── ReadOnlyWorkflow (409)     a save or delete of an endpoint whose source is a plain file (its folder rules)
     ├── NameClash (409)            a ComfyUI user workflow named like a published endpoint (listed, not raised)
     ├── EndpointNotReady (409)     the endpoint names node classes or files this ComfyUI does not have
+    ├── BreakingChange (409)       a save that breaks the endpoint's contract, refused (CONNECT_REFUSE_BREAKING)
     ├── PayloadError (422)         the run body breaks the workflow's contract (its OpenAPI request schema):
     │                              an unknown group or input, a wrong type, a value out of range
     ├── ConvertError (422)         a UI-format workflow that cannot be converted to a prompt (names the node)
@@ -91,6 +93,10 @@ class LimitExceeded(BadRequest):
     type = "limit_exceeded"
 
 
+class AmbiguousVersion(BadRequest):
+    type = "ambiguous_version"
+
+
 class Unauthorized(ConnectError):
     status = 401
     type = "unauthorized"
@@ -138,9 +144,16 @@ class ReadOnlyWorkflow(ConnectError):
 class NameClash(ConnectError):
     status = 409
     type = "name_clash"
+
+
 class EndpointNotReady(ConnectError):
     status = 409
     type = "endpoint_not_ready"
+
+
+class BreakingChange(ConnectError):
+    status = 409
+    type = "breaking_change"
 
 
 class PayloadError(ConnectError):

@@ -90,7 +90,9 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     )
     # Plain UI files are converted as the frontend this ComfyUI serves would (Connect.convert, bound below).
     convert: Callable[[Any], dict[str, Any]] = lambda workflow: connect.convert(workflow)  # noqa: E731
-    local_store = WorkflowStore(Path(store_dir), plain=folder_reader(convert))
+    # A folder of the user's own (a git checkout) gets no .versions/ of ours: its history lives in the user dir.
+    versions = comfy.user_dir() / "connect" if settings.workflows_dir else None
+    local_store = WorkflowStore(Path(store_dir), settings.workflow_versions, plain=folder_reader(convert), versions=versions)
     stats = RunStats()  # fed by the job runner; read by heartbeats, GET /cluster and /metrics
     cluster = _cluster(settings, local_store, comfy, lambda: overview.local())
     users = UserWorkflows(comfy.user_workflows_dir(), convert) if settings.serve_user_workflows else None
@@ -156,6 +158,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
             settings.metadata,
         ),
         cluster=cluster,
+        versions=local_store.versions,
     )
     overview = Overview(stats, comfy, store, lambda: connect.jobs.progress, cluster, settings.autoscale_target, VERSION)
     connect.overview = overview

@@ -9,6 +9,8 @@ CONNECT_SERVE_USER_WORKFLOWS=true  serve ComfyUI's own saved workflows (<user di
 CONNECT_INPUT_TTL=3600             seconds a file a caller sent is kept after it was last sent, unless a queued or running prompt uses it
 CONNECT_INPUT_MAX_BYTES=10737418240  most bytes of sent files kept in <input>/connect (the oldest unused go first)
 CONNECT_INPUT_SWEEP=60             seconds between two sweeps of <input>/connect
+CONNECT_WORKFLOW_VERSIONS=50       versions kept per endpoint (README "Versions"; the oldest go first, never the current one)
+CONNECT_REFUSE_BREAKING=false      refuse (409 breaking_change) a save that breaks the endpoint's contract, unless ?force=true
 
 Jobs (README "Jobs"):
 
@@ -75,6 +77,8 @@ class Settings(BaseSettings):
     input_ttl: float = Field(3600.0, gt=0)
     input_max_bytes: int = Field(10 * 1024**3, gt=0)
     input_sweep: float = Field(60.0, gt=0)
+    workflow_versions: int = Field(50, gt=0)
+    refuse_breaking: bool = False
 
     keep_outputs: bool = False
     file_url_ttl: float = Field(3600.0, gt=0)

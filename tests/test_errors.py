@@ -29,6 +29,8 @@ EXPECTED_STATUS = {
     "BypassError": 400,
     "InputFileError": 400,
     "LimitExceeded": 400,
+    "AmbiguousVersion": 400,
+    "BreakingChange": 409,
     "Unauthorized": 401,
     "Forbidden": 403,
     "TooManyRequests": 429,

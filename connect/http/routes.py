@@ -19,6 +19,7 @@ from ..contract.openapi import DOCS_ASSETS, operation_suffixes
 from ..contract.pathguard import check_prompt_paths
 from ..errors import BadRequest, ConnectError, InvalidJSON, InvalidName, NotFound
 from ..ops.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from ..workflow.endpoint import parse_endpoint
 from ..workflow.store import Metadata, SavedWorkflow, check_metadata, check_timeout
 from .dashboard import dashboard_page
 from .jobs import cancel_job, get_job, job_events, list_jobs, run_job
@@ -29,8 +30,13 @@ from .middleware.errors import http_error
 from .multipart import run_body
 from .ready import endpoint_counts, endpoint_ready, with_readiness
 from .state import Connect, state
+from .versions import changes_against, guard, list_versions, pinned, restore_version, version_query
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# A workflow name in a path: any text (the store judges it) but one with a part `versions` after its
+# first, so <name>/versions and <name>/versions/<id>/restore belong to the versions routes alone and
+# answer 405 with only their own methods (http/versions.py).
+WORKFLOW_PATH = "/connect/workflows/{name:(?!.+/versions(?:/|$)).+}"
 # Every handler is given the plugin's state, read from the app's typed key (state.py).
 StateHandler = Callable[[web.Request, Connect], Awaitable[web.StreamResponse]]
 _DOCS_HTML = """<!doctype html>
@@ -53,6 +59,9 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("GET", "/connect/docs/{asset}", _docs_asset),
         ("GET", "/connect/workflows", _list),
         ("GET", _READY_ROUTE, _ready_or_describe),  # before describe: `{name:.+}` would take it
+        # Before the plain workflow routes, whose {name:.+} would take these paths too (versions.py).
+        ("GET", "/connect/workflows/{name:.+}/versions", list_versions),
+        ("POST", "/connect/workflows/{name:.+}/versions/{version}/restore", _restore),
         ("GET", "/connect/workflows/{name:.+}", _describe),
         ("PUT", "/connect/workflows/{name:.+}", _save),
         ("DELETE", "/connect/workflows/{name:.+}", _delete),
@@ -74,7 +83,7 @@ def register(routes: web.RouteTableDef) -> list[tuple[str, str]]:
         ("POST", "/connect/logout", lambda r, c: logout(r)),
     ]
     for method, path, handler in table:
-        routes.route(method, path)(with_state(handler))
+        routes.route(method, WORKFLOW_PATH if path == "/connect/workflows/{name:.+}" else path)(with_state(handler))
         if path == _READY_ROUTE:  # GET only: other methods are 405 here, not the routes of `{name:.+}` below
             routes.route("*", path)(_get_only)
     return [(method, path) for method, path, _ in table]
@@ -136,6 +145,7 @@ def describe(saved: SavedWorkflow, metadata: str = "none") -> dict[str, Any]:
         "embeds": saved.metadata or metadata,
         "source": saved.source,  # api (saved through the API or UI menu), folder (a plain file), user (ComfyUI's own)
         "file": saved.file or None,
+        "version": saved.version,
         "inputs": {name: {"nodes": list(g.node_ids), "inputs": dict(g.inputs)} for name, g in endpoint.groups.items()},
         "outputs": {name: list(ids) for name, ids in endpoint.outputs.items()},
         "bypassable": list(endpoint.groups),
@@ -164,6 +174,9 @@ async def _list(request: web.Request, connect: Connect) -> web.StreamResponse:
 
 async def _describe(request: web.Request, connect: Connect, name: str | None = None) -> web.StreamResponse:
     saved = await _load(connect, name or request.match_info["name"])
+    ref = version_query(request)
+    if ref is not None:
+        saved = await asyncio.to_thread(pinned, connect, saved, ref)
     described = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
     good, _ = await asyncio.to_thread(_visible, request, connect)
     return web.json_response(_with_operation_ids([described], good)[0])
@@ -201,11 +214,14 @@ async def _save(request: web.Request, connect: Connect) -> web.StreamResponse:
     check_prompt_paths(prompt, connect.preparer.spec)
     timeout = _saved_timeout(body, connect, name)
     metadata = _saved_metadata(body, connect, name)
+    changes, _ = await asyncio.to_thread(changes_against, connect, name, parse_endpoint(prompt))
+    guard(request, connect, name, changes)  # CONNECT_REFUSE_BREAKING
     saved, created = await asyncio.to_thread(connect.store.save, name, prompt, body.get("workflow"), timeout, metadata)
     connect.workflows_changed()
     good, _ = await asyncio.to_thread(_visible, request, connect)
     # Saved even when this box lacks a class or file it names (it may be meant for another): `ready` says so.
-    described = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
+    described = {**describe(saved, connect.settings.metadata), "changes": changes.as_dict()}
+    described = await asyncio.to_thread(with_readiness, described, saved, connect)
     return web.json_response(_with_operation_ids([described], good)[0], status=201 if created else 200)
 
 
@@ -242,6 +258,14 @@ async def _convert(request: web.Request, connect: Connect) -> web.StreamResponse
     return web.json_response({"prompt": prompt})
 
 
+async def _restore(request: web.Request, connect: Connect) -> web.StreamResponse:
+    async def described(saved: SavedWorkflow) -> dict[str, Any]:
+        good, _ = await asyncio.to_thread(_visible, request, connect)
+        return _with_operation_ids([describe(saved, connect.settings.metadata)], good)[0]
+
+    return await restore_version(request, connect, described)
+
+
 async def _delete(request: web.Request, connect: Connect) -> web.StreamResponse:
     await asyncio.to_thread(connect.store.delete, request.match_info["name"])
     connect.workflows_changed()
@@ -276,6 +300,9 @@ async def _metrics(request: web.Request, connect: Connect) -> web.StreamResponse
 async def _run(request: web.Request, connect: Connect) -> web.StreamResponse:
     started = STARTED.get(request) or time.perf_counter()  # the plugin's share starts at its gate
     saved = await _load(connect, request.match_info["name"])
+    ref = version_query(request)
+    if ref is not None:  # a pinned version runs its own prompt, checked against its own contract
+        saved = await asyncio.to_thread(pinned, connect, saved, ref)
     choice = connect.delivery.choose(request)  # a bad ?output= or an impossible raw delivery fails before running
     connect.delivery.check_possible(choice, saved.endpoint.outputs)
     limits = connect.settings.max_file_bytes, connect.settings.max_body_bytes

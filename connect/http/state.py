@@ -30,6 +30,7 @@ from ..settings import Settings
 from ..workflow.convert import convert
 from ..workflow.meta import LATEST_CHECKED, parse_version
 from ..workflow.store import SavedWorkflow, Workflows
+from ..workflow.versions import VersionStore
 from .auth import ApiKey
 from .gate import Gate
 
@@ -51,6 +52,7 @@ class Connect:
     jobs: JobRunner
     cluster: ClusterView | None = None  # set when CONNECT_CLUSTER_URL is
     overview: Overview | None = None  # GET /api/connect/cluster, its page, the autoscaling metrics
+    versions: VersionStore | None = None  # every endpoint's versions (the local store's; README "Versions")
 
     def workflows_changed(self) -> None:
         self.preparer.workflows_changed()

@@ -48,6 +48,7 @@ def encode(job: JobRecord, plan: str | None = None) -> str:
         "fingerprint": job.fingerprint,
         "delivery": {"mode": job.delivery.mode.value, "accept": list(job.delivery.accept), "base": job.delivery.base},
         "deleted": job.deleted,
+        "version": job.version,
         "plan": None if job.plan is None or plan is not None else vars(job.plan),  # last: `plan` is put in its place
     }
     text = _dumps(data)
@@ -95,6 +96,7 @@ def decode(text: str) -> JobRecord:
         delivery=Choice(Mode(delivery.get("mode", "base64")), tuple(delivery.get("accept") or ("*/*",)), delivery.get("base", "")),
         deleted=bool(data.get("deleted")),
         plan=None if plan is None else _unplan(plan),
+        version=data.get("version"),
     )
 
 

@@ -78,6 +78,7 @@ class JobRecord:
     delivery: Choice = field(default_factory=lambda: Choice(Mode.BASE64))
     deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
     plan: Plan | None = None  # kept while the job has not ended
+    version: str | None = None  # the id of the workflow version it ran (workflow/versions.py)
 
     @property
     def pending(self) -> bool:

@@ -4,10 +4,9 @@
     job = await runner.wait(job.id, 100)            # finished, or still going after 100 s
     job = await runner.cancel(job.id, "cancelled")  # stop it (and only it)
 
-A synchronous call is a job whose caller waits for it (up to the sync wait budget); ``?async=1``
-answers at once. The job's execution timeout counts from the moment ComfyUI starts running it, not
-while it waits in the queue. Jobs of this process are kept live in ``_active`` until they end; the
-store holds every record (see jobs.py).
+A synchronous call is a job whose caller waits for it (up to the sync wait budget); ``?async=1`` answers at once.
+The job's execution timeout counts from the moment ComfyUI starts running it, not while it waits in the queue.
+Jobs of this process are kept live in ``_active`` until they end; the store holds every record (see jobs.py).
 """
 
 from __future__ import annotations
@@ -41,8 +40,7 @@ from .webhooks import WebhookPolicy, deliver
 
 log = logging.getLogger("comfyui-connect")
 
-# Prepared = (the prompt to queue, output name -> ids of its nodes in that prompt)
-Prepare = Callable[[SavedWorkflow, Any, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]
+Prepare = Callable[[SavedWorkflow, Any, Any], Awaitable[tuple[Prompt, dict[str, tuple[str, ...]]]]]  # (prompt, output -> node ids)
 Render = Callable[[JobRecord], Awaitable[Any]]  # a finished job's outputs as GET of the job shows them (None: gone)
 # Once the interrupt is raised, ComfyUI stops within milliseconds at the next node or step. A node
 # that never checks (a long model load) may take longer; the job ends anyway after this.
@@ -145,6 +143,7 @@ class JobRunner:
             fingerprint=request.fingerprint() if scope is not None else None,  # only a replay compares it
             delivery=request.delivery or Choice(Mode.BASE64),
             plan=Plan(prompt, outputs, labels, embed),
+            version=saved.version,
         )
         # Stored before ComfyUI has it (a failing store refuses the run); one never queued is never left behind.
         try:
@@ -362,6 +361,7 @@ class JobRunner:
         return {
             "id": job.id,
             "workflow": job.workflow,
+            "version": job.version,
             "status": job.status,
             "prompt_id": job.prompt_id,
             "position": self.position(job),

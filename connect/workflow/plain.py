@@ -19,6 +19,7 @@ from ..errors import ConnectError, NotAnEndpoint, WorkflowCorrupt
 from .annotations import TitleError, parse_title
 from .endpoint import Endpoint, parse_endpoint
 from .store import PlainReader, SavedWorkflow, Source, plain_kind
+from .versions import version_id
 
 # A UI-format workflow -> its API-format prompt, as ComfyUI's frontend makes it (http/state.py).
 Converter = Callable[[Any], dict[str, Any]]
@@ -42,7 +43,7 @@ def read_plain(document: Any, name: str, file: str, saved_at: str, convert: Conv
     # One odd file must only break its own endpoint, never the listing of all of them.
     except Exception as exc:
         raise WorkflowCorrupt(f"the file {file!r} cannot be converted: {type(exc).__name__}: {exc}", details) from exc
-    return SavedWorkflow(name, endpoint, document if kind == "ui" else None, saved_at, source=source, file=file)
+    return SavedWorkflow(name, endpoint, document if kind == "ui" else None, saved_at, version=version_id(prompt), source=source, file=file)
 
 
 def annotated(endpoint: Endpoint) -> bool:

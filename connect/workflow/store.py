@@ -20,6 +20,7 @@ Dot-folders (.git) and dot-files are ignored; a .json file whose path cannot be 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -33,6 +34,9 @@ from typing import Any, Literal, Protocol, get_args
 
 from ..errors import ConnectError, InvalidName, NotFound, ReadOnlyWorkflow, WorkflowCorrupt
 from .endpoint import Endpoint, parse_endpoint
+from .versions import Source as VersionSource
+from .versions import Version, VersionStore, version_id
+from .versions import now as version_time
 
 NAME_RULE = r"[A-Za-z0-9_-]{1,64}(/[A-Za-z0-9_-]{1,64}){0,4}"
 _NAME = re.compile(NAME_RULE)
@@ -54,6 +58,7 @@ class SavedWorkflow:
     saved_at: str
     timeout: float | None = None  # the workflow's own execution timeout (seconds), if its author set one
     metadata: Metadata | None = None  # what its outputs embed, if its author chose (else CONNECT_METADATA)
+    version: str | None = None  # the id of its prompt's version (versions.py)
     source: Source = "api"
     file: str = ""  # a plain file's path relative to its folder ("" for one saved through the API)
 
@@ -95,9 +100,11 @@ PlainReader = Callable[[Any, str, str, str], SavedWorkflow]
 
 
 class WorkflowStore:
-    def __init__(self, root: Path, plain: PlainReader | None = None) -> None:
+    def __init__(self, root: Path, keep_versions: int = 50, plain: PlainReader | None = None, versions: Path | None = None) -> None:
         self.root = root
         self.plain = plain
+        # Beside the endpoints by default; elsewhere when the folder is the user's own (a git checkout).
+        self.versions = VersionStore(versions or root, keep_versions)
         self._cache: dict[str, tuple[tuple[int, int, int], SavedWorkflow]] = {}
         self._failed: dict[str, tuple[tuple[int, int, int], ConnectError]] = {}
         self._unnamed_logged: set[str] = set()
@@ -122,7 +129,8 @@ class WorkflowStore:
         endpoint = parse_endpoint(prompt)
         path = self.path_for(name)
         self._refuse_plain(name, path)
-        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout, metadata)
+        vid = version_id(prompt)
+        saved = SavedWorkflow(name, endpoint, workflow, datetime.now(timezone.utc).isoformat(timespec="seconds"), timeout, metadata, vid)
         document = {"version": 1, "name": name, "saved_at": saved.saved_at, "prompt": prompt, "workflow": workflow}
         if timeout is not None:
             document["timeout"] = timeout
@@ -131,6 +139,8 @@ class WorkflowStore:
         created = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
+        source: VersionSource = "ui" if workflow is not None else "api"
+        self.versions.record(name, Version(vid, version_time(), source, prompt, workflow, timeout, metadata))
         return saved, created
 
     def load(self, name: str) -> SavedWorkflow:
@@ -156,6 +166,7 @@ class WorkflowStore:
             raise
         self._failed.pop(name, None)
         self._cache[name] = (key, saved)
+        self._version_of_disk(saved)
         return saved
 
     def peek(self, name: str) -> SavedWorkflow | None:
@@ -165,6 +176,14 @@ class WorkflowStore:
             return None  # load() says why
         hit = self._cache.get(name)
         return hit[1] if hit and hit[0] == (st.st_mtime_ns, st.st_size, st.st_ino) else None
+
+    def _version_of_disk(self, saved: SavedWorkflow) -> None:
+        """A file changed by hand (or copied in, or by another instance) is a version too, of source "folder"."""
+        if saved.version is None or self.versions.has(saved.name, saved.version):
+            return
+        version = Version(saved.version, version_time(), "folder", saved.endpoint.prompt, saved.workflow, saved.timeout, saved.metadata)
+        with contextlib.suppress(OSError):  # a read-only folder: the endpoint still serves, unversioned
+            self.versions.record(saved.name, version)
 
     def delete(self, name: str) -> None:
         path = self.path_for(name)
@@ -308,7 +327,8 @@ def _read(path: Path, name: str, plain: PlainReader | None = None, mtime: float 
             raise  # the plain reader's own error, which names the file and why
         reason = exc.message if isinstance(exc, ConnectError) else str(exc)
         raise WorkflowCorrupt(f"the stored file of workflow {name!r} cannot be used: {reason}", {"name": name}) from exc
-    return SavedWorkflow(name, endpoint, document.get("workflow"), str(document.get("saved_at", "")), timeout, metadata)
+    saved_at = str(document.get("saved_at", ""))
+    return SavedWorkflow(name, endpoint, document.get("workflow"), saved_at, timeout, metadata, version_id(document["prompt"]))
 
 
 def check_timeout(value: Any) -> float | None:

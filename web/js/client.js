@@ -67,11 +67,23 @@ export const describeEndpoint = (name) => request("GET", routeOf(name));
 /**
  * Saves (creates or replaces) an endpoint; resolves to its description once the server stored it.
  * `options` may set `metadata` (what output files embed: "none", "prompt", "workflow", "full", or null
- * for the server's default); left out, the server keeps what was saved before.
+ * for the server's default); left out, the server keeps what was saved before. `force: true` saves a
+ * change that breaks callers where the server refuses those (CONNECT_REFUSE_BREAKING).
  */
-export const saveEndpoint = (name, prompt, workflow, options = {}) => request("PUT", routeOf(name), { prompt, workflow, ...options });
+export const saveEndpoint = (name, prompt, workflow, options = {}) => {
+  // `force`: save even when it breaks the endpoint's callers and the server refuses that (409 breaking_change).
+  const { force, ...settings } = options;
+  return request("PUT", routeOf(name) + (force ? "?force=true" : ""), { prompt, workflow, ...settings });
+};
 
 export const deleteEndpoint = (name) => request("DELETE", routeOf(name));
+
+/** @returns {Promise<{name: string, current: string|null, versions: {version: string, short: string, saved_at: string, source: string, current: boolean}[]}>} */
+export const listVersions = (name) => request("GET", `${routeOf(name)}/versions`);
+
+/** Makes a kept version current again; `force` saves it even when it breaks callers (CONNECT_REFUSE_BREAKING). */
+export const restoreVersion = (name, version, force = false) =>
+  request("POST", `${routeOf(name)}/versions/${encodeURIComponent(version)}/restore${force ? "?force=true" : ""}`);
 
 /**
  * The interactive docs page, opened at an endpoint's own run operation when its `operation_id` (as

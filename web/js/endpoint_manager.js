@@ -7,6 +7,7 @@ import { graphNodes, onGraphChanged } from "./comfy_shim.js";
 import { forgetIfCurrent, missingText, notify, publishCurrent, rememberedName } from "./publish.js";
 import { SAVE_COMMAND } from "./save_endpoint.js";
 import { readTitle, summarize } from "./titles.js";
+import { versionsView } from "./versions_view.js";
 
 export const TAB_ID = "connect-endpoints";
 const CONFIRM_DELETE_SETTING = "Connect.ConfirmDelete";
@@ -186,6 +187,7 @@ function endpointView(endpoint, refresh, open) {
         ? null
         : button("Delete", "pi pi-trash", () => remove(endpoint.name, refresh), { "data-connect-delete": endpoint.name }),
     ),
+    versionsView(endpoint.name, { el, button }),
   );
 }
 

@@ -7,7 +7,7 @@
 import { app } from "../../scripts/app.js";
 import { describeEndpoint } from "./client.js";
 import { activeWorkflow, onWorkflowSaved } from "./comfy_shim.js";
-import { notify, notifySaved, publishCurrent, rememberedName, shape } from "./publish.js";
+import { notify, notifySaved, publishCurrent, rememberedName, shape, warnBreaking } from "./publish.js";
 
 export const LIVE_SYNC_SETTING = "Connect.LiveSync";
 
@@ -35,8 +35,11 @@ async function syncAfterSave(workflow) {
   try {
     const described = await publishCurrent(name);
     notifySaved(`Endpoint "${name}" updated`, described, shape(described), 3000);
+    warnBreaking(name, described);
   } catch (err) {
-    notify("error", `Endpoint "${name}" not updated`, err?.message ?? String(err), 10000);
+    const refused = err?.type === "breaking_change"; // CONNECT_REFUSE_BREAKING: the menu command asks to force it
+    const detail = refused ? `${err.message}. Workflow > Save API Endpoint saves it after asking.` : (err?.message ?? String(err));
+    notify("error", `Endpoint "${name}" not updated`, detail, 10000);
   }
 }
 

@@ -85,3 +85,26 @@ export function notifySaved(summary, described, detail, life) {
   if (missing) notify("warn", `${summary}, but not ready on this box`, `${missing} · ${detail}`, 10000);
   else notify("success", summary, detail, life);
 }
+
+/**
+ * A warning toast when a save broke the endpoint's contract for its callers (the server's `changes`,
+ * README "Versions"): what was removed or narrowed, one per line. Nothing when the save broke nothing.
+ */
+export function warnBreaking(name, described) {
+  const breaking = described?.changes?.breaking ?? [];
+  if (!breaking.length) return false;
+  const listed = breaking.map((change) => `• ${change}`).join("\n");
+  notify("warn", `Endpoint "${name}": ${breaking.length} breaking change${breaking.length > 1 ? "s" : ""} for its callers`, listed, 15000);
+  return true;
+}
+
+/** Asks whether to save anyway a change the server refused as breaking (409 breaking_change); true: yes. */
+export async function confirmBreaking(name, err, what = "Saving") {
+  const confirmed = await app.extensionManager.dialog.confirm({
+    title: "This breaks the endpoint's callers",
+    message: `${what} "${name}" breaks programs calling it. Save anyway?`,
+    type: "default",
+    itemList: err?.details?.breaking ?? [],
+  });
+  return confirmed === true;
+}

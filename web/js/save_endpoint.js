@@ -1,7 +1,7 @@
 // "Workflow > Save API Endpoint": asks for a name (prefilled with the one this workflow was saved
 // under before) and saves the open workflow as an endpoint. Says "saved" only after the server did.
 import { app } from "../../scripts/app.js";
-import { notify, notifySaved, publishCurrent, rememberedName, shape, suggestedName } from "./publish.js";
+import { confirmBreaking, notify, notifySaved, publishCurrent, rememberedName, shape, suggestedName, warnBreaking } from "./publish.js";
 
 export const SAVE_COMMAND = "Connect.SaveEndpoint";
 
@@ -18,8 +18,16 @@ async function saveEndpointCommand() {
     return;
   }
   try {
-    const described = await publishCurrent(name);
+    let described;
+    try {
+      described = await publishCurrent(name);
+    } catch (err) {
+      // The server refuses breaking saves (CONNECT_REFUSE_BREAKING): the user may confirm them.
+      if (err?.type !== "breaking_change" || !(await confirmBreaking(name, err))) throw err;
+      described = await publishCurrent(name, { force: true });
+    }
     notifySaved(`Endpoint "${name}" saved`, described, `POST /api/connect/workflows/${name} · ${shape(described)}`, 5000);
+    warnBreaking(name, described);
   } catch (err) {
     notify("error", `Endpoint "${name}" not saved`, err?.message ?? String(err), 10000);
   }

@@ -25,6 +25,7 @@ from .manage import convert_schemas, convert_workflow, list_workflows, managemen
 from .responses import PREFIX, PROBLEM_SCHEMAS, error_schemas, errors
 from .run import GENERIC_BODY, run_operation
 from .service import docs_asset, docs_page, openapi_json, service_paths
+from .versions import VERSION_SCHEMAS, version_paths, versioned
 
 # Routes that answer without an API key even when keys are configured.
 _PUBLIC_OPERATIONS = ("health", "ready", "login_page", "login", "logout", "docs_page", "docs_asset", "download_file")
@@ -47,10 +48,13 @@ def build_document(
         f"{PREFIX}/openapi.json": {"get": openapi_json()},
         f"{PREFIX}/workflows": {"get": list_workflows()},
         f"{PREFIX}/convert": {"post": convert_workflow()},
-        f"{PREFIX}/workflows/{{name}}": {
-            **management_ops(""),
-            "post": run_operation("run_workflow", "Run a saved workflow by name", GENERIC_BODY, None, None, run_timeout, sync_wait),
-        },
+        f"{PREFIX}/workflows/{{name}}": versioned(
+            {
+                **management_ops(""),
+                "post": run_operation("run_workflow", "Run a saved workflow by name", GENERIC_BODY, None, None, run_timeout, sync_wait),
+            }
+        ),
+        **version_paths(),
         f"{PREFIX}/workflows/{{name}}/ready": {"get": readiness_operation()},
         **job_paths(),
         f"{PREFIX}/files/{{token}}/{{name}}": {"get": files_operation(errors((e.NotFound,)))},
@@ -63,7 +67,7 @@ def build_document(
         body, example = contract.body_schema(), contract.example()
         outputs = list(saved.endpoint.outputs)
         run = run_operation("run" + suffix, f"Run workflow {saved.name}", body, example, outputs, run_timeout, sync_wait)
-        paths[f"{PREFIX}/workflows/{saved.name}"] = {**management_ops(suffix), "post": run}
+        paths[f"{PREFIX}/workflows/{saved.name}"] = versioned({**management_ops(suffix), "post": run})
     description = "Saved ComfyUI workflows served as HTTP endpoints. Run one with `POST /api/connect/workflows/<name>`."
     if broken:
         description += "\n\nWorkflows that cannot be served:\n" + "\n".join(f"- `{n}`: {err.message}" for n, err in sorted(broken.items()))
@@ -122,4 +126,5 @@ def _components() -> dict[str, Any]:
         **convert_schemas(),
         **JOB_SCHEMAS,
         **workflow_schemas(),
+        **VERSION_SCHEMAS,
     }

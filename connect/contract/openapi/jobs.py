@@ -27,6 +27,7 @@ JOB_SCHEMAS = {
         "properties": {
             "id": STR,
             "workflow": STR,
+            "version": {"type": ["string", "null"], "description": 'The id of the workflow version it ran (README "Versions")'},
             "status": {"enum": ["queued", "running", "succeeded", "failed", "cancelled"]},
             "prompt_id": {**STR, "description": "ComfyUI's prompt id"},
             "position": {"type": ["integer", "null"], "minimum": 1, "description": "While queued: 1 runs next"},

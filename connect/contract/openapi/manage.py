@@ -183,6 +183,11 @@ def workflow_schemas() -> dict[str, Any]:
             },
             "file": {"type": ["string", "null"], "description": "For folder and user: the file's path in its folder"},
             **_READINESS_FIELDS,
+            "version": {"type": ["string", "null"], "description": "The id of the version shown (GET .../versions lists them)"},
+            "changes": {
+                "$ref": "#/components/schemas/Changes",
+                "description": "In a save's answer: what it changes for callers against the version it replaced",
+            },
         },
         [
             *("name", "saved_at", "timeout", "metadata", "embeds", "inputs", "outputs", "bypassable", "bypassed", "cached"),

@@ -109,6 +109,10 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         "An exposed batch-size input over CONNECT_MAX_BATCH",
         obj({"path": STR, "value": {"type": "integer"}, "limit": {"type": "integer"}}, ["path", "limit"]),
     ),
+    e.AmbiguousVersion: (
+        "A version prefix that several versions of the workflow start with: `candidates` lists their ids",
+        obj({"name": STR, "version": STR, "candidates": {"type": "array", "items": STR}}, ["name", "version", "candidates"]),
+    ),
     e.Unauthorized: ("No API key, or one that is not valid (WWW-Authenticate: Bearer)", {"type": "null"}),
     e.Forbidden: (
         "A valid API key that may not do this",
@@ -125,13 +129,25 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
     ),
     e.NotFound: (
         "No such workflow, job, documentation asset or download link",
-        obj({"name": STR, "job_id": STR}, nullable=True),
+        obj({"name": STR, "job_id": STR, "version": STR}, nullable=True),
     ),
     e.NotAcceptable: (
         "The delivery asked for does not fit the run's outputs: raw bytes need exactly one output, of a type the Accept header allows",
         obj({"outputs": {"type": "object", "additionalProperties": {"type": "integer"}}, "files": {"type": "integer"}, "mime_type": STR}),
     ),
     e.PayloadTooLarge: ("A body or file over the size limit", obj({"path": STR}, nullable=True)),
+    e.BreakingChange: (
+        "The save breaks the endpoint's contract and CONNECT_REFUSE_BREAKING is on; ?force=true saves it anyway",
+        obj(
+            {
+                "name": STR,
+                "breaking": {"type": "array", "items": STR},
+                "compatible": {"type": "array", "items": STR},
+                "items": {"type": "array", "items": {"type": "object"}, "description": "As a save's `changes.items`"},
+            },
+            ["name", "breaking"],
+        ),
+    ),
     e.RunInterrupted: (
         "The run was interrupted: `reason` says by whom (cancelled: DELETE on its job; client_disconnected: the caller hung up; "
         "interrupted: ComfyUI's own Cancel or POST /interrupt; removed: taken off ComfyUI's queue)",

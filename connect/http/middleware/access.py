@@ -47,7 +47,8 @@ class Access:
         if not self.keys.enabled or path in PUBLIC or path.startswith(PUBLIC_PREFIXES):
             return None
         key = self.authenticate(request)
-        level, workflow = required_access(request.method, path, request.match_info.get("name"))
+        restore = "version" in request.match_info  # POST .../versions/<id>/restore changes the endpoint
+        level, workflow = required_access(request.method, path, request.match_info.get("name"), restore)
         if not key.permits(level, workflow):
             what = f"workflow {workflow!r}" if workflow is not None and key.level in ("run", "manage") else "this route"
             raise Forbidden(
@@ -75,11 +76,11 @@ class Access:
         raise _unauthorized("an API key is required: send 'Authorization: Bearer <key>'", None)
 
 
-def required_access(method: str, path: str, workflow: str | None) -> tuple[str, str | None]:
+def required_access(method: str, path: str, workflow: str | None, restore: bool = False) -> tuple[str, str | None]:
     if path in ("/connect/metrics", "/connect/cluster") or path.startswith("/connect/cluster/"):
         return "admin", None
     if path.startswith("/connect/workflows/") and workflow is not None:
-        return ("manage" if method in ("PUT", "DELETE") else "run"), workflow
+        return ("manage" if method in ("PUT", "DELETE") or restore else "run"), workflow
     return "run", None
 
 
