@@ -111,9 +111,11 @@ def _start_slow_run(api: Client, pool: ThreadPoolExecutor) -> Future[requests.Re
 
 
 def _interrupt_until_done(api: Client, running: Future[requests.Response]) -> requests.Response:
-    # ComfyUI clears its interrupt flag when a prompt starts: repeat until the run has ended.
+    # ComfyUI clears its interrupt flag when a prompt starts: repeat until the run has ended. Targeted at
+    # the slow prompt: an untargeted straggler could land on the prompt queued behind it once it starts.
+    (slow_id,) = [item[1] for item in requests.get(f"{api.url}/queue", timeout=HTTP_TIMEOUT).json()["queue_running"]]
     while not running.done():
-        requests.post(f"{api.url}/interrupt", timeout=HTTP_TIMEOUT)
+        requests.post(f"{api.url}/interrupt", json={"prompt_id": slow_id}, timeout=HTTP_TIMEOUT)
         time.sleep(0.1)
     return running.result()
 
