@@ -119,6 +119,7 @@ def test_restore_makes_an_old_version_current_and_reports_the_changes(api: Clien
     body = restored.json()
     assert body["version"] == old["version"] and body["restored"] == old["version"]
     assert body["operation_id"] == old["operation_id"]  # answered as a PUT is
+    assert body["ready"] is True and body["missing"] == []
     assert body["changes"]["breaking"] == [] and body["changes"]["compatible"] == ["canvas.color added"]
     assert versions(api, name)["current"] == old["version"]
     image, _ = color_of_run(api, name)

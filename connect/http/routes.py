@@ -261,7 +261,8 @@ async def _convert(request: web.Request, connect: Connect) -> web.StreamResponse
 async def _restore(request: web.Request, connect: Connect) -> web.StreamResponse:
     async def described(saved: SavedWorkflow) -> dict[str, Any]:
         good, _ = await asyncio.to_thread(_visible, request, connect)
-        return _with_operation_ids([describe(saved, connect.settings.metadata)], good)[0]
+        shown = await asyncio.to_thread(with_readiness, describe(saved, connect.settings.metadata), saved, connect)
+        return _with_operation_ids([shown], good)[0]
 
     return await restore_version(request, connect, described)
 
