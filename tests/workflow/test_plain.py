@@ -241,3 +241,27 @@ def test_a_bad_file_is_logged_once_per_change(store: WorkflowStore, caplog: pyte
     about_bad = [m for m in logged if "bad.json" in m]
     assert len(about_bad) == 2 and "StillNotInstalled" in about_bad[1]
     assert len([m for m in logged if "My Flow.json" in m]) == 1
+
+
+def test_each_content_of_a_plain_file_is_a_folder_version(store: WorkflowStore) -> None:
+    put(store, "team/portrait.json", ui_workflow(width=80))
+    first = store.load("team/portrait")
+    put(store, "team/portrait.json", ui_workflow(width=96))  # a `git pull` changed it
+    second = store.load("team/portrait")
+
+    kept = store.versions.list("team/portrait")
+    assert first.version and second.version and first.version != second.version
+    assert {v.id for v in kept} == {first.version, second.version}
+    assert {v.source for v in kept} == {"folder"}
+
+
+def test_a_users_own_folder_gets_no_versions_folder_of_ours(tmp_path: Path, converter: CountingConverter) -> None:
+    elsewhere = tmp_path / "user" / "connect"
+    store = WorkflowStore(tmp_path / "repo", plain=folder_reader(converter), versions=elsewhere)
+    put(store, "portrait.json", ui_workflow(width=80))
+
+    saved = store.load("portrait")
+
+    assert [v.id for v in store.versions.list("portrait")] == [saved.version]
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["portrait.json"]  # a git checkout stays clean
+    assert any(elsewhere.rglob("*.json"))
