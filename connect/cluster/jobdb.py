@@ -14,16 +14,19 @@ Key layout (all under ``connect:``):
     connect:job:<id>:files:<n>     hash: "<kind>/<subfolder>/<filename>" -> bytes, attempt n's output files
     connect:jobs:index             sorted set: job id -> created (epoch seconds), for the list
     connect:idem:<sha256 of scope> string: the job id an Idempotency-Key scope started (SET NX)
+    connect:jobs:inflight          hash: client -> its jobs not ended, and "*" -> all of them (the limits,
+                                   CONNECT_MAX_QUEUE_PER_CLIENT and CONNECT_MAX_QUEUE, counted cluster-wide)
 
 Lua scripts (each one atomic, so the checks and the writes cannot interleave with another instance's):
 
-    ENQUEUE  record + index + the "queued" event + the stream entry, at once
+    ENQUEUE  the limits checked and counted, record + index + the "queued" event + the stream entry, at once
     TAKE     after XREADGROUP/XAUTOCLAIM: a job gone or ended is acked; else attempt+1 and owner=me (the
              ended attempt goes into history); at CONNECT_CLUSTER_ATTEMPTS it says "dead" (not incremented)
     RENEW    the lease: XCLAIM to itself only while (owner, attempt) are still the caller's
     EVENT    one event, only from the current (owner, attempt): a paused worker's late events are dropped
     UPDATE   the record (started, progress), same fence
-    COMMIT   the end: same fence and not ended yet; record, status, final event, XACK, TTLs; 0 if refused
+    COMMIT   the end: same fence and not ended yet; record, status, final event, XACK, TTLs, the client's
+             run given back; 0 if refused
     CANCEL   a queued job (no owner) ends cancelled at once; a taken one gets ``cancel`` for its owner to see
 
 Events and the record of a finished job expire with CONNECT_JOBS_TTL, its files with CONNECT_JOB_RESULTS_TTL.
@@ -42,6 +45,7 @@ from .view import Unreachable
 STREAM = PREFIX + "jobs"
 GROUP = "workers"
 INDEX = PREFIX + "jobs:index"
+IN_FLIGHT = PREFIX + "jobs:inflight"
 FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -61,11 +65,31 @@ def idem_key(scope: str) -> str:
     return PREFIX + "idem:" + hashlib.sha256(scope.encode()).hexdigest()
 
 
+# KEYS: job, index, stream, events, in flight. ARGV: id, rec, created, queued data, client, max per client, max in flight
 _ENQUEUE = """
-redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'status', 'queued', 'attempt', 0, 'owner', '', 'seq', 1)
+local mine = tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0')
+local total = tonumber(redis.call('HGET', KEYS[5], '*') or '0')
+if mine >= tonumber(ARGV[6]) then return {'client', mine} end
+if total >= tonumber(ARGV[7]) then return {'queue', total} end
+redis.call('HINCRBY', KEYS[5], ARGV[5], 1)
+redis.call('HINCRBY', KEYS[5], '*', 1)
+redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'status', 'queued', 'attempt', 0, 'owner', '', 'seq', 1, 'client', ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('XADD', KEYS[4], '*', 'seq', 1, 'name', 'queued', 'data', ARGV[4])
-return redis.call('XADD', KEYS[3], '*', 'job', ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'job', ARGV[1])
+return {'ok', total + 1}
+"""
+
+# The end of a job gives its client's run back (once: the field goes). KEYS[1]: job; `inflight`: the hash.
+_GIVE_BACK = """
+local function give_back(inflight)
+  local client = redis.call('HGET', KEYS[1], 'client')
+  if client then
+    redis.call('HDEL', KEYS[1], 'client')
+    if tonumber(redis.call('HINCRBY', inflight, client, -1)) <= 0 then redis.call('HDEL', inflight, client) end
+    redis.call('HINCRBY', inflight, '*', -1)
+  end
+end
 """
 
 # KEYS: job, stream. ARGV: group, entry id, me, max attempts
@@ -132,11 +156,13 @@ return 1
 """
 )
 
-# KEYS: job, events, stream, index. ARGV: me, attempt, rec, status, final data, group, entry id, ttl, job id
+# KEYS: job, events, stream, index, in flight. ARGV: me, attempt, rec, status, final data, group, entry id, ttl, job id
 _COMMIT = (
     _FENCE
+    + _GIVE_BACK
     + """
 if not mine() or ended() then return 0 end
+give_back(KEYS[5])
 redis.call('HSET', KEYS[1], 'rec', ARGV[3], 'status', ARGV[4])
 redis.call('HDEL', KEYS[1], 'progress')
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
@@ -153,12 +179,15 @@ return 1
 """
 )
 
-# KEYS: job, events. ARGV: reason, cancelled record, final data, ttl
-_CANCEL = """
+# KEYS: job, events, in flight. ARGV: reason, cancelled record, final data, ttl
+_CANCEL = (
+    _GIVE_BACK
+    + """
 local s = redis.call('HGET', KEYS[1], 'status')
 if not s then return 'gone' end
 if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 'ended' end
 if redis.call('HGET', KEYS[1], 'owner') == '' then
+  give_back(KEYS[3])
   redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'status', 'cancelled', 'cancel', ARGV[1])
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
   redis.call('XADD', KEYS[2], '*', 'seq', seq, 'name', 'cancelled', 'data', ARGV[3])
@@ -169,6 +198,7 @@ end
 if not redis.call('HGET', KEYS[1], 'cancel') then redis.call('HSET', KEYS[1], 'cancel', ARGV[1]) end
 return 'asked'
 """
+)
 
 
 @dataclass(frozen=True)
@@ -253,10 +283,12 @@ class JobDb:
 
         await self.link.call(release)
 
-    async def enqueue(self, job_id: str, rec: str, created: float, queued: str) -> None:
+    async def enqueue(self, job_id: str, rec: str, created: float, queued: str, client: str, limits: tuple[int, int]) -> tuple[str, int]:
+        """("ok", jobs in flight now), or what refused it: ("client", its runs in flight) or ("queue", all of them)."""
         await self.ensure_group()
-        keys = [job_key(job_id), INDEX, STREAM, events_key(job_id)]
-        await self.link.call(lambda: self._enqueue(keys=keys, args=[job_id, rec, created, queued]))
+        keys = [job_key(job_id), INDEX, STREAM, events_key(job_id), IN_FLIGHT]
+        answer = await self.link.call(lambda: self._enqueue(keys=keys, args=[job_id, rec, created, queued, client, *limits]))
+        return _text(answer[0]), int(answer[1])
 
     async def load(self, job_id: str) -> Stored | None:
         fields = await self.link.call(lambda: self.client.hgetall(job_key(job_id)))
@@ -279,7 +311,8 @@ class JobDb:
             await self.link.call(lambda: self.client.zrem(INDEX, *ids))
 
     async def cancel(self, job_id: str, reason: str, rec: str, final: str, ttl: float) -> str:
-        answer = await self.link.call(lambda: self._cancel(keys=[job_key(job_id), events_key(job_id)], args=[reason, rec, final, int(ttl)]))
+        keys = [job_key(job_id), events_key(job_id), IN_FLIGHT]
+        answer = await self.link.call(lambda: self._cancel(keys=keys, args=[reason, rec, final, int(ttl)]))
         return _text(answer)
 
     async def mark(self, job_id: str, field: str) -> None:
@@ -374,7 +407,7 @@ class JobDb:
         await self.link.call(put)
 
     async def commit(self, job_id: str, me: str, attempt: int, rec: str, status: str, final: str, entry_id: str, ttl: float) -> bool:
-        keys = [job_key(job_id), events_key(job_id), STREAM, INDEX]
+        keys = [job_key(job_id), events_key(job_id), STREAM, INDEX, IN_FLIGHT]
         args = [me, attempt, rec, status, final, GROUP, entry_id, int(ttl), job_id]
         return bool(await self.link.call(lambda: self._commit(keys=keys, args=args)))
 

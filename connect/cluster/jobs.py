@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..comfy.outcome import Outcome
-from ..errors import ClusterUnavailable, ConnectError, IdempotencyMismatch, RunInterrupted
+from ..errors import ClusterUnavailable, ConnectError, IdempotencyMismatch, RunInterrupted, TooManyRequests, Unavailable
 from ..io.delivery import Choice, Mode
 from ..io.embed import embedding
 from ..io.outputs import FileRef, Item
@@ -53,6 +53,21 @@ def unavailable(exc: Unreachable) -> ClusterUnavailable:
     )
 
 
+def over_limit(said: str, count: int, limits: tuple[int, int]) -> ConnectError:
+    """The limits, counted cluster-wide (jobdb.py ENQUEUE), answered as on one machine (run/limits.py)."""
+    if said == "client":
+        return TooManyRequests(
+            f"this client already has {count} runs in flight in the cluster, the most allowed (CONNECT_MAX_QUEUE_PER_CLIENT)",
+            {"in_flight": count, "limit": limits[0], "retry_after": RETRY_AFTER},
+            {"Retry-After": str(RETRY_AFTER)},
+        )
+    return Unavailable(
+        f"the cluster holds {count} jobs not ended, the most allowed (CONNECT_MAX_QUEUE); try again later",
+        {"queue_depth": count, "limit": limits[1], "retry_after": RETRY_AFTER},
+        {"Retry-After": str(RETRY_AFTER)},
+    )
+
+
 class ClusterJobs(JobRunner):
     db: JobDb
     me: str
@@ -60,10 +75,13 @@ class ClusterJobs(JobRunner):
     ttl: float
     result_ttl: float
     cluster_hub: ClusterEvents
+    limits: tuple[int, int]
 
-    def configure(self, db: JobDb, me: str, temp: Callable[[], Path | None], ttl: float, result_ttl: float) -> None:
-        """What JobRunner's constructor does not take (plugin.py builds both alike)."""
-        self.db, self.me, self.temp, self.ttl, self.result_ttl = db, me, temp, ttl, result_ttl
+    def configure(
+        self, db: JobDb, me: str, temp: Callable[[], Path | None], ttl: float, result_ttl: float, limits: tuple[int, int]
+    ) -> None:
+        """What JobRunner's constructor does not take (plugin.py builds both alike); `limits`: (per client, overall)."""
+        self.db, self.me, self.temp, self.ttl, self.result_ttl, self.limits = db, me, temp, ttl, result_ttl, limits
         assert isinstance(self.hub, ClusterEvents)
         self.cluster_hub = self.hub
 
@@ -115,7 +133,10 @@ class ClusterJobs(JobRunner):
             delivery=request.delivery or Choice(Mode.BASE64),
             plan=Plan(prompt, outputs, labels, embed),
         )
-        await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}))
+        client = request.slot.client if request.slot is not None else (request.owner or "")
+        said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)
+        if said != "ok":
+            raise over_limit(said, count, self.limits)
         if request.slot is not None:  # the client's run is in flight until the job ends, wherever it runs
             self._spawn(self._release_when_done(job.id, request.slot.detach()))
         return job

@@ -41,7 +41,8 @@ def cluster_jobs(
     # The local store only backs JobRunner's own bookkeeping: every record lives in Redis.
     local = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl)
     jobs = ClusterJobs(comfy, executor, local, hub, LocalIdempotencyLock(), prepare, render, webhooks, metadata)
-    jobs.configure(db, cluster.instance, lambda: comfy.directory_of("temp"), settings.jobs_ttl, settings.job_results_ttl)
+    limits = (settings.max_queue_per_client, settings.max_queue)
+    jobs.configure(db, cluster.instance, lambda: comfy.directory_of("temp"), settings.jobs_ttl, settings.job_results_ttl, limits)
     cluster.queued = db.queued
     return jobs
 

@@ -29,7 +29,7 @@ def with_db(tmp_path: Path, scenario: Callable[[JobDb, str], Awaitable[None]]) -
 
 
 async def queued(db: JobDb, job_id: str = "j1") -> None:
-    await db.enqueue(job_id, json.dumps({"id": job_id}), 1.0, "{}")
+    assert (await db.enqueue(job_id, json.dumps({"id": job_id}), 1.0, "{}", "me", (100, 100)))[0] == "ok"
 
 
 def test_a_take_counts_the_attempt_and_a_lapsed_lease_is_reclaimed_with_its_history(tmp_path: Path) -> None:
@@ -103,5 +103,37 @@ def test_the_lease_thread_keeps_the_entry_fresh_and_reports_a_lost_job(tmp_path:
             assert lost == [("j1", 1)]
         finally:
             await asyncio.to_thread(lease.stop)
+
+    with_db(tmp_path, scenario)
+
+
+def test_limits_count_cluster_wide_and_each_end_gives_the_run_back_once(tmp_path: Path) -> None:
+    async def scenario(db: JobDb, _: str) -> None:
+        async def enqueue(job_id: str, client: str) -> tuple[str, int]:
+            return await db.enqueue(job_id, json.dumps({"id": job_id}), 1.0, "{}", client, (2, 3))
+
+        assert await enqueue("a1", "a") == ("ok", 1)
+        assert await enqueue("a2", "a") == ("ok", 2)
+        assert await enqueue("a3", "a") == ("client", 2)  # 429: the client's two are in flight
+        assert await enqueue("b1", "b") == ("ok", 3)
+        assert await enqueue("c1", "c") == ("queue", 3)  # 503: three in the cluster
+        assert await db.cancel("a1", "cancelled", "{}", "{}", 60) == "cancelled"
+        assert await db.cancel("a1", "cancelled", "{}", "{}", 60) == "ended"  # no second give-back
+        entry, job_id = await db.next_entry("w", 60_000, 100) or ("", "")
+        assert (await db.take(job_id, entry, "w", 3)).verdict == "done"  # a1's entry: acked
+        entry, job_id = await db.next_entry("w", 60_000, 100) or ("", "")
+        taken = await db.take(job_id, entry, "w", 3)
+        assert job_id == "a2" and await db.commit("a2", "w", taken.attempt, "{}", "succeeded", "{}", entry, 60)
+        assert await enqueue("c1", "c") == ("ok", 2)
+        assert await db.client.hgetall("connect:jobs:inflight") == {b"*": b"2", b"b": b"1", b"c": b"1"}
+
+    with_db(tmp_path, scenario)
+
+
+def test_one_idempotency_scope_is_claimed_by_one_job(tmp_path: Path) -> None:
+    async def scenario(db: JobDb, _: str) -> None:
+        answers = await asyncio.gather(*(db.claim_scope("scope", f"job-{n}", 60) for n in range(5)))
+        winners = [n for n, held in enumerate(answers) if held is None]
+        assert len(winners) == 1 and all(held == f"job-{winners[0]}" for held in answers if held is not None)
 
     with_db(tmp_path, scenario)

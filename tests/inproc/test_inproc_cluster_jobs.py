@@ -135,3 +135,35 @@ def test_redis_away_answers_503_with_retry_after_and_recovers(tmp_path: Path) ->
         assert back.status == 200, await back.text()
 
     in_cluster(tmp_path, scenario)
+
+
+def test_one_idempotency_key_sent_twice_at_once_makes_one_job(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("pic", canvas())
+        headers = {"Idempotency-Key": "same-key"}
+        first, second = await asyncio.gather(*(plugin.run("pic", params={"async": "1"}, headers=headers) for _ in range(2)))
+        assert {first.status, second.status} == {202}
+        assert first.headers["X-Connect-Job-Id"] == second.headers["X-Connect-Job-Id"]
+        assert "true" in (first.headers.get("Idempotent-Replayed"), second.headers.get("Idempotent-Replayed"))
+        listed = await (await plugin.client.get("/api/connect/jobs")).json()
+        assert len(listed["jobs"]) == 1
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_the_per_client_limit_counts_the_cluster_s_jobs(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()
+        first = await plugin.run("steps", params={"async": "1"})
+        assert first.status == 202
+        await plugin.engine.running()
+        plugin.connect.gate.admission.max_per_client = 10  # this instance would let it through: the cluster does not
+        refused = await plugin.run("steps", params={"async": "1"})
+        assert refused.status == 429 and refused.headers["Retry-After"] == "2"
+        assert (await refused.json())["error"]["type"] == "too_many_requests"
+        plugin.engine.resume()
+        await plugin.finished((await first.json())["id"])
+        assert (await plugin.run("steps", params={"async": "1"})).status == 202  # given back at its end
+
+    in_cluster(tmp_path, scenario, max_queue_per_client=1)
