@@ -17,7 +17,7 @@ from typing import Any
 
 from ..run.events import EventHub, Feed
 from .jobdb import FINAL, JobDb
-from .view import Unreachable
+from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
 _LOCAL_ONLY = ("queued", "position")  # the cluster's queue is not this ComfyUI's: the api side said "queued"
@@ -93,6 +93,7 @@ class ClusterEvents(EventHub):
         waited = 0.0
         first = True
         while True:
+            stop_if_cancelled()
             try:
                 found = await self._db.events(job_id, last, None if first else min(_BLOCK_MS, int(heartbeat * 1000)))
             except Unreachable:

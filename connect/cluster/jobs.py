@@ -37,7 +37,7 @@ from ..workflow.store import SavedWorkflow
 from .events import ClusterEvents
 from .jobdb import FINAL, JobDb, Stored
 from .outputs import moved, place, relocate
-from .view import Unreachable
+from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
 RETRY_AFTER = 2  # seconds a caller is told to wait while Redis does not answer
@@ -137,19 +137,9 @@ class ClusterJobs(JobRunner):
         said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)
         if said != "ok":
             raise over_limit(said, count, self.limits)
-        if request.slot is not None:  # the client's run is in flight until the job ends, wherever it runs
-            self._spawn(self._release_when_done(job.id, request.slot.detach()))
+        # The local slot (http/middleware/admission.py) is not detached: it ends with this call. The job
+        # counts against the limits until it ends in Redis's own count (jobdb.py ENQUEUE, COMMIT, CANCEL).
         return job
-
-    async def _release_when_done(self, job_id: str, release: Callable[[], None]) -> None:
-        try:
-            while True:
-                with contextlib.suppress(Unreachable):
-                    if await self._final(job_id, 3600.0):
-                        return
-                await asyncio.sleep(1.0)
-        finally:
-            release()
 
     async def recover(self, load: Callable[[str], SavedWorkflow]) -> int:
         return 0  # Redis holds the jobs; a worker's unfinished one is reclaimed when its lease lapses
@@ -225,12 +215,21 @@ class ClusterJobs(JobRunner):
         return await self.get(job_id)
 
     async def _final(self, job_id: str, seconds: float) -> bool:
-        """Whether the job ended within `seconds` (its events stream says so)."""
+        """Whether the job ended within `seconds` (its events stream says so). A Redis outage meanwhile
+        (a restart) is waited out until the time is up; then the caller's own read says 503."""
         deadline = time.monotonic() + seconds
         last = "0-0"
         block: int | None = None
         while True:
-            for entry_id, _, name, _ in await self.db.events(job_id, last, block):
+            stop_if_cancelled()
+            try:
+                found = await self.db.events(job_id, last, block)
+            except Unreachable:
+                if time.monotonic() > deadline:
+                    raise
+                found = []
+                await asyncio.sleep(0.2)
+            for entry_id, _, name, _ in found:
                 last = entry_id
                 if name in FINAL:
                     return True

@@ -17,7 +17,7 @@ from connect.cluster.node import Cluster
 ME = "inproc-w"
 
 
-def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", **settings: Any) -> None:
+def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", aof: bool = False, **settings: Any) -> None:
     async def wrapped(plugin: Plugin) -> None:
         cluster = plugin.connect.cluster
         assert isinstance(cluster, Cluster) and isinstance(plugin.connect.jobs, ClusterJobs)
@@ -26,7 +26,7 @@ def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", **settings: An
         finally:
             await cluster.stop()
 
-    with RedisServer(tmp_path / "redis") as redis_server:
+    with RedisServer(tmp_path / "redis", aof=aof) as redis_server:
         run(tmp_path, wrapped, cluster_url=redis_server.url, cluster_role=role, instance_id=ME, cluster_heartbeat=0.2, **settings)
 
 
@@ -167,3 +167,26 @@ def test_the_per_client_limit_counts_the_cluster_s_jobs(tmp_path: Path) -> None:
         assert (await plugin.run("steps", params={"async": "1"})).status == 202  # given back at its end
 
     in_cluster(tmp_path, scenario, max_queue_per_client=1)
+
+
+def test_a_redis_restart_with_aof_loses_no_accepted_job(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, redis_server: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()
+        running = await (await plugin.run("steps", params={"async": "1"})).json()
+        await plugin.engine.running()
+        waiting = await (await plugin.run("steps", params={"async": "1"})).json()
+        redis_server.stop()  # appendfsync everysec (Redis's default); a clean stop writes everything
+        redis_server.start()
+        plugin.engine.resume()
+        for job in (running, waiting):
+            done = None
+            for _ in range(300):
+                response = await plugin.client.get(f"/api/connect/jobs/{job['id']}")
+                if response.status == 200 and (done := await response.json())["status"] == "succeeded":
+                    break
+                assert response.status in (200, 503), await response.text()
+                await asyncio.sleep(0.1)
+            assert done is not None and done["status"] == "succeeded" and done["attempts"] == 1, done
+
+    in_cluster(tmp_path, scenario, aof=True)
