@@ -2,7 +2,7 @@
 
 Key layout (all under ``connect:``):
 
-    connect:jobs                   stream of jobs to run (field ``job``: its id); consumer group ``workers``.
+    connect:jobs                   stream of jobs to run (field ``job``: its id; deleted once ended); group ``workers``.
                                    A worker's pending entry is its lease: renewed (XCLAIM ... JUSTID, which
                                    resets its idle time) by the owner's lease thread, reclaimed by any other
                                    worker (XAUTOCLAIM) once idle longer than CONNECT_CLUSTER_LEASE.

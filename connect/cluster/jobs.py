@@ -76,12 +76,14 @@ class ClusterJobs(JobRunner):
     result_ttl: float
     cluster_hub: ClusterEvents
     limits: tuple[int, int]
+    digest: Callable[[str], str | None]  # sha256 of a workflow's stored file (the version a job runs)
 
     def configure(
         self, db: JobDb, me: str, temp: Callable[[], Path | None], ttl: float, result_ttl: float, limits: tuple[int, int]
     ) -> None:
         """What JobRunner's constructor does not take (plugin.py builds both alike); `limits`: (per client, overall)."""
         self.db, self.me, self.temp, self.ttl, self.result_ttl, self.limits = db, me, temp, ttl, result_ttl, limits
+        self.digest = lambda name: None
         assert isinstance(self.hub, ClusterEvents)
         self.cluster_hub = self.hub
 
@@ -132,6 +134,7 @@ class ClusterJobs(JobRunner):
             fingerprint=request.fingerprint() if scope is not None else None,
             delivery=request.delivery or Choice(Mode.BASE64),
             plan=Plan(prompt, outputs, labels, embed),
+            workflow_hash=await asyncio.to_thread(self.digest, saved.name),
         )
         client = request.slot.client if request.slot is not None else (request.owner or "")
         said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)

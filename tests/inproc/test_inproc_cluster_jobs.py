@@ -4,6 +4,7 @@ job (record, events, outputs, cancel, list) is served from Redis; Redis away ans
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ def test_a_synchronous_run_goes_through_redis_and_names_its_worker(tmp_path: Pat
         job = await plugin.job(response.headers["X-Connect-Job-Id"])
         assert job["status"] == "succeeded" and job["instance"] == ME and job["attempts"] == 1
         assert job["result_expired"] is True  # handed out by the run call, as on one machine
+        stored = await plugin.connect.jobs.get(job["id"])
+        saved = plugin.connect.cluster.store.local.raw("pic") or b""  # type: ignore[union-attr]
+        assert stored is not None and stored.workflow_hash == hashlib.sha256(saved).hexdigest()
         listed = await (await plugin.client.get("/api/connect/jobs")).json()
         assert [j["id"] for j in listed["jobs"]] == [job["id"]] and listed["jobs"][0]["instance"] == ME
         beat = await plugin.connect.cluster.listing()  # type: ignore[union-attr]
