@@ -254,6 +254,17 @@ class JobDb:
         keys = [job_key(job_id), events_key(job_id)]
         return bool(await self.link.call(lambda: self._event(keys=keys, args=[me, attempt, name, data, progress])))
 
+    async def event_batch(self, me: str, events: list[tuple[str, int, str, str, str]]) -> None:
+        """Several (job id, attempt, name, data, progress) events in one round trip, in order (each still fenced)."""
+
+        async def send() -> None:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id, attempt, name, data, progress in events:
+                    await self._event(keys=[job_key(job_id), events_key(job_id)], args=[me, attempt, name, data, progress], client=pipe)
+                await pipe.execute()
+
+        await self.link.call(send)
+
     async def update(self, job_id: str, me: str, attempt: int, rec: str, status: str, after: bool = False) -> bool:
         args = [me, attempt, rec, status, "after" if after else ""]
         return bool(await self.link.call(lambda: self._update(keys=[job_key(job_id)], args=args)))
