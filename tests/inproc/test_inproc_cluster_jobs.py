@@ -194,3 +194,25 @@ def test_a_redis_restart_with_aof_loses_no_accepted_job(tmp_path: Path) -> None:
             assert done is not None and done["status"] == "succeeded" and done["attempts"] == 1, done
 
     in_cluster(tmp_path, scenario, aof=True)
+
+
+def test_a_job_taken_as_often_as_allowed_fails_as_dead_lettered_with_its_history(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()  # the worker's take stays queued in its ComfyUI
+        job = await (await plugin.run("steps", params={"async": "1"})).json()
+        jobs = plugin.connect.jobs
+        assert isinstance(jobs, ClusterJobs)
+        for _attempt in range(100):
+            if (stored := await jobs.db.load(job["id"])) is not None and stored.attempt == 1:
+                break
+            await asyncio.sleep(0.05)
+        # As if another worker had taken it since and died: its last attempt is used up, by "ghost".
+        await jobs.db.client.hset(f"connect:job:{job['id']}", mapping={"attempt": 2, "owner": "ghost"})
+        ended = await jobs.wait(job["id"], 30)  # this worker's lease sees it lost; then reclaims it, dead
+        assert ended is not None and ended.status == "failed" and ended.error is not None, ended
+        assert ended.error["type"] == "dead_lettered" and ended.error_status == 500
+        assert ended.error["details"]["history"] == [{"attempt": 2, "instance": "ghost", "reason": "lease_expired"}]
+        plugin.engine.resume()
+
+    in_cluster(tmp_path, scenario, cluster_lease=1.0, cluster_attempts=2)
