@@ -35,6 +35,7 @@ from ..run.runner import REASONS, JobRunner, RunRequest
 from ..workflow.endpoint import title_of
 from ..workflow.store import SavedWorkflow
 from .events import ClusterEvents
+from .inputs import gather_inputs
 from .jobdb import FINAL, JobDb, Stored
 from .outputs import moved, place, relocate, sweep
 from .view import Unreachable, stop_if_cancelled
@@ -78,6 +79,7 @@ class ClusterJobs(JobRunner):
     result_ttl: float
     cluster_hub: ClusterEvents
     limits: tuple[int, int]
+    input_dir: Path
     digest: Callable[[str], str | None]  # sha256 of a workflow's stored file (the version a job runs)
 
     def configure(
@@ -139,6 +141,9 @@ class ClusterJobs(JobRunner):
             plan=Plan(prompt, outputs, labels, embed),
             workflow_hash=await asyncio.to_thread(self.digest, saved.name),
         )
+        files = await gather_inputs(self.input_dir, prompt)  # the worker's ComfyUI needs them in its own folder
+        if files:
+            await self.db.put_inputs(job.id, files, self.ttl)
         client = request.slot.client if request.slot is not None else (request.owner or "")
         said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)
         if said != "ok":

@@ -28,6 +28,7 @@ from ..run.jobcodec import decode, encode
 from ..run.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobRecord, Plan
 from ..workflow.endpoint import Endpoint
 from ..workflow.store import SavedWorkflow
+from .inputs import input_names, place_inputs
 from .jobdb import Taken
 from .jobs import ClusterJobs
 from .lease import Lease
@@ -156,6 +157,8 @@ class ClusterWorker:
         assert plan is not None
         executor = self.jobs.executor
         try:
+            if input_names(plan.prompt):  # files the caller sent to another instance
+                await place_inputs(self.jobs.input_dir, await self.db.inputs(job.id))
             await executor.submit(endpoint, plan.prompt, job.prompt_id, plan.extra)
         except ConnectError as exc:
             await self._commit(job, entry_id, exc)
@@ -236,6 +239,9 @@ class ClusterWorker:
             await self.db.put_files(job.id, job.attempts, files, self.jobs.result_ttl)
         final = json.dumps({**self.jobs.summary(job), "outputs": None}, separators=(",", ":"), default=str)
         committed = await self.db.commit(job.id, self.me, job.attempts, encode(job), job.status, final, entry_id, self.jobs.ttl)
+        if committed:
+            with contextlib.suppress(Unreachable):  # if kept, they expire with the job
+                await self.db.drop_inputs(job.id)
         if not committed:
             log.warning(
                 "ComfyUI-Connect: the late result of job %s (attempt %d) was discarded: another worker holds it", job.id, job.attempts
