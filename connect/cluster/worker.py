@@ -72,6 +72,9 @@ class ClusterWorker:
     async def run_forever(self) -> None:
         while True:
             stop_if_cancelled()
+            if not self.jobs.comfy.worker_alive():  # a stalled ComfyUI takes nothing: other workers can run it
+                await asyncio.sleep(_RETRY)
+                continue
             try:
                 got = await self.db.next_entry(self.me, self._lease_ms, _BLOCK_MS)
                 if got is not None:
