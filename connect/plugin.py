@@ -43,7 +43,7 @@ from .run.jobstore_sqlite import SqliteJobStore
 from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
 from .run.ready import ReadinessChecks, self_checked
-from .run.runner import JobRunner
+from .run.runner import JobRunner, Render
 from .run.watch import WatchedJobs
 from .run.webhooks import WebhookPolicy, parse_secret
 from .settings import Settings
@@ -128,6 +128,22 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         settings.input_max_bytes,
         lambda: named_files(comfy.queued_prompts()) | named_files(job_store.held_prompts()),
     )
+    executor = Executor(comfy)
+    runner = (
+        _cluster_jobs(cluster, settings, comfy, executor, preparer, lambda job: connect.render(job), webhooks)
+        if cluster
+        else JobRunner(
+            comfy,
+            executor,
+            job_store,
+            EventHub(comfy.queue_positions),
+            LocalIdempotencyLock(),
+            preparer.prepare,
+            lambda job: connect.render(job),
+            webhooks,
+            settings.metadata,
+        )
+    )
     connect = Connect(
         settings=settings,
         comfy=comfy,
@@ -146,17 +162,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         ),
         metrics=metrics,
         delivery=delivery,
-        jobs=JobRunner(
-            comfy,
-            Executor(comfy),
-            job_store,
-            EventHub(comfy.queue_positions),
-            LocalIdempotencyLock(),
-            preparer.prepare,
-            lambda job: connect.render(job),
-            webhooks,
-            settings.metadata,
-        ),
+        jobs=runner,
         cluster=cluster,
         versions=local_store.versions,
     )
@@ -181,6 +187,8 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     if cluster:
         cluster.start(comfy.loop, connect.workflows_changed)
     _when_ready(comfy, lambda: connect.jobs.recover(store.load))
+    if cluster:  # a worker takes jobs once ComfyUI has loaded every node pack, as recovery does
+        _when_ready(comfy, lambda: _cluster_worker(cluster, connect, settings, discard_outputs))
     return connect
 
 
@@ -193,6 +201,23 @@ def _cluster(settings: Settings, local: WorkflowStore, comfy: Host, stats: Calla
     return Cluster(
         settings.cluster_url, settings.cluster_role, settings.instance_id, settings.cluster_heartbeat, local, comfy, VERSION, stats
     )
+
+
+def _cluster_jobs(
+    cluster: Cluster, settings: Settings, comfy: Host, executor: Executor, preparer: Preparer, render: Render, webhooks: WebhookPolicy
+) -> JobRunner:
+    """Jobs queued in the cluster's Redis and readable on every instance (connect/cluster/jobs.py)."""
+    from .cluster.jobwiring import cluster_jobs
+
+    return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata)
+
+
+async def _cluster_worker(cluster: Cluster, connect: Connect, settings: Settings, discard: Callable[[JobRecord], None]) -> None:
+    from .cluster.jobs import ClusterJobs
+    from .cluster.jobwiring import start_worker
+
+    assert isinstance(connect.jobs, ClusterJobs)
+    start_worker(cluster, connect.jobs, settings, connect.store.load, connect.comfy.directory_of, discard, connect.comfy.loop)
 
 
 def _job_store(settings: Settings, path: Path, discard: Callable[[JobRecord], None]) -> JobStore:

@@ -79,6 +79,10 @@ class JobRecord:
     deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
     plan: Plan | None = None  # kept while the job has not ended
     version: str | None = None  # the id of the workflow version it ran (workflow/versions.py)
+    # In a cluster (connect/cluster/jobs.py): the instance running it or that ran it, and how many takes so far.
+    instance: str | None = None
+    attempts: int = 0
+    workflow_hash: str | None = None  # sha256 of the workflow file it was prepared from (cluster jobs)
 
     @property
     def pending(self) -> bool:
