@@ -209,6 +209,25 @@ def cancel_unfinished(client: Client) -> None:
             client.call("DELETE", f"/api/connect/jobs/{job['id']}")
 
 
+def cancel(client: Client, job_id: str) -> dict[str, Any]:
+    """DELETE the job on this box: its last state (200, or 202 while the worker has not confirmed the stop)."""
+    response = client.call("DELETE", f"/api/connect/jobs/{job_id}")
+    assert response.status_code in (200, 202), response.text
+    return dict(response.json())
+
+
+def forgotten(fleet: Fleet, job_id: str, timeout: float = 30) -> None:
+    """A cancelled job is forgotten on every running box (GET answers 404), as on one machine."""
+    for box in fleet.boxes:
+        if box.alive and not box.paused:
+            _wait_gone(box.client, job_id, timeout)
+
+
+def _wait_gone(client: Client, job_id: str, timeout: float) -> None:
+    url = f"/api/connect/jobs/{job_id}"
+    wait_until(lambda: client.call("GET", url).status_code == 404, timeout, f"{job_id} forgotten on {client.url}")
+
+
 def deliveries(host: FileHost) -> dict[str, list[str]]:
     """Webhook deliveries per job id: the event type of each, in order."""
     seen: dict[str, list[str]] = {}
