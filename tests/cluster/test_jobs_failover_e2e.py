@@ -7,12 +7,13 @@ the job fails as dead_lettered with its history. Each test brings every box back
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from support.client import Client
-from support.cluster import Box, Fleet, cancel_unfinished, deliveries, fleet_fixture, running
+from support.cluster import Box, Fleet, cancel, cancel_unfinished, deliveries, fleet_fixture, running
 from support.filehost import FileHost
 from support.images import assert_color, decode, rgb_of
 from support.sse import stream
@@ -55,6 +56,14 @@ def slow(color: int, seconds: float) -> dict[str, Any]:
     return {"canvas": {"color": color}, "slow": {"seconds": seconds}}
 
 
+def runs_prompt(box: Box, prompt_id: str, timeout: float = 60) -> None:
+    """Wait until this box's own ComfyUI runs the prompt (the same prompt id on every attempt)."""
+    deadline = time.monotonic() + timeout
+    while prompt_id not in [item[1] for item in box.client.queue()["queue_running"]]:
+        assert time.monotonic() < deadline, f"{box.name}'s ComfyUI never ran {prompt_id}"
+        time.sleep(0.05)
+
+
 def the_other(fleet: Fleet, box: Box) -> Box:
     (other,) = [b for b in fleet.named("worker") if b is not box]
     return other
@@ -64,12 +73,22 @@ def delivered(api: Client, job_id: str) -> dict[str, Any]:
     return api.until(job_id, lambda j: j["webhook"] is not None and j["webhook"]["state"] == "delivered", "webhook delivered")
 
 
-def probe(fleet: Fleet, api: Client) -> None:
-    """A run on each worker box (as long as it is free): proof both serve, and that whatever a box
-    does at start (recovery, reclaiming) is done before the test looks again."""
-    for n, box in enumerate(fleet.named("worker")):
-        response = box.client.run("slow", slow(0x010203 + n, 0))
-        assert response.status_code == 200, response.text
+def takes_jobs(fleet: Fleet, api: Client, box: Box) -> None:
+    """`box` takes jobs again: slow jobs posted one by one, each left running, until one runs on `box`
+    (at the latest once every other worker is busy). All of them are cancelled after."""
+    started: list[dict[str, Any]] = []
+    try:
+        while True:
+            started.append(api.start("slow", slow(0x0A0B0C, 120)))
+            where = api.until(started[-1]["id"], lambda j: j["instance"] is not None, f"taken while {box.name} is free")["instance"]
+            if where == box.name:
+                return
+            assert len(started) < len(fleet.named("worker")), f"{box.name} took no job while every other worker was busy"
+    finally:
+        for job in started:
+            cancel(api, job["id"])
+        for worker in fleet.named("worker"):
+            worker.client.wait_idle(30)
 
 
 def test_a_worker_killed_mid_job_its_job_finishes_on_the_other_worker(healed: Fleet, api: Client, receiver: FileHost) -> None:
@@ -88,7 +107,7 @@ def test_a_worker_killed_mid_job_its_job_finishes_on_the_other_worker(healed: Fl
     # The killed box comes back: it neither runs the job again nor changes its record.
     victim.restart()
     healed.wait_members({box.name for box in healed.boxes})
-    probe(healed, api)
+    takes_jobs(healed, api, victim)
     again = api.job(job["id"])
     assert (again["status"], again["instance"], again["attempts"], again["outputs"]) == ("succeeded", survivor.name, 2, done["outputs"])
     assert deliveries(receiver) == {job["id"]: ["job.succeeded"]}
@@ -110,7 +129,7 @@ def test_a_worker_frozen_past_its_lease_loses_the_job_and_its_late_result_is_dis
     victim.client.wait_idle(60)
     assert victim.client.history_size() >= 1  # it did finish its own run of the job
     healed.wait_members({box.name for box in healed.boxes})  # its heartbeat (and so its event loop) is back
-    probe(healed, api)
+    takes_jobs(healed, api, victim)  # and it serves again
     again = api.job(job["id"])
     assert (again["status"], again["instance"], again["attempts"], again["outputs"]) == ("succeeded", survivor.name, 2, done["outputs"])
     assert deliveries(receiver) == {job["id"]: ["job.succeeded"]}  # one webhook
@@ -123,7 +142,7 @@ def test_a_job_whose_workers_keep_dying_is_dead_lettered_with_its_history(healed
     first = healed.box(running(api, job["id"])["instance"])
     second = the_other(healed, first)
     first.kill()
-    api.until(job["id"], lambda j: j["status"] == "running" and j["instance"] == second.name and j["attempts"] == 2, "attempt 2", 60)
+    runs_prompt(second, job["prompt_id"])  # attempt 2 (its ComfyUI is the witness: see the next test for the record)
     second.kill()
     first.restart()  # the only worker left finds the second lease expired, with no attempt left
     done = api.finished(job["id"], timeout=120)
@@ -136,3 +155,16 @@ def test_a_job_whose_workers_keep_dying_is_dead_lettered_with_its_history(healed
     assert first.client.history_size() == 0  # not run a third time
     delivered(api, job["id"])
     assert deliveries(receiver) == {job["id"]: ["job.failed"]}
+
+
+def test_while_a_reclaimed_job_runs_every_box_shows_its_new_worker_and_attempt(healed: Fleet, api: Client) -> None:
+    job = api.start("slow", slow(0x445566, 8))
+    victim = healed.box(running(api, job["id"])["instance"])
+    survivor = the_other(healed, victim)
+    victim.kill()
+    runs_prompt(survivor, job["prompt_id"])
+    for box in healed.boxes:
+        if box is not victim:
+            now = box.client.until(job["id"], lambda j: j["instance"] == survivor.name, f"shown running on {survivor.name}", 5)
+            assert (now["status"], now["attempts"]) == ("running", 2), (box.name, now)
+    assert api.finished(job["id"], timeout=60)["attempts"] == 2

@@ -43,6 +43,7 @@ class Box:
     role: str
     server: ComfyServer
     paused: bool = False
+    frozen_once: bool = False  # paused at some point since it started: heal() starts it afresh
 
     @property
     def client(self) -> Client:
@@ -64,7 +65,7 @@ class Box:
 
     def pause(self) -> None:
         self._signal(signal.SIGSTOP)
-        self.paused = True
+        self.paused = self.frozen_once = True
 
     def resume(self) -> None:
         self._signal(signal.SIGCONT)
@@ -75,6 +76,7 @@ class Box:
         if self.alive:
             self.kill()
         self.server.start(timeout)
+        self.frozen_once = False
 
     def stop(self) -> None:
         if self.paused:
@@ -158,9 +160,11 @@ class Fleet:
         if not self.redis.running:
             self.redis.start()
         for box in self.boxes:
-            if box.paused:
-                box.resume()
+            if box.frozen_once:  # whatever a freeze left behind must not spill into the next test
+                box.kill()
         self.start(timeout)
+        for box in self.boxes:
+            box.frozen_once = False
         self.wait_members({box.name for box in self.boxes})
 
     def logs(self, lines: int = 80) -> str:
@@ -220,12 +224,16 @@ def forgotten(fleet: Fleet, job_id: str, timeout: float = 30) -> None:
     """A cancelled job is forgotten on every running box (GET answers 404), as on one machine."""
     for box in fleet.boxes:
         if box.alive and not box.paused:
-            _wait_gone(box.client, job_id, timeout)
+            _wait_gone(box, job_id, timeout)
 
 
-def _wait_gone(client: Client, job_id: str, timeout: float) -> None:
+def _wait_gone(box: Box, job_id: str, timeout: float) -> None:
     url = f"/api/connect/jobs/{job_id}"
-    wait_until(lambda: client.call("GET", url).status_code == 404, timeout, f"{job_id} forgotten on {client.url}")
+    client = box.client
+    deadline = time.monotonic() + timeout
+    while (answer := client.call("GET", url)).status_code != 404:
+        assert time.monotonic() < deadline, f"job {job_id} not forgotten on {box.name} in {timeout:g} s: {answer.status_code} {answer.text}"
+        time.sleep(0.05)
 
 
 def deliveries(host: FileHost) -> dict[str, list[str]]:
