@@ -22,9 +22,12 @@
     ├── PromptInvalid (422)        ComfyUI's own validation rejected the patched prompt
     ├── IdempotencyMismatch (422)  an Idempotency-Key used before with another request body
     ├── ExecutionFailed (500)      a node raised while the prompt ran
+    ├── OutputTooLarge (500)       a cluster job's output files are over CONNECT_CLUSTER_OUTPUT_MAX_BYTES
+    ├── DeadLettered (500)         a cluster job taken CONNECT_CLUSTER_ATTEMPTS times without finishing
     ├── WorkflowCorrupt (500)      a stored file that is not a valid saved workflow
     ├── Unavailable (503)          the queue is full or ComfyUI's prompt worker is dead
-    │   └── ServerRestarted (503)  a job was running when ComfyUI stopped (crash or restart); it is not run again
+    │   ├── ServerRestarted (503)  a job was running when ComfyUI stopped (crash or restart); it is not run again
+    │   └── ClusterUnavailable (503)  the cluster's Redis does not answer, so jobs can be neither queued nor read
     └── RunTimeout (504)
 
 Every one renders as ``{"error": {"type": ..., "message": ..., "details": ...}}``; ``headers`` are
@@ -159,6 +162,18 @@ class Unavailable(ConnectError):
 
 class ServerRestarted(Unavailable):
     type = "server_restarted"
+
+
+class OutputTooLarge(ConnectError):
+    type = "output_too_large"
+
+
+class DeadLettered(ConnectError):
+    type = "dead_lettered"
+
+
+class ClusterUnavailable(Unavailable):
+    type = "cluster_unavailable"
 
 
 class RunTimeout(ConnectError):

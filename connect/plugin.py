@@ -40,7 +40,7 @@ from .run.jobs import JobRecord, JobStore, MemoryJobStore
 from .run.jobstore_sqlite import SqliteJobStore
 from .run.limits import Admission, LocalCounters
 from .run.prepare import Preparer
-from .run.runner import JobRunner
+from .run.runner import JobRunner, Render
 from .run.webhooks import WebhookPolicy, parse_secret
 from .settings import Settings
 from .workflow.store import Workflows, WorkflowStore
@@ -113,6 +113,22 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         settings.input_max_bytes,
         lambda: named_files(comfy.queued_prompts()) | named_files(job_store.held_prompts()),
     )
+    executor = Executor(comfy)
+    runner = (
+        _cluster_jobs(cluster, settings, comfy, executor, preparer, lambda job: connect.render(job), webhooks)
+        if cluster
+        else JobRunner(
+            comfy,
+            executor,
+            job_store,
+            EventHub(comfy.queue_positions),
+            LocalIdempotencyLock(),
+            preparer.prepare,
+            lambda job: connect.render(job),
+            webhooks,
+            settings.metadata,
+        )
+    )
     connect = Connect(
         settings=settings,
         comfy=comfy,
@@ -131,17 +147,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         ),
         metrics=metrics,
         delivery=delivery,
-        jobs=JobRunner(
-            comfy,
-            Executor(comfy),
-            job_store,
-            EventHub(comfy.queue_positions),
-            LocalIdempotencyLock(),
-            preparer.prepare,
-            lambda job: connect.render(job),
-            webhooks,
-            settings.metadata,
-        ),
+        jobs=runner,
         cluster=cluster,
     )
     comfy.on_complete(metrics.prompt_finished)
@@ -162,6 +168,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     register(comfy.routes)
     if cluster:
         cluster.start(comfy.loop, connect.workflows_changed)
+        _cluster_worker(cluster, connect, settings, discard_outputs)
     _when_ready(comfy, lambda: connect.jobs.recover(store.load))
     return connect
 
@@ -173,6 +180,23 @@ def _cluster(settings: Settings, local: WorkflowStore, comfy: Host) -> Cluster |
     from .cluster.node import Cluster
 
     return Cluster(settings.cluster_url, settings.cluster_role, settings.instance_id, settings.cluster_heartbeat, local, comfy, VERSION)
+
+
+def _cluster_jobs(
+    cluster: Cluster, settings: Settings, comfy: Host, executor: Executor, preparer: Preparer, render: Render, webhooks: WebhookPolicy
+) -> JobRunner:
+    """Jobs queued in the cluster's Redis and readable on every instance (connect/cluster/jobs.py)."""
+    from .cluster.jobwiring import cluster_jobs
+
+    return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata)
+
+
+def _cluster_worker(cluster: Cluster, connect: Connect, settings: Settings, discard: Callable[[JobRecord], None]) -> None:
+    from .cluster.jobs import ClusterJobs
+    from .cluster.jobwiring import start_worker
+
+    assert isinstance(connect.jobs, ClusterJobs)
+    start_worker(cluster, connect.jobs, settings, connect.store.load, connect.comfy.directory_of, discard, connect.comfy.loop)
 
 
 def _job_store(settings: Settings, path: Path, discard: Callable[[JobRecord], None]) -> JobStore:

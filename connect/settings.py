@@ -50,6 +50,9 @@ CONNECT_CLUSTER_URL=               redis://[:password@]host:port/db (or rediss:/
 CONNECT_CLUSTER_ROLE=both          api (never executes), worker or both: what the heartbeat announces
 CONNECT_INSTANCE_ID=               this instance's name in the cluster (default <hostname>:<port>)
 CONNECT_CLUSTER_HEARTBEAT=1.5      seconds between two heartbeats; an instance is gone 4 heartbeats after its last
+CONNECT_CLUSTER_LEASE=10           seconds a worker's hold on a job lasts without renewal; then another worker takes it
+CONNECT_CLUSTER_ATTEMPTS=3         takes of one job before it fails as dead_lettered
+CONNECT_CLUSTER_OUTPUT_MAX_BYTES=67108864   a job's output files kept in Redis at most; over it the job fails
 """
 
 from __future__ import annotations
@@ -106,3 +109,6 @@ class Settings(BaseSettings):
     cluster_role: Literal["api", "worker", "both"] = "both"
     instance_id: str = Field("", max_length=128)
     cluster_heartbeat: float = Field(1.5, gt=0, le=60)
+    cluster_lease: float = Field(10.0, ge=0.5, le=3600)
+    cluster_attempts: int = Field(3, ge=1, le=100)
+    cluster_output_max_bytes: int = Field(64 * 1024 * 1024, gt=0)

@@ -44,6 +44,9 @@ EXPECTED_STATUS = {
     "WorkflowCorrupt": 500,
     "RunTimeout": 504,
     "ServerRestarted": 503,
+    "ClusterUnavailable": 503,
+    "OutputTooLarge": 500,
+    "DeadLettered": 500,
 }
 
 

@@ -6,6 +6,7 @@ connect:workflows              hash: name -> the stored file's bytes (absent whe
 connect:workflows:meta         hash: name -> "<version>:<sha256>" ("<version>:" once deleted: a tombstone)
 connect:workflows:version      counter: each change takes the next number (last writer wins)
 connect:workflows:changes      stream of changes (name, version, hash) every instance follows
+connect:jobs... (the job engine)  see jobdb.py
 """
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ class RedisLink:
         retry = Retry(ConstantBackoff(0.05), 1)
         self._client: Any = redis.from_url(url, socket_connect_timeout=2.0, socket_timeout=timeout, retry=retry)
         self._put = self._client.register_script(_PUT)
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client, for the job engine (jobdb.py), which keeps its own keys and scripts."""
+        return self._client
+
+    async def call(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()` against Redis; Unreachable (and the connection marked down) when Redis does not answer."""
+        return await self._call(call)
 
     async def _call(self, call: Callable[[], Awaitable[T]]) -> T:
         try:

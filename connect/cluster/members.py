@@ -36,8 +36,10 @@ def heartbeat(
     cached: list[dict[str, str]],
     workflows: int,
     started: float,
+    job: dict[str, Any] | None = None,
+    cluster_queue: int | None = None,
 ) -> dict[str, Any]:
-    state = "stalled" if not worker_alive else "busy" if queue_depth else "idle"
+    state = "stalled" if not worker_alive else "busy" if queue_depth or job else "idle"
     return {
         "id": instance,
         "role": role,
@@ -49,5 +51,7 @@ def heartbeat(
         "cached_models": cached,
         "workflows": workflows,
         "started_at": round(started, 3),
+        "job": job,  # the cluster job it runs: {"id", "workflow", "attempt", "progress"} (None when idle)
+        "cluster_queue": cluster_queue,  # cluster jobs no worker has taken yet
         "seen_at": round(time.time(), 3),
     }

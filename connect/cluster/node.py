@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..comfy.engine import Host
@@ -39,6 +39,20 @@ class Cluster:
         self._cached: list[dict[str, str]] | None = None
         self._started = time.time()
         self._tasks: list[asyncio.Task[Any]] = []  # held: a task nobody references may be collected
+        self._closers: list[Callable[[], Awaitable[None]]] = []  # the job engine's (jobwiring.py), run by stop()
+        # The job this instance runs and the cluster's queue, for the heartbeat (set by jobwiring.py).
+        self.running: Callable[[], dict[str, Any] | None] = lambda: None
+        self.queued: Callable[[], Awaitable[int | None]] | None = None
+
+    @property
+    def link(self) -> RedisLink:
+        return self._link
+
+    def adopt(self, task: asyncio.Task[Any], closer: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Keep a task of the job engine (cancelled by stop()), and what else stop() must close."""
+        self._tasks.append(task)
+        if closer is not None:
+            self._closers.append(closer)
 
     @property
     def instance(self) -> str:
@@ -60,6 +74,8 @@ class Cluster:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for close in self._closers:
+            await close()
         await self._link.close()
 
     async def _beat_forever(self) -> None:
@@ -87,7 +103,17 @@ class Cluster:
             self._cached,
             len(await asyncio.to_thread(self.store.names)),
             self._started,
+            self.running(),
+            await self._queued(),
         )
+
+    async def _queued(self) -> int | None:
+        if self.queued is None:
+            return None
+        try:
+            return await self.queued()
+        except Unreachable:
+            return None
 
     def status(self) -> dict[str, Any]:
         return {"instance": self.instance, "role": self.role, **self.connection.state()}

@@ -109,6 +109,8 @@ async def run_job(
         if options.cancel_on_disconnect:
             await connect.jobs.cancel(job, "client_disconnected")
         raise
+    if current is not None and current.instance:  # in a cluster: the worker that ran it
+        headers["X-Connect-Instance"] = current.instance
     if current is None or not current.finished:
         return _accepted(connect, current or job, headers)
     if current.status != SUCCEEDED:

@@ -48,6 +48,8 @@ def encode(job: JobRecord, plan: str | None = None) -> str:
         "fingerprint": job.fingerprint,
         "delivery": {"mode": job.delivery.mode.value, "accept": list(job.delivery.accept), "base": job.delivery.base},
         "deleted": job.deleted,
+        "instance": job.instance,
+        "attempts": job.attempts,
         "plan": None if job.plan is None or plan is not None else vars(job.plan),  # last: `plan` is put in its place
     }
     text = _dumps(data)
@@ -94,6 +96,8 @@ def decode(text: str) -> JobRecord:
         fingerprint=data.get("fingerprint"),
         delivery=Choice(Mode(delivery.get("mode", "base64")), tuple(delivery.get("accept") or ("*/*",)), delivery.get("base", "")),
         deleted=bool(data.get("deleted")),
+        instance=data.get("instance"),
+        attempts=int(data.get("attempts") or 0),
         plan=None if plan is None else _unplan(plan),
     )
 

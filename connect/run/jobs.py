@@ -78,6 +78,9 @@ class JobRecord:
     delivery: Choice = field(default_factory=lambda: Choice(Mode.BASE64))
     deleted: bool = False  # DELETE asked for it to be forgotten once it has ended
     plan: Plan | None = None  # kept while the job has not ended
+    # In a cluster (connect/cluster/jobs.py): the instance running it or that ran it, and how many takes so far.
+    instance: str | None = None
+    attempts: int = 0
 
     @property
     def pending(self) -> bool:

@@ -26,9 +26,10 @@ BATCH_INPUTS = ("batch_size",)
 class Slot:
     """One run in flight. A job that outlives its request detaches the slot and gives it back when it ends."""
 
-    def __init__(self, give_back: Callable[[], None]) -> None:
+    def __init__(self, give_back: Callable[[], None], client: str = "") -> None:
         self._give_back: Callable[[], None] | None = give_back
         self.detached = False
+        self.client = client  # whose run it is (a cluster counts it again, cluster-wide: connect/cluster/jobdb.py)
 
     def detach(self) -> Callable[[], None]:
         self.detached = True
@@ -107,7 +108,7 @@ class Admission:
     @contextmanager
     def slot(self, client: str) -> Iterator[Slot]:
         self._take(client)
-        slot = Slot(lambda: self._counters.give_back(client))
+        slot = Slot(lambda: self._counters.give_back(client), client)
         try:
             yield slot
         finally:

@@ -76,7 +76,7 @@ def test_every_error_class_is_documented() -> None:
     ("path", "method", "status", "types"),
     [
         ("/api/connect/workflows/t", "post", "422", {"invalid_payload", "prompt_invalid", "idempotency_key_reused"}),
-        ("/api/connect/workflows/t", "post", "500", {"execution_failed", "workflow_corrupt", "internal_error"}),
+        ("/api/connect/workflows/t", "post", "500", {"execution_failed", "workflow_corrupt", "internal_error", "output_too_large"}),
         ("/api/connect/workflows/t", "post", "504", {"timeout"}),
         (
             "/api/connect/workflows/{name}",

@@ -47,7 +47,12 @@ def _failing_store(connect: Connect) -> None:
 def _failed_job(connect: Connect) -> None:
     job = SimpleNamespace(id="j1", prompt_id="p1")
     failed = SimpleNamespace(
-        id="j1", finished=True, status="cancelled", error=RunInterrupted("stopped", {"reason": "ui"}).body()["error"], error_status=409
+        id="j1",
+        finished=True,
+        status="cancelled",
+        error=RunInterrupted("stopped", {"reason": "ui"}).body()["error"],
+        error_status=409,
+        instance=None,
     )
 
     async def start(run: Any) -> Any:

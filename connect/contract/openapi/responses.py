@@ -162,6 +162,25 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
         "Only in a job's `error`: ComfyUI stopped (crash or restart) while the job was running; it is not run again",
         obj({"prompt_id": STR, "reason": {"enum": ["server_restarted"]}}, ["prompt_id", "reason"]),
     ),
+    e.OutputTooLarge: (
+        "In a cluster: the run's output files are over CONNECT_CLUSTER_OUTPUT_MAX_BYTES, the most a job keeps in Redis",
+        obj({"limit": {"type": "integer"}}, ["limit"]),
+    ),
+    e.DeadLettered: (
+        "Only in a cluster job's `error`: it was taken CONNECT_CLUSTER_ATTEMPTS times and no worker finished it; "
+        "`history` lists each attempt (instance, reason)",
+        obj(
+            {
+                "attempts": {"type": "integer"},
+                "history": {"type": "array", "items": obj({"attempt": {"type": "integer"}, "instance": STR, "reason": STR})},
+            },
+            ["history"],
+        ),
+    ),
+    e.ClusterUnavailable: (
+        "In a cluster: its Redis does not answer, so a job can be neither queued nor read (Retry-After says when to retry)",
+        obj({"retry_after": {"type": "integer"}}, ["retry_after"]),
+    ),
     e.RunTimeout: (
         "The run did not finish within the timeout and was cancelled",
         obj({"prompt_id": STR, "timeout": {"type": "number"}}),

@@ -19,6 +19,7 @@ _RUN_ERRORS = (
     e.LimitExceeded,
     e.TooManyRequests,
     e.Unavailable,
+    e.ClusterUnavailable,
     e.InvalidJSON,
     e.InputFileError,
     e.BypassError,
@@ -29,6 +30,7 @@ _RUN_ERRORS = (
     e.PromptInvalid,
     e.IdempotencyMismatch,
     e.ExecutionFailed,
+    e.OutputTooLarge,
     e.RunTimeout,
 )
 

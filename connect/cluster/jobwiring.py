@@ -1,0 +1,86 @@
+"""Build the job engine of an instance in a cluster (plugin.py calls these when CONNECT_CLUSTER_URL is set).
+
+jobs = cluster_jobs(cluster, comfy, executor, ...)    # the runner every instance answers with
+start_worker(cluster, jobs, ...)                      # worker and both roles: take jobs from Redis
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from ..comfy.engine import Host
+from ..run.executor import Executor
+from ..run.idempotency import LocalIdempotencyLock
+from ..run.jobs import JobRecord, MemoryJobStore
+from ..run.runner import Prepare, Render
+from ..run.webhooks import WebhookPolicy
+from ..settings import Settings
+from ..workflow.store import Metadata, SavedWorkflow
+from .events import ClusterEvents
+from .jobdb import JobDb
+from .jobs import ClusterJobs
+from .lease import Lease
+from .node import Cluster
+from .worker import ClusterWorker
+
+
+def cluster_jobs(
+    cluster: Cluster,
+    settings: Settings,
+    comfy: Host,
+    executor: Executor,
+    prepare: Prepare,
+    render: Render,
+    webhooks: WebhookPolicy,
+    metadata: Metadata,
+) -> ClusterJobs:
+    db = JobDb(cluster.link)
+    hub = ClusterEvents(comfy.queue_positions, db, cluster.instance)
+    # The local store only backs JobRunner's own bookkeeping: every record lives in Redis.
+    local = MemoryJobStore(settings.jobs_max, settings.jobs_ttl, settings.job_results_ttl)
+    jobs = ClusterJobs(comfy, executor, local, hub, LocalIdempotencyLock(), prepare, render, webhooks, metadata)
+    limits = (settings.max_queue_per_client, settings.max_queue)
+    jobs.configure(db, cluster.instance, lambda: comfy.directory_of("temp"), settings.jobs_ttl, settings.job_results_ttl, limits)
+    cluster.queued = db.queued
+    return jobs
+
+
+def start_worker(
+    cluster: Cluster,
+    jobs: ClusterJobs,
+    settings: Settings,
+    load: Callable[[str], SavedWorkflow],
+    directory_of: Callable[[str], Path | None],
+    discard: Callable[[JobRecord], None],
+    loop: asyncio.AbstractEventLoop,
+) -> ClusterWorker | None:
+    """The worker loop and its lease thread, unless this instance is an api one (it never executes)."""
+    if settings.cluster_role == "api":
+        return None
+    holder: list[ClusterWorker] = []
+
+    def lost(job_id: str, attempt: int) -> None:  # from the lease thread
+        loop.call_soon_threadsafe(holder[0].lost, job_id, attempt)
+
+    lease = Lease(settings.cluster_url, cluster.instance, settings.cluster_lease / 3, jobs.db.renew_script, lost)
+    worker = ClusterWorker(
+        jobs,
+        lease,
+        load,
+        directory_of,
+        discard,
+        lease_seconds=settings.cluster_lease,
+        attempts=settings.cluster_attempts,
+        output_cap=settings.cluster_output_max_bytes,
+    )
+    holder.append(worker)
+    cluster.running = worker.heartbeat
+
+    async def close() -> None:
+        await asyncio.to_thread(lease.stop)
+        await jobs.cluster_hub.stop()
+
+    cluster.adopt(loop.create_task(worker.run_forever()), close)
+    return worker

@@ -1,0 +1,169 @@
+"""Cluster jobs on the fake engine and a real redis-server: a run goes through Redis and comes back, and the
+job (record, events, outputs, cancel, list) is served from Redis; Redis away answers 503."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from support.inproc import Plugin, b64_pixel, canvas, run, steps
+from support.redis_server import RedisServer
+
+from connect.cluster.jobs import ClusterJobs
+from connect.cluster.node import Cluster
+
+ME = "inproc-w"
+
+
+def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", **settings: Any) -> None:
+    async def wrapped(plugin: Plugin) -> None:
+        cluster = plugin.connect.cluster
+        assert isinstance(cluster, Cluster) and isinstance(plugin.connect.jobs, ClusterJobs)
+        try:
+            await scenario(plugin, redis_server)
+        finally:
+            await cluster.stop()
+
+    with RedisServer(tmp_path / "redis") as redis_server:
+        run(tmp_path, wrapped, cluster_url=redis_server.url, cluster_role=role, instance_id=ME, cluster_heartbeat=0.2, **settings)
+
+
+async def sse(plugin: Plugin, job_id: str, headers: dict[str, str] | None = None) -> list[tuple[int, str, Any]]:
+    response = await plugin.client.get(f"/api/connect/jobs/{job_id}/events", headers=headers or {})
+    assert response.status == 200
+    events = []
+    for block in (await response.text()).split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        if "event" in fields:
+            events.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def test_a_synchronous_run_goes_through_redis_and_names_its_worker(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("pic", canvas(color=0xFF0000))
+        response = await plugin.run("pic")
+        assert response.status == 200, await response.text()
+        assert response.headers["X-Connect-Instance"] == ME
+        assert b64_pixel((await response.json())["out"][0]) == (255, 0, 0)
+        job = await plugin.job(response.headers["X-Connect-Job-Id"])
+        assert job["status"] == "succeeded" and job["instance"] == ME and job["attempts"] == 1
+        assert job["result_expired"] is True  # handed out by the run call, as on one machine
+        listed = await (await plugin.client.get("/api/connect/jobs")).json()
+        assert [j["id"] for j in listed["jobs"]] == [job["id"]] and listed["jobs"][0]["instance"] == ME
+        beat = await plugin.connect.cluster.listing()  # type: ignore[union-attr]
+        assert beat["instances"][0]["cluster_queue"] == 0
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_an_async_job_keeps_its_outputs_in_redis_with_events_and_progress(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        accepted = await plugin.run("steps", params={"async": "1"})
+        assert accepted.status == 202
+        body = await accepted.json()
+        assert body["instance"] is None and body["attempts"] == 0 and body["status"] == "queued"
+        job = await plugin.finished(body["id"])
+        assert job["status"] == "succeeded" and job["instance"] == ME and job["attempts"] == 1
+        assert len(job["outputs"]["out"]) == 1 and b64_pixel(job["outputs"]["out"][0]) == (255, 255, 255)
+        again = await plugin.job(body["id"])  # read twice: still there (copies come from Redis)
+        assert again["outputs"] == job["outputs"]
+        events = await sse(plugin, body["id"])
+        names = [name for _, name, _ in events]
+        assert names[0] == "queued" and names[-1] == "succeeded" and "started" in names and "progress" in names
+        assert [seq for seq, _, _ in events] == sorted(seq for seq, _, _ in events)
+        assert events[-1][2]["instance"] == ME
+        replay = await sse(plugin, body["id"], {"Last-Event-ID": str(events[-2][0])})
+        assert [name for _, name, _ in replay] == ["succeeded"]
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_a_queued_job_is_cancelled_at_once_and_a_running_one_through_its_worker(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()  # the worker's ComfyUI holds the first job: the second stays in the cluster's queue
+        first = await (await plugin.run("steps", params={"async": "1"})).json()
+        await plugin.engine.running()
+        second = await (await plugin.run("steps", params={"async": "1"})).json()
+        assert (await plugin.job(second["id"]))["status"] == "queued"
+        cancelled = await plugin.client.delete(f"/api/connect/jobs/{second['id']}")
+        assert cancelled.status == 200 and (await cancelled.json())["status"] == "cancelled"
+        assert (await plugin.client.get(f"/api/connect/jobs/{second['id']}")).status == 404  # DELETE forgets it
+        stopping = asyncio.ensure_future(plugin.client.delete(f"/api/connect/jobs/{first['id']}"))
+        await asyncio.sleep(1.0)  # the worker sees the cancel within its poll (0.5 s)
+        plugin.engine.resume()
+        answer = await stopping
+        assert answer.status in (200, 202)
+        ended = await plugin.connect.jobs.wait(first["id"], 30)
+        assert ended is None or ended.status == "cancelled"
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_an_api_instance_queues_and_never_runs(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("pic", canvas())
+        response = await plugin.run("pic", headers={"Prefer": "wait=1"})
+        assert response.status == 202  # nobody takes it: no worker in this cluster
+        job = await plugin.job(response.headers["X-Connect-Job-Id"])
+        assert job["status"] == "queued" and job["instance"] is None
+        assert plugin.engine.queue_depth() == 0
+
+    in_cluster(tmp_path, scenario, role="api")
+
+
+def test_redis_away_answers_503_with_retry_after_and_recovers(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, redis_server: RedisServer) -> None:
+        await plugin.save("pic", canvas())
+        assert (await plugin.run("pic")).status == 200
+        redis_server.stop()
+        refused = await plugin.run("pic")
+        assert refused.status == 503 and refused.headers["Retry-After"] == "2"
+        error = (await refused.json())["error"]
+        assert error["type"] == "cluster_unavailable" and "Redis" in error["message"]
+        listed = await plugin.client.get("/api/connect/jobs")
+        assert listed.status == 503 and (await listed.json())["error"]["type"] == "cluster_unavailable"
+        redis_server.start()
+        for _ in range(100):
+            if (back := await plugin.run("pic")).status == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert back.status == 200, await back.text()
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_one_idempotency_key_sent_twice_at_once_makes_one_job(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("pic", canvas())
+        headers = {"Idempotency-Key": "same-key"}
+        first, second = await asyncio.gather(*(plugin.run("pic", params={"async": "1"}, headers=headers) for _ in range(2)))
+        assert {first.status, second.status} == {202}
+        assert first.headers["X-Connect-Job-Id"] == second.headers["X-Connect-Job-Id"]
+        assert "true" in (first.headers.get("Idempotent-Replayed"), second.headers.get("Idempotent-Replayed"))
+        listed = await (await plugin.client.get("/api/connect/jobs")).json()
+        assert len(listed["jobs"]) == 1
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_the_per_client_limit_counts_the_cluster_s_jobs(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()
+        first = await plugin.run("steps", params={"async": "1"})
+        assert first.status == 202
+        await plugin.engine.running()
+        plugin.connect.gate.admission.max_per_client = 10  # this instance would let it through: the cluster does not
+        refused = await plugin.run("steps", params={"async": "1"})
+        assert refused.status == 429 and refused.headers["Retry-After"] == "2"
+        assert (await refused.json())["error"]["type"] == "too_many_requests"
+        plugin.engine.resume()
+        await plugin.finished((await first.json())["id"])
+        assert (await plugin.run("steps", params={"async": "1"})).status == 202  # given back at its end
+
+    in_cluster(tmp_path, scenario, max_queue_per_client=1)
