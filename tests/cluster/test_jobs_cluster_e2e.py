@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 from support.client import Client
-from support.cluster import Fleet, cancel, cancel_unfinished, fleet_fixture, forgotten, running
+from support.cluster import Fleet, cancel, cancel_unfinished, fleet_fixture, forgotten, running, stopped
 from support.errors import assert_error
 from support.images import assert_color, decode, rgb_of
 from support.sse import stream
@@ -103,7 +103,7 @@ def test_a_cancel_sent_to_the_api_box_stops_the_run_on_its_worker(quiet: Fleet, 
         assert answer["error"]["details"]["reason"] == "cancelled", answer
     worker.wait_idle(30)  # interrupted: the slow node would otherwise run for two minutes
     assert worker.history(prompt)["status"]["status_str"] == "error"
-    forgotten(quiet, job["id"])
+    stopped(quiet, job["id"])
 
 
 def test_a_queued_job_is_cancelled_from_a_worker_box_and_never_runs(quiet: Fleet, api: Client) -> None:
@@ -118,10 +118,18 @@ def test_a_queued_job_is_cancelled_from_a_worker_box_and_never_runs(quiet: Fleet
     for job in blockers:
         cancel(api, job["id"])
     for job in [*blockers, waiting]:
-        forgotten(quiet, job["id"])
+        stopped(quiet, job["id"])
     for box in quiet.named("worker"):
         box.client.wait_idle(30)
         assert box.client.call("GET", f"/history/{waiting['prompt_id']}").json() == {}, box.name
+
+
+def test_a_cancelled_job_is_forgotten_on_every_box_as_on_one_machine(quiet: Fleet, api: Client) -> None:
+    job = api.start("slow", slow(0x5A6B7C, 120))
+    running(api, job["id"])
+    cancel(quiet.box("box-b").client, job["id"])
+    forgotten(quiet, job["id"])  # tests/jobs/test_jobs_cancel.py: after DELETE, GET and DELETE answer 404
+    assert job["id"] not in [j["id"] for j in api.call("GET", "/api/connect/jobs").json()["jobs"]]
 
 
 def test_the_same_idempotency_key_sent_to_two_boxes_at_once_gives_one_job(quiet: Fleet, api: Client) -> None:
@@ -149,7 +157,7 @@ def test_in_flight_runs_are_limited_per_client_across_the_cluster(quiet: Fleet, 
         for job in jobs:
             cancel(api, job["id"])
     for job in jobs:
-        forgotten(quiet, job["id"])
+        stopped(quiet, job["id"])
     assert api.run("slow", slow(0x90A0D0)).status_code == 200  # room again
 
 

@@ -227,11 +227,20 @@ def forgotten(fleet: Fleet, job_id: str, timeout: float = 30) -> None:
             _wait_gone(box, job_id, timeout)
 
 
-def _wait_gone(box: Box, job_id: str, timeout: float) -> None:
+def stopped(fleet: Fleet, job_id: str, timeout: float = 30) -> None:
+    """A cancelled job has ended on every running box: `cancelled`, or already forgotten (404)."""
+    for box in fleet.boxes:
+        if box.alive and not box.paused:
+            _wait_gone(box, job_id, timeout, ended_is_enough=True)
+
+
+def _wait_gone(box: Box, job_id: str, timeout: float, ended_is_enough: bool = False) -> None:
     url = f"/api/connect/jobs/{job_id}"
     client = box.client
     deadline = time.monotonic() + timeout
     while (answer := client.call("GET", url)).status_code != 404:
+        if ended_is_enough and answer.status_code == 200 and answer.json()["status"] == "cancelled":
+            return
         assert time.monotonic() < deadline, f"job {job_id} not forgotten on {box.name} in {timeout:g} s: {answer.status_code} {answer.text}"
         time.sleep(0.05)
 
