@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "scripts")]
 
 import requests  # noqa: E402
+from bench_clients import parse_server_timing  # noqa: E402
 from launcher import ComfyServer  # noqa: E402
 from support.cluster import Fleet  # noqa: E402
 from support.server import prepare  # noqa: E402
@@ -150,11 +151,13 @@ def section_one(fleet: Fleet, counts: Counts) -> None:
         print(f"  {label:<22} {len(jobs):>5} {got:>8.2f} {got / one:>10.2f}x {got / (ideal * workers):>8.0%}   {spread(jobs)}")
 
 
-def timed_run(session: requests.Session, url: str, color: int) -> float:
+def timed_run(session: requests.Session, url: str, color: int) -> tuple[float, dict[str, float]]:
+    """Milliseconds of one synchronous run, and its Server-Timing parts (the plugin's own, ComfyUI's)."""
     started = time.perf_counter()
     response = session.post(f"{url}/api/connect/workflows/fast", json={"canvas": {"color": color}}, timeout=60)
+    took = (time.perf_counter() - started) * 1000
     assert response.status_code == 200, response.text
-    return (time.perf_counter() - started) * 1000
+    return took, parse_server_timing(response.headers.get("Server-Timing", ""))
 
 
 def section_two(fleet: Fleet, counts: Counts) -> None:
@@ -169,19 +172,22 @@ def section_two(fleet: Fleet, counts: Counts) -> None:
             save(url, "fast", canvas())
         fleet.saved("fast", canvas())
         latencies: dict[str, list[float]] = {kind: [] for kind in urls}
+        parts: dict[str, list[dict[str, float]]] = {kind: [] for kind in urls}
         turns = list(urls.items())
         with requests.Session() as session:
             for i in range(-10, counts.calls):  # ten rounds of warm-up
                 for kind, url in turns if i % 2 == 0 else reversed(turns):
-                    took = timed_run(session, url, i % 256)
+                    took, timing = timed_run(session, url, i % 256)
                     if i >= 0:
                         latencies[kind].append(took)
+                        parts[kind].append(timing)
     base = latencies["no cluster"]
-    print(f"  {'':<14} {'median':>9} {'p95':>9} {'per round vs no cluster':>26}")
+    print(f"  {'':<14} {'median':>9} {'p95':>9} {'per round vs no cluster':>26}   Server-Timing medians")
     for kind, values in latencies.items():
         paired = statistics.median(a - b for a, b in zip(values, base, strict=True))
         extra = "" if kind == "no cluster" else f"{paired:+.2f} ms ({statistics.median(values) / statistics.median(base):.2f}x)"
-        print(f"  {kind:<14} {statistics.median(values):>6.2f} ms {percentile(values, 95):>6.2f} ms {extra:>26}")
+        shares = ", ".join(f"{name} {statistics.median(p.get(name, 0.0) for p in parts[kind]):.2f}" for name in ("connect", "comfyui"))
+        print(f"  {kind:<14} {statistics.median(values):>6.2f} ms {percentile(values, 95):>6.2f} ms {extra:>26}   {shares}")
     worst = max(statistics.median(a - b for a, b in zip(v, base, strict=True)) for k, v in latencies.items() if k != "no cluster")
     print(f"  cluster overhead per call: {worst:+.2f} ms at most (goal < 5 ms: {'met' if worst < 5 else 'NOT met'})")
 
