@@ -168,8 +168,9 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     register(comfy.routes)
     if cluster:
         cluster.start(comfy.loop, connect.workflows_changed)
-        _cluster_worker(cluster, connect, settings, discard_outputs)
     _when_ready(comfy, lambda: connect.jobs.recover(store.load))
+    if cluster:  # a worker takes jobs once ComfyUI has loaded every node pack, as recovery does
+        _when_ready(comfy, lambda: _cluster_worker(cluster, connect, settings, discard_outputs))
     return connect
 
 
@@ -191,7 +192,7 @@ def _cluster_jobs(
     return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata)
 
 
-def _cluster_worker(cluster: Cluster, connect: Connect, settings: Settings, discard: Callable[[JobRecord], None]) -> None:
+async def _cluster_worker(cluster: Cluster, connect: Connect, settings: Settings, discard: Callable[[JobRecord], None]) -> None:
     from .cluster.jobs import ClusterJobs
     from .cluster.jobwiring import start_worker
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..run.events import EventHub, Feed
 from .jobdb import FINAL, JobDb
-from .view import Unreachable
+from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
 _LOCAL_ONLY = ("queued", "position")  # the cluster's queue is not this ComfyUI's: the api side said "queued"
@@ -59,16 +59,18 @@ class ClusterEvents(EventHub):
 
     async def _send_forever(self, outbox: asyncio.Queue[tuple[str, int, str, str, str] | asyncio.Future[None]]) -> None:
         while True:
-            item = await outbox.get()
-            if isinstance(item, asyncio.Future):
-                if not item.done():
+            items = [await outbox.get()]
+            while not outbox.empty():  # what piled up meanwhile goes in one round trip
+                items.append(outbox.get_nowait())
+            events = [item for item in items if not isinstance(item, asyncio.Future)]
+            if events:
+                try:
+                    await self._db.event_batch(self._me, events)
+                except Unreachable:  # lost: a reader sees the job's state, and the final event comes with the commit
+                    log.warning("ComfyUI-Connect: %d events of job %s not stored: Redis unreachable", len(events), events[0][0])
+            for item in items:
+                if isinstance(item, asyncio.Future) and not item.done():
                     item.set_result(None)
-                continue
-            job_id, attempt, name, data, progress = item
-            try:
-                await self._db.event(job_id, self._me, attempt, name, data, progress)
-            except Unreachable:  # lost: a reader sees the job's state, and the final event comes with the commit
-                log.warning("ComfyUI-Connect: event %s of job %s not stored: Redis unreachable", name, job_id)
 
     async def stop(self) -> None:
         if self._sender is not None:
@@ -93,6 +95,7 @@ class ClusterEvents(EventHub):
         waited = 0.0
         first = True
         while True:
+            stop_if_cancelled()
             try:
                 found = await self._db.events(job_id, last, None if first else min(_BLOCK_MS, int(heartbeat * 1000)))
             except Unreachable:

@@ -2,7 +2,7 @@
 
 Key layout (all under ``connect:``):
 
-    connect:jobs                   stream of jobs to run (field ``job``: its id); consumer group ``workers``.
+    connect:jobs                   stream of jobs to run (field ``job``: its id; deleted once ended); group ``workers``.
                                    A worker's pending entry is its lease: renewed (XCLAIM ... JUSTID, which
                                    resets its idle time) by the owner's lease thread, reclaimed by any other
                                    worker (XAUTOCLAIM) once idle longer than CONNECT_CLUSTER_LEASE.
@@ -253,6 +253,17 @@ class JobDb:
     async def event(self, job_id: str, me: str, attempt: int, name: str, data: str, progress: str) -> bool:
         keys = [job_key(job_id), events_key(job_id)]
         return bool(await self.link.call(lambda: self._event(keys=keys, args=[me, attempt, name, data, progress])))
+
+    async def event_batch(self, me: str, events: list[tuple[str, int, str, str, str]]) -> None:
+        """Several (job id, attempt, name, data, progress) events in one round trip, in order (each still fenced)."""
+
+        async def send() -> None:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for job_id, attempt, name, data, progress in events:
+                    await self._event(keys=[job_key(job_id), events_key(job_id)], args=[me, attempt, name, data, progress], client=pipe)
+                await pipe.execute()
+
+        await self.link.call(send)
 
     async def update(self, job_id: str, me: str, attempt: int, rec: str, status: str, after: bool = False) -> bool:
         args = [me, attempt, rec, status, "after" if after else ""]

@@ -37,7 +37,7 @@ from ..workflow.store import SavedWorkflow
 from .events import ClusterEvents
 from .jobdb import FINAL, JobDb, Stored
 from .outputs import moved, place, relocate
-from .view import Unreachable
+from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
 RETRY_AFTER = 2  # seconds a caller is told to wait while Redis does not answer
@@ -76,12 +76,14 @@ class ClusterJobs(JobRunner):
     result_ttl: float
     cluster_hub: ClusterEvents
     limits: tuple[int, int]
+    digest: Callable[[str], str | None]  # sha256 of a workflow's stored file (the version a job runs)
 
     def configure(
         self, db: JobDb, me: str, temp: Callable[[], Path | None], ttl: float, result_ttl: float, limits: tuple[int, int]
     ) -> None:
         """What JobRunner's constructor does not take (plugin.py builds both alike); `limits`: (per client, overall)."""
         self.db, self.me, self.temp, self.ttl, self.result_ttl, self.limits = db, me, temp, ttl, result_ttl, limits
+        self.digest = lambda name: None
         assert isinstance(self.hub, ClusterEvents)
         self.cluster_hub = self.hub
 
@@ -132,24 +134,15 @@ class ClusterJobs(JobRunner):
             fingerprint=request.fingerprint() if scope is not None else None,
             delivery=request.delivery or Choice(Mode.BASE64),
             plan=Plan(prompt, outputs, labels, embed),
+            workflow_hash=await asyncio.to_thread(self.digest, saved.name),
         )
         client = request.slot.client if request.slot is not None else (request.owner or "")
         said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)
         if said != "ok":
             raise over_limit(said, count, self.limits)
-        if request.slot is not None:  # the client's run is in flight until the job ends, wherever it runs
-            self._spawn(self._release_when_done(job.id, request.slot.detach()))
+        # The local slot (http/middleware/admission.py) is not detached: it ends with this call. The job
+        # counts against the limits until it ends in Redis's own count (jobdb.py ENQUEUE, COMMIT, CANCEL).
         return job
-
-    async def _release_when_done(self, job_id: str, release: Callable[[], None]) -> None:
-        try:
-            while True:
-                with contextlib.suppress(Unreachable):
-                    if await self._final(job_id, 3600.0):
-                        return
-                await asyncio.sleep(1.0)
-        finally:
-            release()
 
     async def recover(self, load: Callable[[str], SavedWorkflow]) -> int:
         return 0  # Redis holds the jobs; a worker's unfinished one is reclaimed when its lease lapses
@@ -225,12 +218,21 @@ class ClusterJobs(JobRunner):
         return await self.get(job_id)
 
     async def _final(self, job_id: str, seconds: float) -> bool:
-        """Whether the job ended within `seconds` (its events stream says so)."""
+        """Whether the job ended within `seconds` (its events stream says so). A Redis outage meanwhile
+        (a restart) is waited out until the time is up; then the caller's own read says 503."""
         deadline = time.monotonic() + seconds
         last = "0-0"
         block: int | None = None
         while True:
-            for entry_id, _, name, _ in await self.db.events(job_id, last, block):
+            stop_if_cancelled()
+            try:
+                found = await self.db.events(job_id, last, block)
+            except Unreachable:
+                if time.monotonic() > deadline:
+                    raise
+                found = []
+                await asyncio.sleep(0.2)
+            for entry_id, _, name, _ in found:
                 last = entry_id
                 if name in FINAL:
                     return True

@@ -33,10 +33,14 @@ end
 
 # KEYS: job, stream. ARGV: group, entry id, me, max attempts
 TAKE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) return {'gone'} end
+local function settled()  -- acked and deleted: the stream holds only jobs not ended
+  redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[2], ARGV[2])
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then settled() return {'gone'} end
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then
-  redis.call('XACK', KEYS[2], ARGV[1], ARGV[2]) return {'done'}
+  settled() return {'done'}
 end
 local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempt'))
 local previous = redis.call('HGET', KEYS[1], 'owner')
@@ -106,7 +110,10 @@ redis.call('HSET', KEYS[1], 'rec', ARGV[3], 'status', ARGV[4])
 redis.call('HDEL', KEYS[1], 'progress')
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('XADD', KEYS[2], '*', 'seq', seq, 'name', ARGV[4], 'data', ARGV[5])
-if ARGV[7] ~= '' then redis.call('XACK', KEYS[3], ARGV[6], ARGV[7]) end
+if ARGV[7] ~= '' then
+  redis.call('XACK', KEYS[3], ARGV[6], ARGV[7])
+  redis.call('XDEL', KEYS[3], ARGV[7])
+end
 local ttl = tonumber(ARGV[8])
 if redis.call('HGET', KEYS[1], 'deleted') == '1' then
   ttl = 60

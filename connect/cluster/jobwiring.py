@@ -23,6 +23,7 @@ from .jobdb import JobDb
 from .jobs import ClusterJobs
 from .lease import Lease
 from .node import Cluster
+from .sync import digest
 from .worker import ClusterWorker
 
 
@@ -44,7 +45,12 @@ def cluster_jobs(
     limits = (settings.max_queue_per_client, settings.max_queue)
     jobs.configure(db, cluster.instance, lambda: comfy.directory_of("temp"), settings.jobs_ttl, settings.job_results_ttl, limits)
     cluster.queued = db.queued
+    jobs.digest = lambda name: _digest(cluster.store.local.raw(name))
     return jobs
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else digest(data)
 
 
 def start_worker(

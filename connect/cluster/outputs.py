@@ -80,6 +80,8 @@ def write(temp: Path, job_id: str, attempt: int, files: dict[str, bytes]) -> Non
         path = (root / relative).resolve()
         if os.path.isabs(relative) or not path.is_relative_to(root):
             continue
+        if path.is_file() and path.stat().st_size == len(data):
+            continue  # placed by an earlier read of the job
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 

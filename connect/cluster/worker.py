@@ -86,7 +86,7 @@ class ClusterWorker:
         if job is not None and job.id == job_id and job.attempts == attempt:
             log.warning("ComfyUI-Connect: job %s (attempt %d) was taken over by another worker; stopping it here", job_id, attempt)
             self._lost.add(job_id)
-            self.jobs.comfy.cancel(job.prompt_id)
+            self._stop(job)
 
     async def _take(self, entry_id: str, job_id: str) -> None:
         taken = await self.db.take(job_id, entry_id, self.me, self._attempts)

@@ -50,6 +50,7 @@ def encode(job: JobRecord, plan: str | None = None) -> str:
         "deleted": job.deleted,
         "instance": job.instance,
         "attempts": job.attempts,
+        "workflow_hash": job.workflow_hash,
         "plan": None if job.plan is None or plan is not None else vars(job.plan),  # last: `plan` is put in its place
     }
     text = _dumps(data)
@@ -98,6 +99,7 @@ def decode(text: str) -> JobRecord:
         deleted=bool(data.get("deleted")),
         instance=data.get("instance"),
         attempts=int(data.get("attempts") or 0),
+        workflow_hash=data.get("workflow_hash"),
         plan=None if plan is None else _unplan(plan),
     )
 

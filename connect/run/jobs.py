@@ -81,6 +81,7 @@ class JobRecord:
     # In a cluster (connect/cluster/jobs.py): the instance running it or that ran it, and how many takes so far.
     instance: str | None = None
     attempts: int = 0
+    workflow_hash: str | None = None  # sha256 of the workflow file it was prepared from (cluster jobs)
 
     @property
     def pending(self) -> bool:

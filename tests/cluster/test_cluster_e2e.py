@@ -129,7 +129,11 @@ def test_without_redis_every_box_serves_and_resyncs_when_it_is_back(cluster: Clu
         wait_until(lambda: redis_state(cluster.a) == "down" and redis_state(cluster.b) == "down", 15, "both see Redis down")
         listing = members(cluster.a)
         assert listing["redis"] == "down" and [m["id"] for m in listing["instances"]] == ["box-a"]
-        assert cluster.b.run_ok("outage/before")["out"][0].size == (8, 8)  # still serving what it has
+        # Runs are jobs of the cluster (issue 15 phase 2): none can be queued without Redis, so 503 says to retry.
+        refused = cluster.b.run("outage/before")
+        assert refused.status_code == 503 and refused.headers["Retry-After"] == "2", refused.text
+        assert refused.json()["error"]["type"] == "cluster_unavailable"
+        assert cluster.b.describe("outage/before").status_code == 200  # still serving what it has
         cluster.a.saved("outage/during", canvas())  # answered now, pushed when Redis is back
     finally:
         cluster.redis.start()  # an empty Redis (no persistence): the boxes seed it again

@@ -54,6 +54,7 @@ def test_a_take_counts_the_attempt_and_a_lapsed_lease_is_reclaimed_with_its_hist
         assert names == ["queued", "succeeded"]
         pending = await db.client.xpending(STREAM, "workers")
         assert pending["pending"] == 0  # acked with the commit
+        assert await db.client.xlen(STREAM) == 0  # and deleted: the stream holds only jobs not ended
 
     with_db(tmp_path, scenario)
 

@@ -4,6 +4,7 @@ job (record, events, outputs, cancel, list) is served from Redis; Redis away ans
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from connect.cluster.node import Cluster
 ME = "inproc-w"
 
 
-def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", **settings: Any) -> None:
+def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", aof: bool = False, **settings: Any) -> None:
     async def wrapped(plugin: Plugin) -> None:
         cluster = plugin.connect.cluster
         assert isinstance(cluster, Cluster) and isinstance(plugin.connect.jobs, ClusterJobs)
@@ -26,7 +27,7 @@ def in_cluster(tmp_path: Path, scenario: Any, role: str = "both", **settings: An
         finally:
             await cluster.stop()
 
-    with RedisServer(tmp_path / "redis") as redis_server:
+    with RedisServer(tmp_path / "redis", aof=aof) as redis_server:
         run(tmp_path, wrapped, cluster_url=redis_server.url, cluster_role=role, instance_id=ME, cluster_heartbeat=0.2, **settings)
 
 
@@ -51,6 +52,9 @@ def test_a_synchronous_run_goes_through_redis_and_names_its_worker(tmp_path: Pat
         job = await plugin.job(response.headers["X-Connect-Job-Id"])
         assert job["status"] == "succeeded" and job["instance"] == ME and job["attempts"] == 1
         assert job["result_expired"] is True  # handed out by the run call, as on one machine
+        stored = await plugin.connect.jobs.get(job["id"])
+        saved = plugin.connect.cluster.store.local.raw("pic") or b""  # type: ignore[union-attr]
+        assert stored is not None and stored.workflow_hash == hashlib.sha256(saved).hexdigest()
         listed = await (await plugin.client.get("/api/connect/jobs")).json()
         assert [j["id"] for j in listed["jobs"]] == [job["id"]] and listed["jobs"][0]["instance"] == ME
         beat = await plugin.connect.cluster.listing()  # type: ignore[union-attr]
@@ -167,3 +171,48 @@ def test_the_per_client_limit_counts_the_cluster_s_jobs(tmp_path: Path) -> None:
         assert (await plugin.run("steps", params={"async": "1"})).status == 202  # given back at its end
 
     in_cluster(tmp_path, scenario, max_queue_per_client=1)
+
+
+def test_a_redis_restart_with_aof_loses_no_accepted_job(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, redis_server: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()
+        running = await (await plugin.run("steps", params={"async": "1"})).json()
+        await plugin.engine.running()
+        waiting = await (await plugin.run("steps", params={"async": "1"})).json()
+        redis_server.stop()  # appendfsync everysec (Redis's default); a clean stop writes everything
+        redis_server.start()
+        plugin.engine.resume()
+        for job in (running, waiting):
+            done = None
+            for _ in range(300):
+                response = await plugin.client.get(f"/api/connect/jobs/{job['id']}")
+                if response.status == 200 and (done := await response.json())["status"] == "succeeded":
+                    break
+                assert response.status in (200, 503), await response.text()
+                await asyncio.sleep(0.1)
+            assert done is not None and done["status"] == "succeeded" and done["attempts"] == 1, done
+
+    in_cluster(tmp_path, scenario, aof=True)
+
+
+def test_a_job_taken_as_often_as_allowed_fails_as_dead_lettered_with_its_history(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()  # the worker's take stays queued in its ComfyUI
+        job = await (await plugin.run("steps", params={"async": "1"})).json()
+        jobs = plugin.connect.jobs
+        assert isinstance(jobs, ClusterJobs)
+        for _attempt in range(100):
+            if (stored := await jobs.db.load(job["id"])) is not None and stored.attempt == 1:
+                break
+            await asyncio.sleep(0.05)
+        # As if another worker had taken it since and died: its last attempt is used up, by "ghost".
+        await jobs.db.client.hset(f"connect:job:{job['id']}", mapping={"attempt": 2, "owner": "ghost"})
+        ended = await jobs.wait(job["id"], 30)  # this worker's lease sees it lost; then reclaims it, dead
+        assert ended is not None and ended.status == "failed" and ended.error is not None, ended
+        assert ended.error["type"] == "dead_lettered" and ended.error_status == 500
+        assert ended.error["details"]["history"] == [{"attempt": 2, "instance": "ghost", "reason": "lease_expired"}]
+        plugin.engine.resume()
+
+    in_cluster(tmp_path, scenario, cluster_lease=1.0, cluster_attempts=2)

@@ -79,6 +79,11 @@ JOB_SCHEMAS = {
                 ]
             },
             "links": obj({"self": STR, "events": STR}, ["self", "events"]),
+            "instance": {
+                "type": ["string", "null"],
+                "description": "In a cluster: the instance running the job or that ran it (null while queued)",
+            },
+            "attempts": {"type": "integer", "description": "In a cluster: how many times a worker took the job (1 on the first)"},
         },
         "required": [
             "id",
