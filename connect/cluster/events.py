@@ -32,7 +32,7 @@ class ClusterEvents(EventHub):
         self._db = db
         self._me = me
         self.running: dict[str, int] = {}  # job id -> attempt, of the jobs this worker holds
-        self.remote_progress: dict[str, dict[str, Any]] = {}  # as last read from Redis (jobs.py)
+        self.remote_progress: dict[str, dict[str, Any]] = {}  # as last read from Redis (jobs.py); bounded there
         self._outbox: asyncio.Queue[tuple[str, int, str, str, str] | asyncio.Future[None]] | None = None
         self._sender: asyncio.Task[None] | None = None
 

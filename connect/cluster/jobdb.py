@@ -11,7 +11,8 @@ Key layout (all under ``connect:``):
                                    cancel (a stop asked for: its reason), expired ("1": outputs handed out),
                                    deleted ("1"), progress (JSON), history (JSON list of ended attempts)
     connect:job:<id>:events        stream of its events (fields seq, name, data): SSE ids are the seq numbers
-    connect:job:<id>:files:<n>     hash: "<kind>/<subfolder>/<filename>" -> bytes, attempt n's output files
+    connect:job:<id>:files:<n>     hash: '["<kind>","<subfolder>","<filename>"]' -> bytes, attempt n's output files
+    connect:job:<id>:inputs        hash: stored input file name -> bytes (inputs.py), until the job ends
     connect:jobs:index             sorted set: job id -> created (epoch seconds), for the list
     connect:idem:<sha256 of scope> string: the job id an Idempotency-Key scope started (SET NX)
     connect:jobs:inflight          hash: client -> its jobs not ended, and "*" -> all of them (the limits,
@@ -60,6 +61,10 @@ def events_key(job_id: str) -> str:
 
 def files_key(job_id: str, attempt: int) -> str:
     return f"{PREFIX}job:{job_id}:files:{attempt}"
+
+
+def inputs_key(job_id: str) -> str:
+    return f"{PREFIX}job:{job_id}:inputs"
 
 
 def idem_key(scope: str) -> str:
@@ -184,7 +189,7 @@ class JobDb:
         await self.link.call(lambda: self.client.hset(job_key(job_id), field, "1"))
 
     async def remove(self, job_id: str, attempt: int) -> None:
-        keys = [job_key(job_id), events_key(job_id), *(files_key(job_id, n) for n in range(attempt + 1))]
+        keys = [job_key(job_id), events_key(job_id), inputs_key(job_id), *(files_key(job_id, n) for n in range(attempt + 1))]
         await self.link.call(lambda: self.client.delete(*keys))
         await self.forget_index([job_id])
 
@@ -201,6 +206,22 @@ class JobDb:
             data = {_text(k): _text(v) for k, v in fields.items()}
             found.append((_text(entry_id), int(data["seq"]), data["name"], data["data"]))
         return found
+
+    async def put_inputs(self, job_id: str, files: dict[str, bytes], ttl: float) -> None:
+        async def put() -> None:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(inputs_key(job_id), mapping=files)
+                pipe.expire(inputs_key(job_id), max(1, int(ttl)))
+                await pipe.execute()
+
+        await self.link.call(put)
+
+    async def inputs(self, job_id: str) -> dict[str, bytes]:
+        raw = await self.link.call(lambda: self.client.hgetall(inputs_key(job_id)))
+        return {_text(k): bytes(v) for k, v in raw.items()}
+
+    async def drop_inputs(self, job_id: str) -> None:
+        await self.link.call(lambda: self.client.delete(inputs_key(job_id)))
 
     async def files(self, job_id: str, attempt: int) -> dict[str, bytes]:
         raw = await self.link.call(lambda: self.client.hgetall(files_key(job_id, attempt)))

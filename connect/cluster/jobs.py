@@ -35,14 +35,17 @@ from ..run.runner import REASONS, JobRunner, RunRequest
 from ..workflow.endpoint import title_of
 from ..workflow.store import SavedWorkflow
 from .events import ClusterEvents
+from .inputs import gather_inputs
 from .jobdb import FINAL, JobDb, Stored
-from .outputs import moved, place, relocate
+from .outputs import moved, place, relocate, sweep
 from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
 RETRY_AFTER = 2  # seconds a caller is told to wait while Redis does not answer
 _SCOPE_WAIT = 10.0  # seconds a replayed Idempotency-Key waits for the first call's record to appear
 _BLOCK_MS = 1000
+_SWEEP_EVERY = 60.0
+_PROGRESS_KEPT = 10_000
 
 
 def unavailable(exc: Unreachable) -> ClusterUnavailable:
@@ -76,6 +79,7 @@ class ClusterJobs(JobRunner):
     result_ttl: float
     cluster_hub: ClusterEvents
     limits: tuple[int, int]
+    input_dir: Path
     digest: Callable[[str], str | None]  # sha256 of a workflow's stored file (the version a job runs)
 
     def configure(
@@ -84,6 +88,7 @@ class ClusterJobs(JobRunner):
         """What JobRunner's constructor does not take (plugin.py builds both alike); `limits`: (per client, overall)."""
         self.db, self.me, self.temp, self.ttl, self.result_ttl, self.limits = db, me, temp, ttl, result_ttl, limits
         self.digest = lambda name: None
+        self._swept = 0.0
         assert isinstance(self.hub, ClusterEvents)
         self.cluster_hub = self.hub
 
@@ -136,6 +141,9 @@ class ClusterJobs(JobRunner):
             plan=Plan(prompt, outputs, labels, embed),
             workflow_hash=await asyncio.to_thread(self.digest, saved.name),
         )
+        files = await gather_inputs(self.input_dir, prompt)  # the worker's ComfyUI needs them in its own folder
+        if files:
+            await self.db.put_inputs(job.id, files, self.ttl)
         client = request.slot.client if request.slot is not None else (request.owner or "")
         said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)
         if said != "ok":
@@ -161,6 +169,8 @@ class ClusterJobs(JobRunner):
         if not job.finished:
             job.cancel_reason = job.cancel_reason or stored.cancel
         if stored.progress is not None:
+            if len(self.cluster_hub.remote_progress) > _PROGRESS_KEPT:  # jobs read while running, never after
+                self.cluster_hub.remote_progress.clear()
             self.cluster_hub.remote_progress[job_id] = stored.progress
         else:
             self.cluster_hub.remote_progress.pop(job_id, None)
@@ -182,6 +192,9 @@ class ClusterJobs(JobRunner):
             job.outputs, job.result_expired = None, True
             return
         await place(temp, job.id, attempt, files)
+        if time.monotonic() - self._swept > _SWEEP_EVERY:  # copies of older jobs go once Redis no longer has them
+            self._swept = time.monotonic()
+            await asyncio.to_thread(sweep, temp, self.result_ttl)
         job.result = relocate(job.result, job.id, attempt)
         job.outputs = {
             name: [FileRef(i.filename, moved(job.id, attempt, i.kind, i.subfolder), "temp") if isinstance(i, FileRef) else i for i in items]

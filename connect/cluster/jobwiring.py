@@ -45,6 +45,7 @@ def cluster_jobs(
     limits = (settings.max_queue_per_client, settings.max_queue)
     jobs.configure(db, cluster.instance, lambda: comfy.directory_of("temp"), settings.jobs_ttl, settings.job_results_ttl, limits)
     cluster.queued = db.queued
+    jobs.input_dir = comfy.input_dir()
     jobs.digest = lambda name: _digest(cluster.store.local.raw(name))
     return jobs
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -88,3 +90,22 @@ def write(temp: Path, job_id: str, attempt: int, files: dict[str, bytes]) -> Non
 
 async def place(temp: Path, job_id: str, attempt: int, files: dict[str, bytes]) -> None:
     await asyncio.to_thread(write, temp, job_id, attempt, files)
+
+
+def sweep(temp: Path, older_than: float) -> int:
+    """Remove the copies of jobs placed more than `older_than` seconds ago (blocking: off the loop); how many.
+
+    Redis drops a job's files after CONNECT_JOB_RESULTS_TTL, so its copies here are of no use after that."""
+    root = temp / FOLDER
+    if not root.is_dir():
+        return 0
+    removed = 0
+    deadline = time.time() - older_than
+    for folder in root.iterdir():
+        try:
+            if folder.is_dir() and folder.stat().st_mtime < deadline:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed

@@ -25,8 +25,10 @@ from typing import Any
 from ..errors import ConnectError, DeadLettered, RunInterrupted
 from ..io.outputs import collect
 from ..run.jobcodec import decode, encode
-from ..run.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobRecord
+from ..run.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobRecord, Plan
+from ..workflow.endpoint import Endpoint
 from ..workflow.store import SavedWorkflow
+from .inputs import input_names, place_inputs
 from .jobdb import Taken
 from .jobs import ClusterJobs
 from .lease import Lease
@@ -70,6 +72,9 @@ class ClusterWorker:
     async def run_forever(self) -> None:
         while True:
             stop_if_cancelled()
+            if not self.jobs.comfy.worker_alive():  # a stalled ComfyUI takes nothing: other workers can run it
+                await asyncio.sleep(_RETRY)
+                continue
             try:
                 got = await self.db.next_entry(self.me, self._lease_ms, _BLOCK_MS)
                 if got is not None:
@@ -120,11 +125,7 @@ class ClusterWorker:
     async def _run(self, job: JobRecord, entry_id: str) -> None:
         plan = job.plan
         assert plan is not None
-        try:
-            saved = await asyncio.to_thread(self._load, job.workflow)
-        except ConnectError as exc:
-            await self._commit(job, entry_id, exc)
-            return
+        endpoint = await self._endpoint(job, plan)
         by_node: dict[str, tuple[str, ...]] = {}
         for name, ids in plan.outputs.items():
             for node_id in ids:
@@ -133,19 +134,35 @@ class ClusterWorker:
         self.hub.open(job.id, job.prompt_id, plan.labels, by_node)
         watcher = asyncio.ensure_future(self._watch_cancel(job))
         try:
-            await self._execute(job, saved, entry_id)
+            await self._execute(job, endpoint, entry_id)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             self.hub.running.pop(job.id, None)
             self.hub.drop(job.id)
 
-    async def _execute(self, job: JobRecord, saved: SavedWorkflow, entry_id: str) -> None:
+    async def _endpoint(self, job: JobRecord, plan: Plan) -> Endpoint:
+        """What names the job's errors in the caller's terms: its workflow as stored here when it is the very
+        version the job was prepared from, else one made of the plan (errors then name nodes, not inputs).
+        The job never needs its workflow to run: the plan is the prompt (a save or delete meanwhile, or a
+        sync still on its way, changes nothing)."""
+        try:
+            saved = await asyncio.to_thread(self._load, job.workflow)
+            stored = await asyncio.to_thread(self.jobs.digest, job.workflow)
+        except ConnectError:
+            saved, stored = None, None
+        if saved is not None and (job.workflow_hash is None or stored == job.workflow_hash):
+            return saved.endpoint
+        return Endpoint(plan.prompt, {}, plan.outputs, (), ())
+
+    async def _execute(self, job: JobRecord, endpoint: Endpoint, entry_id: str) -> None:
         plan = job.plan
         assert plan is not None
         executor = self.jobs.executor
         try:
-            await executor.submit(saved.endpoint, plan.prompt, job.prompt_id, plan.extra)
+            if input_names(plan.prompt):  # files the caller sent to another instance
+                await place_inputs(self.jobs.input_dir, await self.db.inputs(job.id))
+            await executor.submit(endpoint, plan.prompt, job.prompt_id, plan.extra)
         except ConnectError as exc:
             await self._commit(job, entry_id, exc)
             return
@@ -162,7 +179,7 @@ class ClusterWorker:
                 job.cancel_reason = job.cancel_reason or "timeout"
                 self._stop(job)
                 outcome = await self.jobs.stopped(job)
-            result = executor.result(saved.endpoint, plan.prompt, outcome)
+            result = executor.result(endpoint, plan.prompt, outcome)
         except ConnectError as exc:
             await self._commit(job, entry_id, self.jobs.failure(job, exc))
         except asyncio.CancelledError:
@@ -225,6 +242,9 @@ class ClusterWorker:
             await self.db.put_files(job.id, job.attempts, files, self.jobs.result_ttl)
         final = json.dumps({**self.jobs.summary(job), "outputs": None}, separators=(",", ":"), default=str)
         committed = await self.db.commit(job.id, self.me, job.attempts, encode(job), job.status, final, entry_id, self.jobs.ttl)
+        if committed:
+            with contextlib.suppress(Unreachable):  # if kept, they expire with the job
+                await self.db.drop_inputs(job.id)
         if not committed:
             log.warning(
                 "ComfyUI-Connect: the late result of job %s (attempt %d) was discarded: another worker holds it", job.id, job.attempts

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 from support.client import Client, wait_until
-from support.images import decode
+from support.images import decode, png_b64
 from support.redis_server import RedisServer
 from support.server import prepare, serve
 from support.suites import SETTINGS
-from support.workflows import slow_workflow
+from support.workflows import load_invert, slow_workflow
 
 pytestmark = pytest.mark.e2e
 
@@ -44,7 +44,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         api = stack.enter_context(serve(prepare(root / "api", test_nodes=True), env(redis, "box-api", "api")))
         worker = stack.enter_context(serve(prepare(root / "worker", test_nodes=True), env(redis, "box-worker", "worker")))
         api.saved("slow", slow_workflow())
-        wait_until(lambda: worker.describe("slow").status_code == 200, 15, "the workflow synced to the worker")
+        api.saved("invert", load_invert())
+        wait_until(lambda: worker.describe("invert").status_code == 200, 15, "the workflows synced to the worker")
         yield Pair(api, worker)
 
 
@@ -108,3 +109,11 @@ def test_events_replay_from_either_box_with_last_event_id(pair: Pair) -> None:
     linked = pair.api.call("GET", f"/api/connect/jobs/{job['id']}", params={"output": "url"}).json()["outputs"]["out"][0]
     fetched = pair.api.http.get(linked if linked.startswith("http") else pair.api.server.url + linked, timeout=30)
     assert fetched.status_code == 200 and fetched.content[:4] == b"\x89PNG"
+
+
+def test_an_input_file_sent_to_the_api_box_reaches_the_worker(pair: Pair) -> None:
+    payload = {"load": {"image": {"type": "file", "content": png_b64((10, 20, 30)), "name": "in.png"}}}
+    response = pair.api.run("invert", payload)
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Connect-Instance"] == "box-worker"
+    assert decode(response.json()["out"][0]).convert("RGB").getpixel((0, 0)) == (245, 235, 225)

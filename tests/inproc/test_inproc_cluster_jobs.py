@@ -9,8 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from support.images import png_b64
 from support.inproc import Plugin, b64_pixel, canvas, run, steps
 from support.redis_server import RedisServer
+from support.workflows import load_invert
 
 from connect.cluster.jobs import ClusterJobs
 from connect.cluster.node import Cluster
@@ -216,3 +218,50 @@ def test_a_job_taken_as_often_as_allowed_fails_as_dead_lettered_with_its_history
         plugin.engine.resume()
 
     in_cluster(tmp_path, scenario, cluster_lease=1.0, cluster_attempts=2)
+
+
+def test_a_job_runs_the_version_it_was_prepared_from_through_a_save_and_a_delete(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("pic", canvas(color=0xFF0000))
+        await plugin.save("other", canvas())
+        plugin.engine.pause()
+        busy = await (await plugin.run("other", params={"async": "1"})).json()  # holds the one worker
+        await plugin.engine.running()
+        changed = await (await plugin.run("pic", params={"async": "1"})).json()
+        second = await (await plugin.run("pic", params={"async": "1"})).json()
+        await plugin.save("pic", canvas(color=0x0000FF))  # a save while both wait in the cluster's queue
+        plugin.engine.resume()
+        assert (await plugin.finished(busy["id"]))["status"] == "succeeded"
+        assert b64_pixel((await plugin.finished(changed["id"]))["outputs"]["out"][0]) == (255, 0, 0)
+        plugin.engine.pause()
+        late = await (await plugin.run("pic", params={"async": "1"})).json()
+        await plugin.engine.running()
+        assert (await plugin.client.delete("/api/connect/workflows/pic")).status == 204  # while `late` runs
+        plugin.engine.resume()
+        for job_id, color in ((second["id"], (255, 0, 0)), (late["id"], (0, 0, 255))):
+            done = await plugin.finished(job_id)
+            assert done["status"] == "succeeded" and b64_pixel(done["outputs"]["out"][0]) == color, done
+
+    in_cluster(tmp_path, scenario)
+
+
+def test_an_input_file_travels_with_its_job_to_the_worker(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        await plugin.save("busy", canvas())
+        await plugin.save("invert", load_invert())
+        plugin.engine.pause()
+        busy = await (await plugin.run("busy", params={"async": "1"})).json()
+        await plugin.engine.running()
+        payload = {"load": {"image": {"type": "file", "content": png_b64((10, 20, 30))}}}
+        job = await (await plugin.run("invert", payload, params={"async": "1"})).json()
+        stored = [p for p in (plugin.engine.input_dir() / "connect").iterdir() if p.name.startswith("connect-")]
+        assert len(stored) == 1
+        stored[0].unlink()  # as on a worker that never saw the file: only Redis has it
+        plugin.engine.resume()
+        assert (await plugin.finished(busy["id"]))["status"] == "succeeded"
+        done = await plugin.finished(job["id"])
+        assert done["status"] == "succeeded", done
+        assert b64_pixel(done["outputs"]["out"][0]) == (245, 235, 225)
+        assert not await plugin.connect.jobs.db.client.exists(f"connect:job:{job['id']}:inputs")  # type: ignore[attr-defined]
+
+    in_cluster(tmp_path, scenario)
