@@ -83,7 +83,8 @@ EVENT = (
     + """
 if not mine() or ended() then return 0 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('XADD', KEYS[2], '*', 'seq', seq, 'name', ARGV[3], 'data', ARGV[4])
+-- at most about 5000 kept, as on one machine (run/events.py): a long run of progress steps does not grow it forever
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 5000, '*', 'seq', seq, 'name', ARGV[3], 'data', ARGV[4])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'progress', ARGV[5]) end
 return seq
 """

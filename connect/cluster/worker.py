@@ -146,11 +146,14 @@ class ClusterWorker:
         version the job was prepared from, else one made of the plan (errors then name nodes, not inputs).
         The job never needs its workflow to run: the plan is the prompt (a save or delete meanwhile, or a
         sync still on its way, changes nothing)."""
-        try:
-            saved = await asyncio.to_thread(self._load, job.workflow)
-            stored = await asyncio.to_thread(self.jobs.digest, job.workflow)
-        except ConnectError:
-            saved, stored = None, None
+
+        def read() -> tuple[SavedWorkflow | None, str | None]:
+            try:
+                return self._load(job.workflow), self.jobs.digest(job.workflow)
+            except ConnectError:
+                return None, None
+
+        saved, stored = await asyncio.to_thread(read)
         if saved is not None and (job.workflow_hash is None or stored == job.workflow_hash):
             return saved.endpoint
         return Endpoint(plan.prompt, {}, plan.outputs, (), ())
