@@ -73,6 +73,16 @@ def delivered(api: Client, job_id: str) -> dict[str, Any]:
     return api.until(job_id, lambda j: j["webhook"] is not None and j["webhook"]["state"] == "delivered", "webhook delivered")
 
 
+def taken(api: Client, job_id: str, free: Box) -> str:
+    """The instance that took the job; failing, what the free box's ComfyUI and heartbeat said meanwhile."""
+    try:
+        return str(api.until(job_id, lambda j: j["instance"] is not None, f"taken while {free.name} is free")["instance"])
+    except AssertionError as failed:
+        beats = api.call("GET", "/api/connect/cluster").json()["instances"]
+        said = {"queue": free.client.queue(), "heartbeat": [b for b in beats if b["id"] == free.name]}
+        raise AssertionError(f"{failed}\n{free.name} meanwhile: {said}") from None
+
+
 def takes_jobs(fleet: Fleet, api: Client, box: Box) -> None:
     """`box` takes jobs again: slow jobs posted one by one, each left running, until one runs on `box`
     (at the latest once every other worker is busy). All of them are cancelled after."""
@@ -80,7 +90,7 @@ def takes_jobs(fleet: Fleet, api: Client, box: Box) -> None:
     try:
         while True:
             started.append(api.start("slow", slow(0x0A0B0C, 120)))
-            where = api.until(started[-1]["id"], lambda j: j["instance"] is not None, f"taken while {box.name} is free")["instance"]
+            where = taken(api, started[-1]["id"], box)
             if where == box.name:
                 return
             assert len(started) < len(fleet.named("worker")), f"{box.name} took no job while every other worker was busy"
