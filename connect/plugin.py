@@ -30,7 +30,7 @@ from .http.routes import register
 from .http.state import CONNECT, VERSION, Connect
 from .io.delivery import Delivery
 from .io.inputs import FileLimits, InputFiles
-from .io.links import FileLinks
+from .io.links import FileLinks, SharedLinks
 from .io.netguard import parse_networks
 from .io.retention import Retention, named_files
 from .ops.health import Probe
@@ -187,6 +187,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     comfy.set_app_state(CONNECT, connect)
     register(comfy.routes)
     if cluster:
+        links.shared = _shared_links(cluster, comfy.loop)  # ?output=url links download from every instance
         cluster.start(comfy.loop, connect.workflows_changed)
     _when_ready(comfy, lambda: connect.jobs.recover(store.load))
     if cluster:  # a worker takes jobs once ComfyUI has loaded every node pack, as recovery does
@@ -219,6 +220,12 @@ def _cluster_jobs(
     from .cluster.jobwiring import cluster_jobs
 
     return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata, stats)
+
+
+def _shared_links(cluster: Cluster, loop: asyncio.AbstractEventLoop) -> SharedLinks:
+    from .cluster.downloads import ClusterLinks
+
+    return ClusterLinks(cluster.link, loop)
 
 
 def _cluster_queues(runner: JobRunner, settings: Settings) -> ClusterQueues:
