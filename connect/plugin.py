@@ -109,7 +109,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         keep_outputs=settings.keep_outputs,
         self_validating=comfy.validates_itself,
         metadata=settings.metadata,
-        readiness=ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of)),
+        readiness=ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of), replaced=comfy.replaced),
     )
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 
