@@ -25,7 +25,7 @@ from ..cluster.demand import merge, signal
 from ..cluster.members import cached_models, heartbeat
 from ..cluster.queues import ClusterQueues, QueueStats, by_workflow, member_queues
 from ..cluster.stats import Progress, RunStats
-from ..cluster.view import ClusterView
+from ..cluster.view import ClusterView, Unreachable
 from ..comfy.engine import Host
 from ..workflow.store import Workflows
 from .metrics import Gauge
@@ -100,7 +100,10 @@ class Overview:
 
     async def _queues(self, instances: list[dict[str, Any]]) -> dict[str, QueueStats]:
         if self.queues is not None:
-            return await self.queues.queues()
+            try:
+                return await self.queues.queues()
+            except Unreachable:
+                pass  # Redis is down: what the heartbeats last said (the listing says Redis is down)
         if self._cluster is not None:
             return member_queues(instances)
         return {"local": self.stats.queue()}
