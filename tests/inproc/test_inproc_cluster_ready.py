@@ -16,6 +16,7 @@ from support.inproc import Plugin, b64_pixel, run
 from support.redis_server import RedisServer
 from support.workflows import file_input, link, node
 
+from connect.cluster.link import PREFIX
 from connect.cluster.node import Cluster
 
 ME = "inproc-w"
@@ -95,8 +96,8 @@ def test_a_worker_hands_back_a_job_it_cannot_run_and_it_fails_once_every_live_wo
         cluster = cluster_of(plugin)
         await plugin.save("pic", picture())
         await until(lambda: my_report(plugin), "the heartbeat reports pic not ready")
-        # Another worker that says it can run everything, for a few seconds (its heartbeat then expires).
-        await cluster.link.beat("ghost", {"id": "ghost", "role": "worker", "state": "idle"}, 3.0, time.time())
+        # Another worker that says it can run everything (it never takes anything), until it leaves below.
+        await cluster.link.beat("ghost", {"id": "ghost", "role": "worker", "state": "idle"}, 600.0, time.time())
         accepted = await plugin.run("pic", params={"async": "1"})
         assert accepted.status == 202, await accepted.text()
         job_id = (await accepted.json())["id"]
@@ -111,7 +112,8 @@ def test_a_worker_hands_back_a_job_it_cannot_run_and_it_fails_once_every_live_wo
         while_ghost = await plugin.job(job_id)
         # Handed back, not failed, and no attempt burnt: the ghost may take it.
         assert while_ghost["status"] == "queued" and while_ghost["attempts"] == 0
-        ended = await plugin.finished(job_id)  # the ghost's heartbeat expires: every live worker refused it
+        await cluster.link.client.delete(PREFIX + "instance:ghost")  # as its heartbeat expiring: the ghost is gone
+        ended = await plugin.finished(job_id)  # every live worker has refused it now
         assert ended["status"] == "failed" and ended["instance"] == ME
         assert ended["error"]["type"] == "endpoint_not_ready"
         assert ended["error"]["details"] == {"name": "pic", "missing": [MISSING_PICTURE], "workers": [ME]}
