@@ -9,6 +9,8 @@ takes work and a busy one hoards none. While it runs, the lease thread (lease.py
 task polls the job's ``cancel`` field, so a DELETE on any instance reaches it within half a second.
 The end is committed with fencing (jobdb.py COMMIT): a worker that lost its lease (paused past it, cut
 off) has its result discarded and logged, and sends no webhook; only the committer sends one.
+Before taking a job the worker judges its plan (fitness.py): one naming a node class or file this box
+lacks is handed back for another worker (jobscripts.py REFUSE), and fails only once every live worker refused it.
 """
 
 from __future__ import annotations
