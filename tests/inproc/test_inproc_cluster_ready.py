@@ -136,3 +136,24 @@ def test_an_api_box_without_the_file_accepts_the_run_when_no_worker_is_live_it_w
         assert "unready" not in listing["instances"][0]  # an api box runs nothing, so reports nothing
 
     in_cluster(tmp_path, scenario, role="api")
+
+
+def test_a_synchronous_run_its_only_worker_refuses_answers_409_as_on_one_machine(tmp_path: Path) -> None:
+    async def scenario(plugin: Plugin) -> None:
+        cluster = cluster_of(plugin)
+
+        async def worker_started() -> bool:
+            return cluster.unready is not None
+
+        await until(worker_started, "the worker started")
+        cluster.unready = dict  # a stale report (the file was removed since): the accepting box lets it through
+        await plugin.save("pic", picture())
+        await until(lambda: cluster.link.members(), "the first heartbeat")
+        response = await plugin.run("pic")
+        error = (await response.json())["error"]
+        assert response.status == 409 and error["type"] == "endpoint_not_ready"
+        assert error["details"] == {"name": "pic", "missing": [MISSING_PICTURE], "workers": [ME]}
+        job = await plugin.job(response.headers["X-Connect-Job-Id"])
+        assert job["status"] == "failed" and job["attempts"] == 1  # failed by the worker, once: no back and forth
+
+    in_cluster(tmp_path, scenario)
