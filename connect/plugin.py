@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cluster.queues import ClusterQueues
 from .cluster.stats import RunStats
 from .comfy.adapter import ComfyAdapter
 from .comfy.engine import Host
@@ -29,7 +30,7 @@ from .http.routes import register
 from .http.state import CONNECT, VERSION, Connect
 from .io.delivery import Delivery
 from .io.inputs import FileLimits, InputFiles
-from .io.links import FileLinks
+from .io.links import FileLinks, SharedLinks
 from .io.netguard import parse_networks
 from .io.retention import Retention, named_files
 from .ops.health import Probe
@@ -108,7 +109,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         keep_outputs=settings.keep_outputs,
         self_validating=comfy.validates_itself,
         metadata=settings.metadata,
-        readiness=ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of)),
+        readiness=ReadinessChecks(comfy.node_spec, self_checked(comfy.validates_itself, comfy.directory_of), replaced=comfy.replaced),
     )
     delivery = Delivery(comfy.directory_of, links, settings.keep_outputs, settings.public_url)
 
@@ -130,7 +131,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     )
     executor = Executor(comfy)
     runner = (
-        _cluster_jobs(cluster, settings, comfy, executor, preparer, lambda job: connect.render(job), webhooks)
+        _cluster_jobs(cluster, settings, comfy, executor, preparer, lambda job: connect.render(job), webhooks, stats)
         if cluster
         else JobRunner(
             comfy,
@@ -166,7 +167,8 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
         cluster=cluster,
         versions=local_store.versions,
     )
-    overview = Overview(stats, comfy, store, lambda: connect.jobs.progress, cluster, settings.autoscale_target, VERSION)
+    queues = _cluster_queues(runner, settings) if cluster else None  # connect:jobs in Redis, not the heartbeats' local queues
+    overview = Overview(stats, comfy, store, lambda: connect.jobs.progress, cluster, settings.autoscale_target, VERSION, queues)
     connect.overview = overview
     comfy.on_complete(metrics.prompt_finished)
     comfy.hide_internals_from_outputs()
@@ -185,6 +187,7 @@ def setup(comfy: Host | None = None, settings: Settings | None = None) -> Connec
     comfy.set_app_state(CONNECT, connect)
     register(comfy.routes)
     if cluster:
+        links.shared = _shared_links(cluster, comfy.loop)  # ?output=url links download from every instance
         cluster.start(comfy.loop, connect.workflows_changed)
     _when_ready(comfy, lambda: connect.jobs.recover(store.load))
     if cluster:  # a worker takes jobs once ComfyUI has loaded every node pack, as recovery does
@@ -204,13 +207,34 @@ def _cluster(settings: Settings, local: WorkflowStore, comfy: Host, stats: Calla
 
 
 def _cluster_jobs(
-    cluster: Cluster, settings: Settings, comfy: Host, executor: Executor, preparer: Preparer, render: Render, webhooks: WebhookPolicy
+    cluster: Cluster,
+    settings: Settings,
+    comfy: Host,
+    executor: Executor,
+    preparer: Preparer,
+    render: Render,
+    webhooks: WebhookPolicy,
+    stats: RunStats,
 ) -> JobRunner:
     """Jobs queued in the cluster's Redis and readable on every instance (connect/cluster/jobs.py)."""
     from .cluster.jobwiring import cluster_jobs
 
     preparer.readiness.refuse_here = False  # the workers' reports decide (cluster/fitness.py), not this box
-    return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata)
+    return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata, stats)
+
+
+def _shared_links(cluster: Cluster, loop: asyncio.AbstractEventLoop) -> SharedLinks:
+    from .cluster.downloads import ClusterLinks
+
+    return ClusterLinks(cluster.link, loop)
+
+
+def _cluster_queues(runner: JobRunner, settings: Settings) -> ClusterQueues:
+    from .cluster.jobs import ClusterJobs
+    from .cluster.jobwiring import cluster_queues
+
+    assert isinstance(runner, ClusterJobs)
+    return cluster_queues(runner, settings)
 
 
 async def _cluster_worker(cluster: Cluster, connect: Connect, settings: Settings, discard: Callable[[JobRecord], None]) -> None:

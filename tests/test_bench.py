@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 from bench_clients import cached_nodes, execution_ms, parse_server_timing
+from bench_cluster import rate as cluster_rate
+from bench_cluster import spread
 from bench_profile import plugin_shares
 from bench_report import targets
 
@@ -76,3 +78,13 @@ def test_profile_counts_busy_event_loop_samples_per_plugin_function() -> None:
     busy, shares = plugin_shares(lines)
     assert busy == 10
     assert shares == {"_run (ComfyUI-Connect/connect/routes.py)": 8, "check (ComfyUI-Connect/connect/v.py)": 5}
+
+
+def test_cluster_rate_spans_first_queued_to_last_finished() -> None:
+    jobs: list[dict[str, Any]] = [
+        {"queued_at": "2025-11-30T10:00:00.000+00:00", "finished_at": "2025-11-30T10:00:01.000+00:00", "instance": "b"},
+        {"queued_at": "2025-11-30T10:00:00.500+00:00", "finished_at": "2025-11-30T10:00:02.000+00:00", "instance": "c"},
+        {"queued_at": "2025-11-30T10:00:00.200+00:00", "finished_at": "2025-11-30T10:00:01.500+00:00", "instance": None},
+    ]
+    assert cluster_rate(jobs) == 1.5
+    assert spread(jobs) == {"b": 1, "c": 1, "local": 1}

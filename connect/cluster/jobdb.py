@@ -2,7 +2,8 @@
 
 Key layout (all under ``connect:``):
 
-    connect:jobs                   stream of jobs to run (field ``job``: its id; deleted once ended); group ``workers``.
+    connect:jobs                   stream of jobs to run (fields ``job``: its id, ``workflow``; deleted once ended);
+                                   group ``workers``.
                                    A worker's pending entry is its lease: renewed (XCLAIM ... JUSTID, which
                                    resets its idle time) by the owner's lease thread, reclaimed by any other
                                    worker (XAUTOCLAIM) once idle longer than CONNECT_CLUSTER_LEASE.
@@ -16,6 +17,7 @@ Key layout (all under ``connect:``):
     connect:job:<id>:inputs        hash: stored input file name -> bytes (inputs.py), until the job ends
     connect:jobs:index             sorted set: job id -> created (epoch seconds), for the list
     connect:idem:<sha256 of scope> string: the job id an Idempotency-Key scope started (SET NX)
+    connect:jobs:dead              sorted set: dead-lettered job id -> when (kept as long as job records, CONNECT_JOBS_TTL)
     connect:jobs:inflight          hash: client -> its jobs not ended, and "*" -> all of them (the limits,
                                    CONNECT_MAX_QUEUE_PER_CLIENT and CONNECT_MAX_QUEUE, counted cluster-wide)
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +53,7 @@ from .view import Unreachable
 STREAM = PREFIX + "jobs"
 GROUP = "workers"
 INDEX = PREFIX + "jobs:index"
+DEAD = PREFIX + "jobs:dead"
 IN_FLIGHT = PREFIX + "jobs:inflight"
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -171,11 +175,14 @@ class JobDb:
 
         await self.link.call(release)
 
-    async def enqueue(self, job_id: str, rec: str, created: float, queued: str, client: str, limits: tuple[int, int]) -> tuple[str, int]:
+    async def enqueue(
+        self, job_id: str, rec: str, created: float, queued: str, client: str, limits: tuple[int, int], workflow: str = ""
+    ) -> tuple[str, int]:
         """("ok", jobs in flight now), or what refused it: ("client", its runs in flight) or ("queue", all of them)."""
         await self.ensure_group()
         keys = [job_key(job_id), INDEX, STREAM, events_key(job_id), IN_FLIGHT]
-        answer = await self.link.call(lambda: self._enqueue(keys=keys, args=[job_id, rec, created, queued, client, *limits]))
+        args = [job_id, rec, created, queued, client, *limits, workflow]
+        answer = await self.link.call(lambda: self._enqueue(keys=keys, args=args))
         return _text(answer[0]), int(answer[1])
 
     async def load(self, job_id: str) -> Stored | None:
@@ -335,6 +342,10 @@ class JobDb:
         if verdict != "fail":
             return Refused(verdict)
         return Refused(verdict, int(answer[1]), _text(answer[2]), tuple(_refusals(_text(answer[3]))))
+
+    async def dead_lettered(self, job_id: str) -> None:
+        """Note a job given up on (after its commit): the queue statistics count them (jobqueue.py)."""
+        await self.link.call(lambda: self.client.zadd(DEAD, {job_id: time.time()}))
 
     async def cancel_reason(self, job_id: str) -> str | None:
         raw = await self.link.call(lambda: self.client.hget(job_key(job_id), "cancel"))

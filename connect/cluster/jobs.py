@@ -39,6 +39,7 @@ from .fitness import refusal
 from .inputs import gather_inputs
 from .jobdb import FINAL, JobDb, Stored
 from .outputs import moved, place, relocate, sweep
+from .stats import RunStats
 from .view import Unreachable, stop_if_cancelled
 
 log = logging.getLogger("comfyui-connect")
@@ -83,6 +84,7 @@ class ClusterJobs(JobRunner):
     limits: tuple[int, int]
     input_dir: Path
     digest: Callable[[str], str | None]  # sha256 of a workflow's stored file (the version a job runs)
+    stats: RunStats | None = None  # this instance's statistics (stats.py says who counts what in a cluster)
 
     def configure(
         self, db: JobDb, me: str, temp: Callable[[], Path | None], ttl: float, result_ttl: float, limits: tuple[int, int]
@@ -151,9 +153,12 @@ class ClusterJobs(JobRunner):
         if files:
             await self.db.put_inputs(job.id, files, self.ttl)
         client = request.slot.client if request.slot is not None else (request.owner or "")
-        said, count = await self.db.enqueue(job.id, encode(job), job.created_at, json.dumps({"position": None}), client, self.limits)
+        queued = json.dumps({"position": None})
+        said, count = await self.db.enqueue(job.id, encode(job), job.created_at, queued, client, self.limits, job.workflow)
         if said != "ok":
             raise over_limit(said, count, self.limits)
+        if self.stats is not None:
+            self.stats.arrived(job.workflow)
         # The local slot (http/middleware/admission.py) is not detached: it ends with this call. The job
         # counts against the limits until it ends in Redis's own count (jobdb.py ENQUEUE, COMMIT, CANCEL).
         return job
@@ -289,6 +294,8 @@ class ClusterJobs(JobRunner):
         job.cancel_reason = job.cancel_reason or reason
         if said == "cancelled":
             job.status, job.finished_at, job.error, job.error_status = CANCELLED, ended.finished_at, ended.error, ended.error_status
+            if self.stats is not None:  # no worker took it: it ends here, and is counted here
+                self.stats.finished(ended)
 
     async def delete(self, job: JobRecord) -> None:
         job.deleted = True

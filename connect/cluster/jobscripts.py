@@ -4,7 +4,8 @@ Each runs atomically in Redis, so its checks and its writes cannot interleave wi
 ``ARGV`` values arrive as strings; ``KEYS`` and ``ARGV`` of each are listed above it.
 """
 
-# KEYS: job, index, stream, events, in flight. ARGV: id, rec, created, queued data, client, max per client, max in flight
+# KEYS: job, index, stream, events, in flight. ARGV: id, rec, created, queued data, client, max per client, max in flight,
+# workflow (on the stream entry too, so the queue's statistics count waiting jobs per workflow without reading records)
 ENQUEUE = """
 local mine = tonumber(redis.call('HGET', KEYS[5], ARGV[5]) or '0')
 local total = tonumber(redis.call('HGET', KEYS[5], '*') or '0')
@@ -15,7 +16,7 @@ redis.call('HINCRBY', KEYS[5], '*', 1)
 redis.call('HSET', KEYS[1], 'rec', ARGV[2], 'status', 'queued', 'attempt', 0, 'owner', '', 'seq', 1, 'client', ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 redis.call('XADD', KEYS[4], '*', 'seq', 1, 'name', 'queued', 'data', ARGV[4])
-redis.call('XADD', KEYS[3], '*', 'job', ARGV[1])
+redis.call('XADD', KEYS[3], '*', 'job', ARGV[1], 'workflow', ARGV[8] or '')
 return {'ok', total + 1}
 """
 

@@ -1,6 +1,7 @@
 """Build the job engine of an instance in a cluster (plugin.py calls these when CONNECT_CLUSTER_URL is set).
 
 jobs = cluster_jobs(cluster, comfy, executor, ...)    # the runner every instance answers with
+queues = cluster_queues(jobs, settings)               # its queue's statistics (Redis), for the overview
 start_worker(cluster, jobs, ...)                      # worker and both roles: take jobs from Redis
 """
 
@@ -22,9 +23,11 @@ from ..workflow.store import Metadata, SavedWorkflow
 from .events import ClusterEvents
 from .fitness import unready
 from .jobdb import JobDb
+from .jobqueue import RedisQueues
 from .jobs import ClusterJobs
 from .lease import Lease
 from .node import Cluster
+from .stats import RunStats
 from .sync import digest
 from .worker import ClusterWorker
 
@@ -38,6 +41,7 @@ def cluster_jobs(
     render: Render,
     webhooks: WebhookPolicy,
     metadata: Metadata,
+    stats: RunStats | None = None,
 ) -> ClusterJobs:
     db = JobDb(cluster.link)
     hub = ClusterEvents(comfy.queue_positions, db, cluster.instance)
@@ -48,8 +52,14 @@ def cluster_jobs(
     jobs.configure(db, cluster.instance, lambda: comfy.directory_of("temp"), settings.jobs_ttl, settings.job_results_ttl, limits)
     cluster.queued = db.queued
     jobs.input_dir = comfy.input_dir()
+    jobs.stats = stats
     jobs.digest = lambda name: _digest(cluster.store.local.raw(name))
     return jobs
+
+
+def cluster_queues(jobs: ClusterJobs, settings: Settings) -> RedisQueues:
+    """The queue statistics of connect:jobs, for GET /api/connect/cluster (ops/overview.py)."""
+    return RedisQueues(jobs.db, settings.jobs_ttl)
 
 
 def _digest(data: bytes | None) -> str | None:

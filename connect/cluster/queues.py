@@ -7,9 +7,10 @@ depth: jobs waiting to be taken; oldest_age: seconds the oldest of them has wait
 pending: taken by a worker and not yet finished (Redis Streams' pending entries); dead_lettered: jobs
 given up on after too many reclaims.
 
-``ClusterQueues`` is what the distributed job queue implements (one entry per Redis stream). Until it
-is there each instance's own queue stands in: the Connect jobs waiting on its ComfyUI (``RunStats.queue``),
-published in its heartbeat and listed here as ``local:<instance>`` (``member_queues``).
+``ClusterQueues`` is what the distributed job queue implements (one entry per Redis stream: jobqueue.py
+reads connect:jobs; plugin.py hands it to the overview in a cluster). Without one (a cluster view built
+with no job queue) each instance's own queue stands in: the Connect jobs waiting on its ComfyUI
+(``RunStats.queue``), published in its heartbeat and listed here as ``local:<instance>`` (``member_queues``).
 """
 
 from __future__ import annotations

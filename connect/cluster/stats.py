@@ -8,6 +8,15 @@ Per minute and workflow it counts arrivals, successes, failures, cancellations a
 run times (started -> finished), so the last hour's throughput and latency can be drawn by any page
 that reads one heartbeat (the page needs no history of its own) and the arrival rate the autoscaling
 signal needs (cluster/demand.py) is at hand. Sixty buckets a workflow at most: memory stays bounded.
+
+In a cluster (CONNECT_CLUSTER_URL) jobs live in Redis, not in the local store, so the job engine tells
+it directly: the instance that accepts a run counts its arrival (``arrived``; once per job, on one
+instance, so the cluster's arrival rate is the sum of the instances' and counts jobs still waiting for a
+worker: counting when a worker takes it would cap the rate at the workers' throughput, and an autoscaler
+would never see demand beyond it); the worker that takes a job follows it (``accepted(again=True)``, no
+arrival) and counts its end and run time (``finished``), and a take of a job whose previous attempt
+lapsed (``reclaimed``); a queued job cancelled before any worker took it ends on the instance that
+cancelled it.
 """
 
 from __future__ import annotations
@@ -106,8 +115,19 @@ class RunStats:
             )
 
     def reclaimed(self, workflow: str) -> None:
-        """A job of `workflow` this instance had taken was given to another (distributed jobs call this)."""
+        """This instance took a job of `workflow` whose previous attempt lapsed (its worker stopped holding it).
+        Counted by the taker, not by the worker that lost it: that one is often dead (kill -9, power)."""
         self._count(workflow, Tally(reclaimed=1))
+
+    # -- the distributed jobs (cluster/worker.py, cluster/jobs.py) --------------------------------------------
+    def arrived(self, workflow: str) -> None:
+        """A cluster job accepted here (queued in Redis): counted once, by the instance that accepted it, so the
+        instances' arrival rates add up to the cluster's, and jobs that wait for a worker count as demand."""
+        self._count(workflow, Tally(arrived=1))
+
+    def released(self, job: JobRecord) -> None:
+        """A job this worker held was taken over by another: it ends there, and is counted there."""
+        self._open.pop(job.id, None)
 
     # -- reading ------------------------------------------------------------------------------------------
     def snapshot(self, progress: Progress = lambda job: None) -> dict[str, Any]:

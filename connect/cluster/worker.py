@@ -109,13 +109,20 @@ class ClusterWorker:
         job = self._job(taken)
         self.lease.hold(job.id, entry_id, taken.attempt)
         self.current = job
+        stats = self.jobs.stats
+        if stats is not None:
+            if taken.attempt > 1 or taken.verdict == "dead":  # an earlier attempt lapsed: its worker stopped holding it
+                stats.reclaimed(job.workflow)
+            stats.accepted(job, again=True)  # its arrival was counted where it was accepted (stats.py)
         try:
             if taken.verdict == "dead":
                 history = [*taken.history]
                 message = (
                     f"the job was taken {taken.attempt} times (CONNECT_CLUSTER_ATTEMPTS) and never finished: each worker stopped holding it"
                 )
-                await self._commit(job, entry_id, DeadLettered(message, {"history": history, "attempts": taken.attempt}))
+                if await self._commit(job, entry_id, DeadLettered(message, {"history": history, "attempts": taken.attempt})):
+                    with contextlib.suppress(Unreachable):
+                        await self.db.dead_lettered(job.id)
             elif taken.cancel:
                 job.cancel_reason = taken.cancel
                 await self._commit(job, entry_id, self.jobs.failure(job, RunInterrupted("stopped", {"prompt_id": job.prompt_id})))
@@ -125,6 +132,8 @@ class ClusterWorker:
             self.lease.drop()
             self.current = None
             self._lost.discard(job.id)
+            if stats is not None:  # not committed here (lost, or Redis away): another worker ends it
+                stats.released(job)
 
     async def _fits(self, entry_id: str, job_id: str) -> bool:
         """Whether this box has what the job's plan names; if not, the job is handed back (never failed here),
@@ -256,8 +265,8 @@ class ClusterWorker:
         with contextlib.suppress(Unreachable):
             await self.db.update(job.id, self.me, job.attempts, encode(job), job.status)
 
-    async def _commit(self, job: JobRecord, entry_id: str, error: ConnectError | None) -> None:
-        """Store the end if this worker still holds the job; else discard it (logged)."""
+    async def _commit(self, job: JobRecord, entry_id: str, error: ConnectError | None) -> bool:
+        """Store the end if this worker still holds the job (True); else discard it (logged)."""
         files: dict[str, bytes] = {}
         if error is None and job.outputs is not None:
             try:
@@ -276,7 +285,7 @@ class ClusterWorker:
                 "ComfyUI-Connect: the late result of job %s (attempt %d) was discarded: another worker holds it", job.id, job.attempts
             )
             self._cleanup(job)
-            return
+            return False
         await self.hub.flush()
         if files:
             await self.db.put_files(job.id, job.attempts, files, self.jobs.result_ttl)
@@ -290,11 +299,14 @@ class ClusterWorker:
                 "ComfyUI-Connect: the late result of job %s (attempt %d) was discarded: another worker holds it", job.id, job.attempts
             )
             self._cleanup(job)
-            return
+            return False
+        if self.jobs.stats is not None:
+            self.jobs.stats.finished(job)
         if job.webhook is not None:
             self.jobs.spawn(self._notify_then_clean(job))
         else:
             self._cleanup(job)
+        return True
 
     async def _notify_then_clean(self, job: JobRecord) -> None:
         try:

@@ -187,6 +187,13 @@ class ComfyAdapter:
         info = self._declared_info(class_type)
         return None if info is None else NodeSpec.from_object_info(class_type, info)
 
+    def replaced(self, prompt: dict[str, Any]) -> dict[str, Any]:
+        if not self.features.replacements:
+            return prompt
+        prompt = copy.deepcopy(prompt)  # the saved workflow's nodes must never change
+        self.server.node_replace_manager.apply_replacements(prompt)
+        return prompt
+
     # -- the queue ------------------------------------------------------------------------------
     async def admit(self, prompt_id: str, prompt: dict[str, Any], client_id: str, extra_data: dict[str, Any]) -> Admitted:
         """What ComfyUI's POST /prompt does before queueing, in its order.

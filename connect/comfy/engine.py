@@ -76,6 +76,9 @@ class Engine(Protocol):
     def validates_itself(self, class_type: str, input_name: str) -> bool:
         """Whether the node class checks this input's value itself (then it takes a file in a subfolder)."""
 
+    def replaced(self, prompt: dict[str, Any]) -> dict[str, Any]:
+        """`prompt` (a copy) with the node classes ComfyUI renamed replaced, as POST /prompt would (0.33.0)."""
+
 
 class Host(Engine, Protocol):
     @property

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import stat
@@ -44,7 +45,7 @@ from aiohttp import web
 
 from ..comfy.outcome import RunResult
 from ..errors import BadRequest, ExecutionFailed, NotAcceptable, NotFound
-from .links import FileLinks
+from .links import FileLinks, Link
 from .media import OCTET_STREAM, mime_type
 from .outputs import FileRef, Item, Value, collect, resolve_path
 from .render import Mode as Mode  # chosen here, defined beside the renderer
@@ -221,11 +222,21 @@ class Delivery:
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         """GET /api/connect/files/<token>/<name>."""
-        link = self.links.lookup(request.match_info["token"], request.match_info["name"])
+        token, name = request.match_info["token"], request.match_info["name"]
+        link = self.links.lookup(token, name)
+        if (link is None or not link.path.is_file()) and self.links.shared is not None:
+            link = await self._shared(token, name)  # made by another instance of the cluster
         if link is None or not link.path.is_file():
             raise NotFound("no such file: the link is wrong or has expired (CONNECT_FILE_URL_TTL)")
         headers = {"Content-Type": link.mime_type, "Content-Disposition": _disposition(link.name), "Cache-Control": "private"}
         return web.FileResponse(link.path, headers=headers)
+
+    async def _shared(self, token: str, name: str) -> Link | None:
+        assert self.links.shared is not None
+        found = await self.links.shared.find(self.links.key(token))
+        if found is None or not hmac.compare_digest(found[0].name.encode(), name.encode()):
+            return None
+        return await asyncio.to_thread(self.links.adopt, token, *found)  # later downloads here read the copy
 
     # -- rendering (in a worker thread unless the files are small: they are read, encoded, moved) --
     def _render(

@@ -8,6 +8,10 @@ the files route needs no API key. Each linked file lives in its own folder under
 the SHA-256 of its token (a listing of the folder reveals no link), with a ``link.json`` beside it;
 links therefore survive a restart. Once expired (``CONNECT_FILE_URL_TTL``), a link answers 404 and
 its folder is deleted by the next sweep (run periodically, and at start).
+
+In a cluster a load balancer may send the download to another instance than the one that made the
+link: ``shared`` (cluster/links.py) then holds each link and its bytes in Redis with the link's TTL, and
+an instance that does not know a token asks it (``Delivery.download``) and keeps a copy (``adopt``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 log = logging.getLogger("comfyui-connect")
 _META = "link.json"
@@ -39,11 +44,22 @@ class Link:
     expires: float  # time.time() seconds
 
 
+class SharedLinks(Protocol):
+    """Links every instance of a cluster can serve; keyed by the token's digest (the token is never stored)."""
+
+    def share(self, key: str, link: Link) -> None:
+        """Publish `link` (its file is in place) before its URL is handed out; called from a worker thread."""
+
+    async def find(self, key: str) -> tuple[Link, bytes] | None:
+        """The link made on another instance and its file's bytes; None if unknown or expired."""
+
+
 class FileLinks:
     def __init__(self, root: Path, ttl: float, clock: Callable[[], float] = time.time) -> None:
         self.root = root
         self.ttl = ttl
         self._clock = clock
+        self.shared: SharedLinks | None = None  # set in a cluster (plugin.py)
         self._links: dict[str, Link] = {}
         self._lock = threading.Lock()
 
@@ -61,7 +77,29 @@ class FileLinks:
         _write_meta(folder, link)
         with self._lock:
             self._links[_digest(token)] = link
+        if self.shared is not None:
+            self.shared.share(_digest(token), link)
         return token
+
+    def key(self, token: str) -> str:
+        return _digest(token)
+
+    def adopt(self, token: str, link: Link, data: bytes) -> Link | None:
+        """Keep here a copy of a link another instance made (its name and expiry as they were); None if expired."""
+        if link.expires <= self._clock() or "/" in link.name or link.name in ("", ".", ".."):
+            return None
+        folder = self.root / _digest(token)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / link.name
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".file-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+        kept = Link(target, link.name, link.mime_type, link.expires)
+        _write_meta(folder, kept)
+        with self._lock:
+            self._links[_digest(token)] = kept
+        return kept
 
     def lookup(self, token: str, name: str) -> Link | None:
         with self._lock:

@@ -44,11 +44,13 @@ class ReadinessChecks:
         specs: SpecLookup,
         accepts: Accepts = _never,
         *,
+        replaced: Callable[[Prompt], Prompt] = lambda prompt: prompt,
         clock: Callable[[], float] = time.monotonic,
         reuse: float = REUSE_SECONDS,
     ) -> None:
         self._specs = specs
         self._accepts = accepts
+        self._replaced = replaced  # a renamed class runs under its new name (ComfyUI 0.33.0): judged so
         self._clock = clock
         self._reuse = reuse
         self._kept: dict[str, tuple[Endpoint, float, Readiness]] = {}
@@ -63,7 +65,7 @@ class ReadinessChecks:
         return verdict
 
     def judge(self, prompt: Prompt) -> Readiness:
-        return readiness(prompt, self._specs, self._accepts)
+        return readiness(self._replaced(prompt), self._specs, self._accepts)
 
     def check_run(self, saved: SavedWorkflow, prompt: Prompt) -> None:
         """Refuse (409) a run whose `prompt` (the caller's values patched in, bypasses applied) cannot run here."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 from support.client import Client, wait_until
-from support.images import decode, png_b64
+from support.images import b64, decode, png_b64
 from support.redis_server import RedisServer
 from support.server import prepare, serve
 from support.suites import SETTINGS
@@ -117,3 +117,23 @@ def test_an_input_file_sent_to_the_api_box_reaches_the_worker(pair: Pair) -> Non
     assert response.status_code == 200, response.text
     assert response.headers["X-Connect-Instance"] == "box-worker"
     assert decode(response.json()["out"][0]).convert("RGB").getpixel((0, 0)) == (245, 235, 225)
+
+
+def test_a_download_link_made_by_one_box_downloads_from_the_other(pair: Pair) -> None:
+    response = pair.api.run("slow", {"slow": {"seconds": 0.2}, "canvas": {"color": 0x3366CC}}, output="url")
+    assert response.status_code == 200, response.text
+    url = response.json()["out"][0]
+    path = url[url.index("/api/connect/files/") :]
+    assert url.startswith(pair.api.url)  # made by the api box, as a load balancer would not know
+    # the worker box (from Redis), the worker box again (its copy), and the box that made the link
+    answers = [box.http.get(box.url + path, timeout=30) for box in (pair.worker, pair.worker, pair.api)]
+    for answer in answers:
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/png"
+    assert answers[0].content == answers[1].content == answers[2].content  # the same bytes on either box
+    assert decode(b64(answers[0].content)).convert("RGB").getpixel((0, 0)) == (0x33, 0x66, 0xCC)
+    token = path.split("/")[4]
+    for box in (pair.api, pair.worker):
+        unknown = box.http.get(box.url + path.replace(token, "x" * len(token)), timeout=30)
+        assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "not_found"
+        wrong_name = box.http.get(box.url + path.rsplit("/", 1)[0] + "/other.png", timeout=30)
+        assert wrong_name.status_code == 404

@@ -18,6 +18,7 @@ from support.filehost import FileHost
 from support.redis_server import RedisServer
 from support.server import prepare, serve
 from support.suites import SETTINGS, WEBHOOK_SECRET
+from support.twoboxes import by_id, listing
 from support.workflows import slow_workflow
 
 pytestmark = pytest.mark.e2e
@@ -88,6 +89,15 @@ def test_a_paused_worker_loses_its_job_and_its_late_result_is_discarded(trio: Tr
     time.sleep(LEASE)  # the paused worker had its chance to send a second one
     assert deliveries_of(trio, job_id) == 1
     assert trio.api.job(job_id)["instance"] == other  # the late result did not overwrite the record
+
+    def counted() -> bool:  # the taker counts the reclaim and the run; the loser's late end counts nowhere
+        found = by_id(listing(trio.api))
+        return (found.get(other, {}).get("reclaims"), found.get(other, {}).get("runs"), found.get(first, {}).get("runs")) == (1, 1, 0)
+
+    wait_until(counted, 30, "the statistics in the heartbeats")
+    found = by_id(listing(trio.api))
+    assert found["box-api"]["by_workflow"]["slow"]["arrivals_per_minute"] > 0  # the arrival: where it was accepted
+    assert "slow" not in found[other]["by_workflow"] or found[other]["by_workflow"]["slow"]["arrivals_per_minute"] == 0
 
 
 def test_a_killed_worker_s_job_finishes_on_the_other(trio: Trio) -> None:

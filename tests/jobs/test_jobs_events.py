@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
-import requests
 from support.client import Client
+from support.sse import stream
 
 pytestmark = pytest.mark.e2e
-
-
-def read_events(response: requests.Response) -> list[tuple[int, str, dict[str, Any]]]:
-    """Every event of a stream until the server ends it: (id, name, data)."""
-    assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("text/event-stream")
-    events: list[tuple[int, str, dict[str, Any]]] = []
-    fields: dict[str, str] = {}
-    for raw in response.iter_lines():
-        line = raw.decode("utf-8")  # an event stream is UTF-8 by definition
-        if line == "":
-            if "event" in fields:
-                events.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
-            fields = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(": ")
-            fields[name] = value
-    return events
-
-
-def stream(jobs: Client, job_id: str, headers: dict[str, str] | None = None) -> list[tuple[int, str, dict[str, Any]]]:
-    with jobs.http.get(f"{jobs.api_url}/jobs/{job_id}/events", headers=headers, stream=True, timeout=60) as response:
-        return read_events(response)
 
 
 def test_events_of_a_multi_node_run_arrive_in_order(idle: Client) -> None:

@@ -143,3 +143,18 @@ def test_only_a_node_that_checks_the_input_itself_takes_a_value_its_list_lacks(t
     assert not accepts("LoadImage", "image", "absent.png", "input_file")
     assert accepts("LoadImage", "mode", "anything", "choice")  # its own check decides, in ComfyUI's validation
     assert not accepts("LoadImageMask2", "image", "photo.png", "input_file")
+
+
+def test_a_renamed_class_is_judged_under_the_name_comfyui_runs_it_by() -> None:
+    # ComfyUI 0.33.0 replaces renamed classes before validating (POST /prompt): "OldUse" runs as "Use".
+    box = Box(["m.safetensors"])
+    workflow = saved()
+    old = {**workflow.endpoint.prompt, "2": {**workflow.endpoint.prompt["2"], "class_type": "OldUse"}}
+    renamed = SavedWorkflow("wf", parse_endpoint(old), None, "2026-12-01T00:00:00Z")
+
+    def replaced(prompt: dict[str, Any]) -> dict[str, Any]:
+        return {n: {**node, "class_type": "Use"} if node["class_type"] == "OldUse" else node for n, node in prompt.items()}
+
+    assert not ReadinessChecks(box.spec).of(renamed).ready
+    assert ReadinessChecks(box.spec, replaced=replaced).of(renamed).ready
+    assert renamed.endpoint.prompt["2"]["class_type"] == "OldUse"

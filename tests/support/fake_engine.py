@@ -104,6 +104,9 @@ class FakeEngine:
     def validates_itself(self, class_type: str, input_name: str) -> bool:
         return class_type in SELF_VALIDATING
 
+    def replaced(self, prompt: dict[str, Any]) -> dict[str, Any]:
+        return prompt  # like ComfyUI 0.3.75: no renamed classes
+
     def queued_prompts(self) -> list[dict[str, Any]]:
         return [prompt for _, prompt, _, _ in self._waiting] + ([self._running_prompt] if self._running is not None else [])
 

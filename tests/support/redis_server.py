@@ -49,6 +49,10 @@ class RedisServer:
                 raise RuntimeError(f"redis-server did not answer on port {self.port}: {self.log_tail()}")
             time.sleep(0.05)
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
