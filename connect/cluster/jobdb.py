@@ -334,7 +334,7 @@ class JobDb:
         return bool(await self.link.call(lambda: self._commit(keys=keys, args=args)))
 
     async def refuse(self, job_id: str, entry_id: str, me: str, live: list[str], missing: list[dict[str, Any]] | None) -> Refused:
-        """Hand the job back (REFUSE); `missing` None: this worker had refused it already (a skip)."""
+        """Hand the job back (REFUSE) naming what this worker lacks (None: record nothing new, only hand it back)."""
         lacking = "" if missing is None else json.dumps(missing)
         args = [GROUP, entry_id, me, json.dumps(live), lacking, job_id]
         answer = await self.link.call(lambda: self._refuse(keys=[job_key(job_id), STREAM], args=args))
