@@ -219,6 +219,7 @@ def _cluster_jobs(
     """Jobs queued in the cluster's Redis and readable on every instance (connect/cluster/jobs.py)."""
     from .cluster.jobwiring import cluster_jobs
 
+    preparer.readiness.refuse_here = False  # the workers' reports decide (cluster/fitness.py), not this box
     return cluster_jobs(cluster, settings, comfy, executor, preparer.prepare, render, webhooks, settings.metadata, stats)
 
 
@@ -241,7 +242,8 @@ async def _cluster_worker(cluster: Cluster, connect: Connect, settings: Settings
     from .cluster.jobwiring import start_worker
 
     assert isinstance(connect.jobs, ClusterJobs)
-    start_worker(cluster, connect.jobs, settings, connect.store.load, connect.comfy.directory_of, discard, connect.comfy.loop)
+    comfy = connect.comfy
+    start_worker(cluster, connect.jobs, settings, connect.store.load, comfy.directory_of, discard, comfy.loop, connect.preparer.readiness)
 
 
 def _job_store(settings: Settings, path: Path, discard: Callable[[JobRecord], None]) -> JobStore:

@@ -10,7 +10,8 @@ Key layout (all under ``connect:``):
     connect:job:<id>               hash: rec (the record, run/jobcodec.py JSON), status, attempt (takes so far),
                                    owner (instance holding it; "" while queued), seq (last event number),
                                    cancel (a stop asked for: its reason), expired ("1": outputs handed out),
-                                   deleted ("1"), progress (JSON), history (JSON list of ended attempts)
+                                   deleted ("1"), progress (JSON), history (JSON list of ended attempts),
+                                   refused (JSON list of {instance, missing}: workers that cannot run it)
     connect:job:<id>:events        stream of its events (fields seq, name, data): SSE ids are the seq numbers
     connect:job:<id>:files:<n>     hash: '["<kind>","<subfolder>","<filename>"]' -> bytes, attempt n's output files
     connect:job:<id>:inputs        hash: stored input file name -> bytes (inputs.py), until the job ends
@@ -30,6 +31,8 @@ Lua scripts (jobscripts.py; each one atomic, so the checks and the writes cannot
     UPDATE   the record (started, progress), same fence
     COMMIT   the end: same fence and not ended yet; record, status, final event, XACK, TTLs, the client's
              run given back; 0 if refused
+    REFUSE   a worker lacking what the job needs hands it back (acked, added again; attempt untouched);
+             once every live worker has refused it, "fail": the refuser owns it and commits the failure
     CANCEL   a queued job (no owner) ends cancelled at once; a taken one gets ``cancel`` for its owner to see
 
 Events and the record of a finished job expire with CONNECT_JOBS_TTL, its files with CONNECT_JOB_RESULTS_TTL.
@@ -43,7 +46,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .jobscripts import CANCEL, COMMIT, ENQUEUE, EVENT, RENEW, TAKE, UPDATE
+from .jobscripts import CANCEL, COMMIT, ENQUEUE, EVENT, REFUSE, RENEW, TAKE, UPDATE
 from .link import PREFIX, RedisLink
 from .view import Unreachable
 
@@ -88,6 +91,7 @@ class Stored:
     deleted: bool
     progress: dict[str, Any] | None
     history: list[dict[str, Any]]
+    refused: tuple[str, ...] = ()  # instances that cannot run it (REFUSE)
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,19 @@ class Taken:
     rec: str = ""
     history: tuple[dict[str, Any], ...] = ()
     cancel: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    verdict: str  # handed (back in the stream), done (gone or ended: acked), fail (every live worker refused it)
+    attempt: int = 0
+    rec: str = ""
+    refusals: tuple[dict[str, Any], ...] = ()  # {instance, missing} of each worker that refused it
+
+
+def _refusals(raw: str | None) -> list[dict[str, Any]]:
+    found = json.loads(raw or "[]")
+    return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []  # cjson writes [] as {}
 
 
 def _text(value: Any) -> str:
@@ -114,6 +131,7 @@ class JobDb:
         self._update = client.register_script(UPDATE)
         self._commit = client.register_script(COMMIT)
         self._cancel = client.register_script(CANCEL)
+        self._refuse = client.register_script(REFUSE)
         self._group_made = False
 
     @property
@@ -315,6 +333,16 @@ class JobDb:
         args = [me, attempt, rec, status, final, GROUP, entry_id, int(ttl), job_id]
         return bool(await self.link.call(lambda: self._commit(keys=keys, args=args)))
 
+    async def refuse(self, job_id: str, entry_id: str, me: str, live: list[str], missing: list[dict[str, Any]] | None) -> Refused:
+        """Hand the job back (REFUSE) naming what this worker lacks (None: record nothing new, only hand it back)."""
+        lacking = "" if missing is None else json.dumps(missing)
+        args = [GROUP, entry_id, me, json.dumps(live), lacking, job_id]
+        answer = await self.link.call(lambda: self._refuse(keys=[job_key(job_id), STREAM], args=args))
+        verdict = _text(answer[0])
+        if verdict != "fail":
+            return Refused(verdict)
+        return Refused(verdict, int(answer[1]), _text(answer[2]), tuple(_refusals(_text(answer[3]))))
+
     async def dead_lettered(self, job_id: str) -> None:
         """Note a job given up on (after its commit): the queue statistics count them (jobqueue.py)."""
         await self.link.call(lambda: self.client.zadd(DEAD, {job_id: time.time()}))
@@ -338,4 +366,5 @@ def _stored(fields: dict[Any, Any] | None) -> Stored | None:
         deleted=data.get("deleted") == "1",
         progress=json.loads(data["progress"]) if data.get("progress") else None,
         history=json.loads(data.get("history") or "[]"),
+        refused=tuple(str(r.get("instance")) for r in _refusals(data.get("refused"))),
     )

@@ -35,6 +35,7 @@ from ..run.runner import REASONS, JobRunner, RunRequest
 from ..workflow.endpoint import title_of
 from ..workflow.store import SavedWorkflow
 from .events import ClusterEvents
+from .fitness import refusal
 from .inputs import gather_inputs
 from .jobdb import FINAL, JobDb, Stored
 from .outputs import moved, place, relocate, sweep
@@ -47,6 +48,7 @@ _SCOPE_WAIT = 10.0  # seconds a replayed Idempotency-Key waits for the first cal
 _BLOCK_MS = 1000
 _SWEEP_EVERY = 60.0
 _PROGRESS_KEPT = 10_000
+_MEMBERS_REUSED = 1.0  # seconds a run reuses the workers' heartbeats it read (about one heartbeat)
 
 
 def unavailable(exc: Unreachable) -> ClusterUnavailable:
@@ -91,6 +93,7 @@ class ClusterJobs(JobRunner):
         self.db, self.me, self.temp, self.ttl, self.result_ttl, self.limits = db, me, temp, ttl, result_ttl, limits
         self.digest = lambda name: None
         self._swept = 0.0
+        self._members: tuple[float, list[dict[str, Any]]] = (0.0, [])
         assert isinstance(self.hub, ClusterEvents)
         self.cluster_hub = self.hub
 
@@ -143,6 +146,9 @@ class ClusterJobs(JobRunner):
             plan=Plan(prompt, outputs, labels, embed),
             workflow_hash=await asyncio.to_thread(self.digest, saved.name),
         )
+        refused = refusal(saved.name, job.workflow_hash, prompt, await self._live_members())
+        if refused is not None:  # no live worker has what it names: 409 now, as one machine says (nothing queued)
+            raise refused
         files = await gather_inputs(self.input_dir, prompt)  # the worker's ComfyUI needs them in its own folder
         if files:
             await self.db.put_inputs(job.id, files, self.ttl)
@@ -156,6 +162,14 @@ class ClusterJobs(JobRunner):
         # The local slot (http/middleware/admission.py) is not detached: it ends with this call. The job
         # counts against the limits until it ends in Redis's own count (jobdb.py ENQUEUE, COMMIT, CANCEL).
         return job
+
+    async def _live_members(self) -> list[dict[str, Any]]:
+        """The cluster's heartbeats (each worker's readiness report in them), read at most once a second."""
+        read_at, members = self._members
+        if time.monotonic() - read_at > _MEMBERS_REUSED:
+            members = await self.db.link.members()
+            self._members = (time.monotonic(), members)
+        return members
 
     async def recover(self, load: Callable[[str], SavedWorkflow]) -> int:
         return 0  # Redis holds the jobs; a worker's unfinished one is reclaimed when its lease lapses

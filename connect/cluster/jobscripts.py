@@ -147,3 +147,39 @@ if not redis.call('HGET', KEYS[1], 'cancel') then redis.call('HSET', KEYS[1], 'c
 return 'asked'
 """
 )
+
+# A worker that cannot run a job (it lacks a node class or model file: cluster/fitness.py) hands it back
+# instead of failing it: the refusal is recorded once per instance in ``refused`` (JSON list of
+# {instance, missing}), the entry is acked and added again at the stream's end for another worker, and
+# ``attempt`` is not touched. Once every live worker has refused it, it is this worker's to fail
+# (owner=me, attempt+1: the fenced COMMIT of the end follows). A job gone or ended is acked.
+# KEYS: job, stream. ARGV: group, entry id, me, live worker ids (JSON list), what I lack (JSON list; '' if recorded), job id
+REFUSE = """
+local function settled()
+  redis.call('XACK', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('XDEL', KEYS[2], ARGV[2])
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then settled() return {'done'} end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' then settled() return {'done'} end
+local refused = cjson.decode(redis.call('HGET', KEYS[1], 'refused') or '[]')
+local by = {}
+for _, r in ipairs(refused) do by[r.instance] = true end
+if not by[ARGV[3]] and ARGV[5] ~= '' then
+  table.insert(refused, {instance = ARGV[3], missing = cjson.decode(ARGV[5])})
+  by[ARGV[3]] = true
+  redis.call('HSET', KEYS[1], 'refused', cjson.encode(refused))
+end
+local everyone = true
+for _, w in ipairs(cjson.decode(ARGV[4])) do
+  if not by[w] then everyone = false end
+end
+if everyone and by[ARGV[3]] then
+  local attempt = tonumber(redis.call('HGET', KEYS[1], 'attempt')) + 1
+  redis.call('HSET', KEYS[1], 'owner', ARGV[3], 'attempt', attempt)
+  return {'fail', attempt, redis.call('HGET', KEYS[1], 'rec'), redis.call('HGET', KEYS[1], 'refused')}
+end
+settled()
+redis.call('XADD', KEYS[2], '*', 'job', ARGV[6])
+return {'handed'}
+"""

@@ -15,11 +15,13 @@ from ..comfy.engine import Host
 from ..run.executor import Executor
 from ..run.idempotency import LocalIdempotencyLock
 from ..run.jobs import JobRecord, MemoryJobStore
+from ..run.ready import ReadinessChecks
 from ..run.runner import Prepare, Render
 from ..run.webhooks import WebhookPolicy
 from ..settings import Settings
 from ..workflow.store import Metadata, SavedWorkflow
 from .events import ClusterEvents
+from .fitness import unready
 from .jobdb import JobDb
 from .jobqueue import RedisQueues
 from .jobs import ClusterJobs
@@ -72,10 +74,17 @@ def start_worker(
     directory_of: Callable[[str], Path | None],
     discard: Callable[[JobRecord], None],
     loop: asyncio.AbstractEventLoop,
+    checks: ReadinessChecks | None = None,
 ) -> ClusterWorker | None:
-    """The worker loop and its lease thread, unless this instance is an api one (it never executes)."""
+    """The worker loop and its lease thread, unless this instance is an api one (it never executes).
+
+    With `checks`, the worker hands back the jobs it cannot run and its heartbeat names the endpoints it is
+    not ready for (cluster/fitness.py)."""
     if settings.cluster_role == "api":
         return None
+    if checks is not None:
+        judge = checks
+        cluster.unready = lambda: unready(cluster.store.load_all()[0], judge, jobs.digest)
     holder: list[ClusterWorker] = []
 
     def lost(job_id: str, attempt: int) -> None:  # from the lease thread
@@ -91,6 +100,7 @@ def start_worker(
         lease_seconds=settings.cluster_lease,
         attempts=settings.cluster_attempts,
         output_cap=settings.cluster_output_max_bytes,
+        checks=checks,
     )
     holder.append(worker)
     cluster.running = worker.heartbeat

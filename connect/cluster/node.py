@@ -22,6 +22,7 @@ from .sync import RETRY, SyncedWorkflows
 from .view import Connection, Unreachable, stop_if_cancelled
 
 MISSED_BEATS = 4  # an instance is gone this many heartbeats after its last one
+REJUDGE_BEATS = 4  # a worker's readiness report is judged again this often (and at once when workflows change)
 
 
 class Cluster:
@@ -54,6 +55,10 @@ class Cluster:
         # The job this instance runs and the cluster's queue, for the heartbeat (set by jobwiring.py).
         self.running: Callable[[], dict[str, Any] | None] = lambda: None
         self.queued: Callable[[], Awaitable[int | None]] | None = None
+        # A worker's report of the endpoints it cannot run (fitness.unready; set by jobwiring.py; reads folders).
+        self.unready: Callable[[], dict[str, Any]] | None = None
+        self._unready: dict[str, Any] | None = None
+        self._beats = 0
 
     @property
     def link(self) -> RedisLink:
@@ -75,6 +80,7 @@ class Cluster:
     def start(self, loop: asyncio.AbstractEventLoop, workflows_changed: Callable[[], None]) -> None:
         def changed() -> None:
             self._cached = None
+            self._unready = None
             workflows_changed()
 
         self.store.on_change = changed
@@ -117,7 +123,16 @@ class Cluster:
             self.running(),
             await self._queued(),
         )
-        return {**beat, **self._stats()}
+        return {**beat, **self._stats(), **await self._readiness()}
+
+    async def _readiness(self) -> dict[str, Any]:
+        """{"unready": {...}} for a worker (judged again every few beats: a model file copied in counts), else {}."""
+        if self.unready is None:
+            return {}
+        if self._unready is None or self._beats % REJUDGE_BEATS == 0:
+            self._unready = await asyncio.to_thread(self.unready)
+        self._beats += 1
+        return {"unready": self._unready}
 
     async def _queued(self) -> int | None:
         if self.queued is None:

@@ -9,6 +9,8 @@ takes work and a busy one hoards none. While it runs, the lease thread (lease.py
 task polls the job's ``cancel`` field, so a DELETE on any instance reaches it within half a second.
 The end is committed with fencing (jobdb.py COMMIT): a worker that lost its lease (paused past it, cut
 off) has its result discarded and logged, and sends no webhook; only the committer sends one.
+Before taking a job the worker judges its plan (fitness.py): one naming a node class or file this box
+lacks is handed back for another worker (jobscripts.py REFUSE), and fails only once every live worker refused it.
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConnectError, DeadLettered, RunInterrupted
+from ..errors import ConnectError, DeadLettered, EndpointNotReady, RunInterrupted
 from ..io.outputs import collect
 from ..run.jobcodec import decode, encode
 from ..run.jobs import CANCELLED, FAILED, RUNNING, SUCCEEDED, JobRecord, Plan
+from ..run.ready import ReadinessChecks
 from ..workflow.endpoint import Endpoint
 from ..workflow.store import SavedWorkflow
+from .fitness import KEPT_MISSING, judged, live_workers
 from .inputs import input_names, place_inputs
-from .jobdb import Taken
+from .jobdb import FINAL, Taken
 from .jobs import ClusterJobs
 from .lease import Lease
 from .outputs import gather
@@ -39,6 +43,7 @@ log = logging.getLogger("comfyui-connect")
 _RETRY = 1.0
 _BLOCK_MS = 2000
 _CANCEL_POLL = 0.5
+_HANDED_BACK = 0.5  # a worker that handed a job back waits so long before reading again: another takes it first
 
 
 class ClusterWorker:
@@ -53,6 +58,7 @@ class ClusterWorker:
         lease_seconds: float,
         attempts: int,
         output_cap: int,
+        checks: ReadinessChecks | None = None,
     ) -> None:
         self.jobs = jobs
         self.db = jobs.db
@@ -65,6 +71,7 @@ class ClusterWorker:
         self._lease_ms = int(lease_seconds * 1000)
         self._attempts = attempts
         self._cap = output_cap
+        self._checks = checks  # judges each job's plan before taking it (None: takes every job)
         self.current: JobRecord | None = None  # the job this worker runs (the heartbeat shows it)
         self._lost: set[str] = set()
         self.hub.on_start(self._started)
@@ -94,6 +101,8 @@ class ClusterWorker:
             self._stop(job)
 
     async def _take(self, entry_id: str, job_id: str) -> None:
+        if not await self._fits(entry_id, job_id):
+            return
         taken = await self.db.take(job_id, entry_id, self.me, self._attempts)
         if taken.verdict not in ("run", "dead"):
             return
@@ -125,6 +134,34 @@ class ClusterWorker:
             self._lost.discard(job.id)
             if stats is not None:  # not committed here (lost, or Redis away): another worker ends it
                 stats.released(job)
+
+    async def _fits(self, entry_id: str, job_id: str) -> bool:
+        """Whether this box has what the job's plan names; if not, the job is handed back (never failed here),
+        unless every live worker has refused it: then it fails with endpoint_not_ready."""
+        if self._checks is None:
+            return True
+        stored = await self.db.load(job_id)
+        if stored is None or stored.status in FINAL:
+            return True  # TAKE acks it
+        job = decode(stored.rec)
+        if job.plan is None:
+            return True
+        prompt = job.plan.prompt
+        # Judged every time it comes by (not only the first): a model file copied in since counts.
+        verdict = await asyncio.to_thread(judged, self._checks, prompt, input_names(prompt))
+        if verdict.ready:
+            return True
+        live = sorted({self.me, *(str(m.get("id")) for m in live_workers(await self.db.link.members()))})
+        refused = await self.db.refuse(job_id, entry_id, self.me, live, [m.body() for m in verdict.missing[:KEPT_MISSING]])
+        if refused.verdict == "fail":
+            failed = decode(refused.rec)
+            failed.attempts = refused.attempt
+            log.warning("ComfyUI-Connect: no live worker can run job %s (%s): it fails", job_id, failed.workflow)
+            await self._commit(failed, entry_id, no_worker(failed.workflow, refused.refusals))
+        elif refused.verdict == "handed":
+            log.info("ComfyUI-Connect: job %s handed back: this box cannot run it (%s)", job_id, verdict.summary())
+            await asyncio.sleep(_HANDED_BACK)
+        return False
 
     def _job(self, taken: Taken) -> JobRecord:
         job = decode(taken.rec)
@@ -290,3 +327,18 @@ class ClusterWorker:
         if job is None:
             return None
         return {"id": job.id, "workflow": job.workflow, "attempt": job.attempts, "progress": self.hub.progress(job.id)}
+
+
+def no_worker(workflow: str, refusals: tuple[dict[str, Any], ...]) -> EndpointNotReady:
+    """The end of a job every live worker refused: what each one lacks (at most a few items each)."""
+    missing: list[dict[str, Any]] = []
+    for refusal in refusals:
+        lacking = refusal.get("missing")
+        for item in lacking if isinstance(lacking, list) else []:
+            if item not in missing:
+                missing.append(item)
+    workers = sorted(str(r.get("instance")) for r in refusals)
+    return EndpointNotReady(
+        f"no live worker of the cluster can run workflow {workflow!r} ({', '.join(workers)} refused it): they lack what it names",
+        {"name": workflow, "missing": missing, "workers": workers},
+    )

@@ -54,6 +54,9 @@ class ReadinessChecks:
         self._clock = clock
         self._reuse = reuse
         self._kept: dict[str, tuple[Endpoint, float, Readiness]] = {}
+        # Whether a run is refused because of this box. In a cluster another box runs the job: the
+        # accepting instance asks the workers' reports instead (cluster/fitness.py), the worker judges the plan.
+        self.refuse_here = True
 
     def of(self, saved: SavedWorkflow) -> Readiness:
         """The endpoint as saved, judged now (reads node definitions, so folders: off the event loop)."""
@@ -66,6 +69,8 @@ class ReadinessChecks:
 
     def check_run(self, saved: SavedWorkflow, prompt: Prompt) -> None:
         """Refuse (409) a run whose `prompt` (the caller's values patched in, bypasses applied) cannot run here."""
+        if not self.refuse_here:
+            return
         verdict = self.recent(saved)
         if verdict.ready:
             return

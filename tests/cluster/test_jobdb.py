@@ -138,3 +138,29 @@ def test_one_idempotency_scope_is_claimed_by_one_job(tmp_path: Path) -> None:
         assert len(winners) == 1 and all(held == f"job-{winners[0]}" for held in answers if held is not None)
 
     with_db(tmp_path, scenario)
+
+
+def test_a_refused_job_is_handed_back_without_an_attempt_until_every_live_worker_refused_it(tmp_path: Path) -> None:
+    async def scenario(db: JobDb, _: str) -> None:
+        await queued(db)
+        lacks = [{"kind": "model_file", "node_id": "2", "value": "x.safetensors", "input": None}]
+        entry, job_id = await db.next_entry("a", 60_000, 100) or ("", "")
+        handed = await db.refuse(job_id, entry, "a", ["a", "b"], lacks)
+        assert handed.verdict == "handed"
+        stored = await db.load("j1")
+        assert stored is not None and (stored.status, stored.attempt, stored.owner, stored.refused) == ("queued", 0, "", ("a",))
+        assert (await db.client.xpending(STREAM, "workers"))["pending"] == 0 and await db.client.xlen(STREAM) == 1
+        again, same = await db.next_entry("a", 60_000, 100) or ("", "")
+        assert same == "j1" and again != entry  # a new entry at the stream's end: any worker may read it
+        assert (await db.refuse("j1", again, "a", ["a", "b"], lacks)).verdict == "handed"  # a again: recorded once
+        stored = await db.load("j1")
+        assert stored is not None and stored.refused == ("a",)
+        last, _ = await db.next_entry("b", 60_000, 100) or ("", "")
+        failed = await db.refuse("j1", last, "b", ["a", "b"], [])
+        assert (failed.verdict, failed.attempt, failed.rec) == ("fail", 1, json.dumps({"id": "j1"}))
+        assert [r["instance"] for r in failed.refusals] == ["a", "b"] and failed.refusals[0]["missing"] == lacks
+        assert await db.commit("j1", "b", 1, "{}", "failed", "{}", last, 60)  # b owns the failure: the fenced commit
+        assert await db.client.xlen(STREAM) == 0
+        assert (await db.refuse("j1", last, "a", ["a"], lacks)).verdict == "done"  # ended: nothing to hand back
+
+    with_db(tmp_path, scenario)

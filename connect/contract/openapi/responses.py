@@ -166,9 +166,14 @@ _DETAILS: dict[type[e.ConnectError], tuple[str, dict[str, Any]]] = {
     ),
     e.EndpointNotReady: (
         "The workflow names node classes or files this ComfyUI does not have (GET .../ready says the same); "
-        "a caller's value for an exposed input may stand in for a missing saved one",
+        "a caller's value for an exposed input may stand in for a missing saved one. In a cluster: no live worker has them "
+        "(`workers`: the instances whose reports were asked)",
         obj(
-            {"name": STR, "missing": {"type": "array", "items": {"$ref": "#/components/schemas/MissingItem"}, "minItems": 1}},
+            {
+                "name": STR,
+                "missing": {"type": "array", "items": {"$ref": "#/components/schemas/MissingItem"}, "minItems": 1},
+                "workers": {"type": "array", "items": STR},
+            },
             ["name", "missing"],
         ),
     ),
