@@ -176,9 +176,16 @@ class ClusterJobs(JobRunner):
 
     # -- reading -----------------------------------------------------------------------------------------
     async def get(self, job_id: str) -> JobRecord | None:
+        return await self._read(job_id, forgotten_too=False)
+
+    async def _read(self, job_id: str, *, forgotten_too: bool) -> JobRecord | None:
+        """A deleted job that has ended is forgotten, as on one machine (run/runner.py delete): COMMIT keeps
+        its record a minute only so that a caller already waiting on it (``wait``) still gets its end."""
         try:
             stored = await self.db.load(job_id)
-            return None if stored is None else await self._view(job_id, stored)
+            if stored is None or (stored.deleted and stored.status in FINISHED and not forgotten_too):
+                return None
+            return await self._view(job_id, stored)
         except Unreachable as exc:
             raise unavailable(exc) from None
 
@@ -226,7 +233,7 @@ class ClusterJobs(JobRunner):
             found: list[JobRecord] = []
             gone = []
             for job_id, stored in zip(ids, await self.db.load_many(ids), strict=True):
-                if stored is None:
+                if stored is None or (stored.deleted and stored.status in FINISHED):
                     gone.append(job_id)
                     continue
                 job = decode(stored.rec)
@@ -247,7 +254,7 @@ class ClusterJobs(JobRunner):
             await self._final(job_id, seconds)
         except Unreachable as exc:
             raise unavailable(exc) from None
-        return await self.get(job_id)
+        return await self._read(job_id, forgotten_too=True)
 
     async def _final(self, job_id: str, seconds: float) -> bool:
         """Whether the job ended within `seconds` (its events stream says so). A Redis outage meanwhile

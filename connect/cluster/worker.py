@@ -166,6 +166,9 @@ class ClusterWorker:
     def _job(self, taken: Taken) -> JobRecord:
         job = decode(taken.rec)
         job.attempts = taken.attempt
+        # A reclaimed record still carries the lost attempt's start: this attempt has not started yet, so
+        # its own start is saved (running, this instance, this attempt) and its timeout counts from it.
+        job.started_at = None
         return job
 
     async def _run(self, job: JobRecord, entry_id: str) -> None:
