@@ -250,6 +250,10 @@ class ClusterWorker:
 
     async def _watch_cancel(self, job: JobRecord) -> None:
         while True:
+            # Its Redis read can swallow the cancel that ends it (view.py stop_if_cancelled: likely just after a
+            # pause, when every read times out at once); _run waits for it, so a watcher that went on forever
+            # held the take loop on a finished job and this worker took nothing more.
+            stop_if_cancelled()
             await asyncio.sleep(_CANCEL_POLL)
             with contextlib.suppress(Unreachable):
                 reason = await self.db.cancel_reason(job.id)

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.images import png_b64
 from support.inproc import Plugin, b64_pixel, canvas, run, steps
 from support.redis_server import RedisServer
@@ -16,6 +17,7 @@ from support.workflows import load_invert
 
 from connect.cluster.jobs import ClusterJobs
 from connect.cluster.node import Cluster
+from connect.cluster.view import Unreachable
 
 ME = "inproc-w"
 
@@ -269,3 +271,56 @@ def test_an_input_file_travels_with_its_job_to_the_worker(tmp_path: Path) -> Non
         assert not await plugin.connect.jobs.db.client.exists(f"connect:job:{job['id']}:inputs")  # type: ignore[attr-defined]
 
     in_cluster(tmp_path, scenario)
+
+
+def test_a_worker_fenced_out_after_a_pause_goes_on_taking_jobs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As SIGSTOP past the lease then SIGCONT: the lease stops renewing, another worker reclaims the job,
+    renewal resumes and finds it lost; this worker discards its run and takes the next job. On resuming,
+    every Redis read in flight times out at once, and the cancel watcher's read swallows the cancel that
+    ends it (redis-py under asyncio.timeout on Python 3.11): the watcher must end all the same, or the
+    take loop waits for it forever (the stall the failover e2e test saw now and then)."""
+
+    async def scenario(plugin: Plugin, _: RedisServer) -> None:
+        jobs = plugin.connect.jobs
+        assert isinstance(jobs, ClusterJobs) and plugin.connect.cluster is not None
+        watching = asyncio.Event()
+
+        async def read_swallowing_its_cancel(job_id: str) -> str | None:
+            watching.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:  # taken for the socket timeout, as redis-py does
+                raise Unreachable("TimeoutError: Timeout reading from socket") from None
+            return None
+
+        monkeypatch.setattr(jobs.db, "cancel_reason", read_swallowing_its_cancel)
+        await plugin.save("steps", steps(3))
+        plugin.engine.pause()
+        held = await (await plugin.run("steps", params={"async": "1"})).json()
+        await plugin.engine.running()
+        await watching.wait()
+        worker = plugin.connect.cluster.running.__self__  # type: ignore[attr-defined]  # its heartbeat is a method of it
+        monkeypatch.setattr(worker.lease, "_renew_once", lambda *_: None)  # frozen: nothing renews the hold
+        for _try in range(100):  # the lease lapses: "other" reclaims the job, as the surviving worker does
+            got = await jobs.db.next_entry("other", 1000, 100)
+            if got is not None and got[1] == held["id"]:
+                break
+            await asyncio.sleep(0.1)
+        assert got is not None and got[1] == held["id"]
+        taken = await jobs.db.take(held["id"], got[0], "other", 3)
+        assert (taken.verdict, taken.attempt) == ("run", 2)
+        monkeypatch.undo()  # resumed: the next renewal finds the job lost and stops its run here
+        monkeypatch.setattr(jobs.db, "cancel_reason", read_swallowing_its_cancel)
+        for _wait in range(100):
+            if worker.current is None:
+                break
+            await asyncio.sleep(0.05)
+        assert worker.current is None, "the take loop still holds the lost job"
+        plugin.engine.resume()
+        done = await (await plugin.run("steps", params={"async": "1"})).json()
+        ended = await jobs.wait(done["id"], 10)
+        assert ended is not None and ended.status == "succeeded" and ended.instance == ME, ended
+        stored = await jobs.db.load(held["id"])
+        assert stored is not None and (stored.owner, stored.attempt) == ("other", 2)  # its run was not this worker's to end
+
+    in_cluster(tmp_path, scenario, cluster_lease=1.0)
