@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
 from ..errors import ConnectError, InvalidName, NotFound, ReadOnlyWorkflow, WorkflowCorrupt
+from .atomic import atomic_write
 from .endpoint import Endpoint, parse_endpoint
 from .versions import Source as VersionSource
 from .versions import Version, VersionStore, version_id
@@ -138,7 +138,7 @@ class WorkflowStore:
             document["metadata"] = metadata
         created = not path.exists()
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
+        atomic_write(path, json.dumps(document, ensure_ascii=False).encode())
         source: VersionSource = "ui" if workflow is not None else "api"
         self.versions.record(name, Version(vid, version_time(), source, prompt, workflow, timeout, metadata))
         return saved, created
@@ -208,7 +208,7 @@ class WorkflowStore:
         """Store bytes another instance saved, atomically (they were validated where they were saved)."""
         path = self.path_for(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data)
+        atomic_write(path, data)
         self._cache.pop(name, None)
 
     def remove(self, name: str) -> bool:
@@ -345,21 +345,3 @@ def check_metadata(value: Any) -> Metadata | None:
     if value is None or value in METADATA_MODES:
         return value  # type: ignore[no-any-return]
     raise ValueError(f"'metadata' must be one of {', '.join(METADATA_MODES)} or null, not {value!r}")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ..errors import AmbiguousVersion, BadRequest, NotFound
+from .atomic import atomic_write
 
 FOLDER = ".versions"
 SHORT = 12  # hex digits shown, like `git log --oneline` shows 7+
@@ -97,7 +96,7 @@ class VersionStore:
             "timeout": version.timeout,
             "metadata": version.metadata,
         }
-        _atomic_write(folder / f"{version.id}.json", json.dumps(document, ensure_ascii=False).encode())
+        atomic_write(folder / f"{version.id}.json", json.dumps(document, ensure_ascii=False).encode())
         self._prune(name, version.id)
         return version
 
@@ -161,16 +160,3 @@ def _read(path: Path) -> Version | None:
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
